@@ -79,11 +79,16 @@ def _flatten_alpha(image):
 
 
 def _reduce_16bit(image):
-    """16-bit / 32-bit integer modes -> 8-bit, keeping the top bits."""
-    array = np.asarray(image)
-    if array.dtype.kind in "iu" and array.max(initial=0) > 255:
-        array = np.clip(array.astype(np.int64) >> 8, 0, 255)
-    return Image.fromarray(array.astype(np.uint8), "L")
+    """16-bit gray ('I;16*') -> 8-bit by keeping the top byte; 'I' only when it exceeds 255."""
+    array = np.asarray(image).astype(np.int64)
+    if image.mode.startswith("I;16") or array.max(initial=0) > 255:
+        array = array >> 8
+    return Image.fromarray(np.clip(array, 0, 255).astype(np.uint8), "L")
+
+
+def _is_16bit_rgb(image):
+    """Pillow reads 48-bit RGB PNGs as 8-bit RGB; its raw mode tells."""
+    return image.mode == "RGB" and any(";16" in str(tile.args) for tile in getattr(image, "tile", []))
 
 
 def _to_rgb(image, fixes):
@@ -156,6 +161,8 @@ def load_rgb(item, max_pixels=100_000_000):
             raise SkipImage("unsupported_mode", f"array {array.dtype} {array.shape}")
         return array, fixes
     image = open_image(item.path, max_pixels)
+    if _is_16bit_rgb(image):
+        fixes.append("16bit_reduced")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

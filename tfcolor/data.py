@@ -129,14 +129,17 @@ def make_dataset(
     if deterministic and seed is None:
         seed = 0
 
+    # Sharding by record needs the same record order in every pipeline: no
+    # file shuffle and a deterministic interleave before the shard.
+    ordered_reads = deterministic or record_context is not None
     ds = tf.data.Dataset.from_tensor_slices(files)
-    if training:
+    if training and record_context is None:
         ds = ds.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
     ds = ds.interleave(
         tf.data.TFRecordDataset,
         cycle_length=min(len(files), 16),
         num_parallel_calls=tf.data.AUTOTUNE,
-        deterministic=deterministic,
+        deterministic=ordered_reads,
     )
     if record_context is not None:
         ds = ds.shard(record_context.num_input_pipelines, record_context.input_pipeline_id)
