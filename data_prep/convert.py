@@ -70,7 +70,9 @@ class Converter:
         self.config = config
         self._schema = schema
 
-        @tf.function(input_signature=[tf.TensorSpec([None, None, 3], tf.uint8)])
+        # XLA fuses the element-wise chain: ~4x faster on CPU (bench/README.md).
+        # Every image of a dataset has the same stored size: one compilation.
+        @tf.function(jit_compile=True)
         def rgb_to_lab_u8(rgb):
             return schema.encode_lab(color.rgb_to_lab(rgb))
 

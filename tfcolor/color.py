@@ -76,24 +76,30 @@ def _matmul_last(x, matrix):
     return tf.reshape(tf.matmul(flat, tf.constant(matrix, x.dtype)), shape)
 
 
+def _pow(x, exponent):
+    """x ** exponent for x > 0 as exp(exponent * log(x)): 3x faster than tf.pow on
+    CPU (bench/README.md), same float32 accuracy here, and TFLite builtins."""
+    return tf.exp(exponent * tf.math.log(x))
+
+
 def srgb_to_linear(rgb):
     """Removes the sRGB gamma: float values in [0, 1] -> linear light."""
     rgb = tf.convert_to_tensor(rgb)
     # The pow runs on max(x, threshold) so that its gradient stays finite at 0
     # even though tf.where evaluates both branches.
-    curved = tf.pow((tf.maximum(rgb, _SRGB_THRESHOLD) + 0.055) / 1.055, 2.4)
+    curved = _pow((tf.maximum(rgb, _SRGB_THRESHOLD) + 0.055) / 1.055, 2.4)
     return tf.where(rgb > _SRGB_THRESHOLD, curved, rgb / 12.92)
 
 
 def linear_to_srgb(linear):
     """Applies the sRGB gamma: linear light -> display values (not clipped)."""
     linear = tf.convert_to_tensor(linear)
-    curved = 1.055 * tf.pow(tf.maximum(linear, _LINEAR_THRESHOLD), 1.0 / 2.4) - 0.055
+    curved = 1.055 * _pow(tf.maximum(linear, _LINEAR_THRESHOLD), 1.0 / 2.4) - 0.055
     return tf.where(linear > _LINEAR_THRESHOLD, curved, linear * 12.92)
 
 
 def _lab_f(t):
-    cube_root = tf.pow(tf.maximum(t, _LAB_EPSILON), 1.0 / 3.0)
+    cube_root = _pow(tf.maximum(t, _LAB_EPSILON), 1.0 / 3.0)
     return tf.where(t > _LAB_EPSILON, cube_root, _LAB_KAPPA * t + _LAB_OFFSET)
 
 
