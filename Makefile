@@ -1,0 +1,28 @@
+# tfcolor: `make quickstart` runs the main job on the embedded sample photos,
+# `make test` runs the test suite. Both create .venv and install tfcolor first.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: quickstart test bench clean
+
+$(STAMP): setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+quickstart: $(STAMP)
+	$(PY) -m data_prep.samples --output_dir=runs/quickstart/data --image_size=128
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+bench: $(STAMP)
+	$(PY) -m bench.bench_color
+	$(PY) -m bench.bench_reader
+	$(PY) -m bench.bench_prep --images=3000 --repeats=1
+
+clean:
+	rm -rf $(VENV) runs *.egg-info
