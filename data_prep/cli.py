@@ -43,6 +43,25 @@ def define_flags(image_size=256, drop_grayscale=True, min_size=32, images_per_sh
     flags.DEFINE_integer("seed", 0, "Seed of the deterministic selection, split and shuffle.")
 
 
+def define_folder_flags(images_help, fraction, val_fraction):
+    """Flags of the sources that are a folder tree of images (folder, COCO)."""
+    flags.DEFINE_string("images", None, images_help, required=True)
+    flags.DEFINE_float("fraction", fraction, "Deterministic fraction of the images to use.")
+    flags.DEFINE_float("val_fraction", val_fraction, "Fraction of the used images for validation.")
+    define_flags()
+
+
+def run_folder(source):
+    """Main of the folder-tree sources: select, split and write."""
+    from data_prep.splits import folder_splits
+
+    return run(
+        folder_splits(FLAGS.images, FLAGS.fraction, FLAGS.val_fraction, FLAGS.seed),
+        source=source,
+        source_flags=("images", "fraction", "val_fraction"),
+    )
+
+
 def config_from_flags():
     if FLAGS.store_size is not None and FLAGS.store_size < FLAGS.image_size:
         raise flags.ValidationError("--store_size must be >= --image_size")

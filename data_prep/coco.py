@@ -11,24 +11,16 @@ COCO holds a few hundred grayscale photos (stored as 1-channel JPEGs or as RGB
 with equal channels); they are removed and counted as ``grayscale``.
 """
 
-from absl import app, flags
+from absl import app
 
-from data_prep import cli, splits
+from data_prep import cli
 
-flags.DEFINE_string("images", None, "COCO image folder (or the folder above train2017/).", required=True)
-flags.DEFINE_float("fraction", 0.2, "Deterministic fraction of the images to use.")
-flags.DEFINE_float("val_fraction", 0.2, "Fraction of the used images for validation.")
-cli.define_flags()
-FLAGS = flags.FLAGS
+cli.define_folder_flags("COCO image folder (or the folder above train2017/).", fraction=0.2, val_fraction=0.2)
 
 
 def main(argv):
     del argv
-    cli.run(
-        splits.folder_splits(FLAGS.images, FLAGS.fraction, FLAGS.val_fraction, FLAGS.seed),
-        source="coco2017",
-        source_flags=("images", "fraction", "val_fraction"),
-    )
+    cli.run_folder("coco2017")
 
 
 if __name__ == "__main__":

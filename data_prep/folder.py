@@ -10,24 +10,16 @@ Example usage:
         --output_dir=data/holiday --image_size=256 --val_fraction=0.1
 """
 
-from absl import app, flags
+from absl import app
 
-from data_prep import cli, splits
+from data_prep import cli
 
-flags.DEFINE_string("images", None, "Root folder of the images.", required=True)
-flags.DEFINE_float("fraction", 1.0, "Deterministic fraction of the images to use.")
-flags.DEFINE_float("val_fraction", 0.1, "Fraction of the used images for validation.")
-cli.define_flags()
-FLAGS = flags.FLAGS
+cli.define_folder_flags("Root folder of the images.", fraction=1.0, val_fraction=0.1)
 
 
 def main(argv):
     del argv
-    cli.run(
-        splits.folder_splits(FLAGS.images, FLAGS.fraction, FLAGS.val_fraction, FLAGS.seed),
-        source="folder",
-        source_flags=("images", "fraction", "val_fraction"),
-    )
+    cli.run_folder("folder")
 
 
 if __name__ == "__main__":
