@@ -32,6 +32,7 @@ from data_prep.decode import Item
 flags.DEFINE_string("source", None, "CIFAR-10 tarball, its folder, or 'tfds'.", required=True)
 flags.DEFINE_string("tfds_data_dir", None, "data_dir for --source=tfds.")
 cli.define_flags(image_size=32, drop_grayscale=False, min_size=8, images_per_shard=10000)
+flags.adopt_module_key_flags(cli)
 FLAGS = flags.FLAGS
 
 SPLIT_BATCHES = {

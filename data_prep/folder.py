@@ -6,15 +6,15 @@ broken files are skipped and counted in manifest.json.
 
 Example usage:
 
-    python -m data_prep.folder --images=~/Pictures/holiday \
-        --output_dir=data/holiday --image_size=256 --val_fraction=0.1
+    python -m data_prep.folder --images=~/Pictures/holiday --output_dir=data/holiday --image_size=256 --val_fraction=0.1
 """
 
-from absl import app
+from absl import app, flags
 
 from data_prep import cli
 
 cli.define_folder_flags("Root folder of the images.", fraction=1.0, val_fraction=0.1)
+flags.adopt_module_key_flags(cli)
 
 
 def main(argv):

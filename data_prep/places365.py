@@ -13,8 +13,7 @@ Files named in a list but missing on disk are counted as ``unreadable``.
 
 Example usage:
 
-    python -m data_prep.places365 --root=/data/places365 --fraction=0.1 \
-        --output_dir=data/places256
+    python -m data_prep.places365 --root=/data/places365 --fraction=0.1 --output_dir=data/places256
 """
 
 import os
@@ -27,6 +26,7 @@ from data_prep.decode import Item
 flags.DEFINE_string("root", None, "Places365 folder (see the module docstring).", required=True)
 flags.DEFINE_float("fraction", 1.0, "Deterministic fraction of each split to use.")
 cli.define_flags()
+flags.adopt_module_key_flags(cli)
 FLAGS = flags.FLAGS
 
 _LISTS = {"train": ("places365_train_standard.txt", "train.txt"), "val": ("places365_val.txt", "val.txt")}

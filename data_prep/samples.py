@@ -19,6 +19,7 @@ from data_prep.sample_photos import sample_splits
 flags.DEFINE_integer("train_crops", 48, "Training crops per photo.")
 flags.DEFINE_integer("val_crops", 4, "Validation crops per photo.")
 cli.define_flags(image_size=128, images_per_shard=200)
+flags.adopt_module_key_flags(cli)
 FLAGS = flags.FLAGS
 
 def main(argv):
