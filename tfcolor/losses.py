@@ -89,6 +89,7 @@ def gradient_penalty(critic, l, real_ab, fake_ab, alpha=None, epsilon=1e-10, tra
     Returns:
       Scalar penalty (mean over the batch), to be multiplied by lambda_GP.
     """
+    l = tf.convert_to_tensor(l)
     real_ab = tf.cast(real_ab, tf.float32)
     fake_ab = tf.cast(fake_ab, tf.float32)
     if alpha is None:

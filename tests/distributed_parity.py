@@ -1,0 +1,84 @@
+"""One training step of each objective on 1 device and under MirroredStrategy on 2 logical
+CPU devices, from the same initial weights; prints the largest weight difference as JSON.
+
+Run by tests/test_gans.py in a fresh process per objective (logical devices must be set
+before TF starts): ``python tests/distributed_parity.py wgan``.
+"""
+
+import json
+import sys
+
+import tensorflow as tf
+
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+from tfcolor import gans, models  # noqa: E402
+
+
+class FixedAlphaWGANGP(gans.WGANGP):
+    """Same interpolation weights on every device count (random draws differ per replica)."""
+
+    def interpolation_weights(self, batch_size):
+        return tf.fill([batch_size, 1, 1, 1], 0.3)
+
+
+# objective -> (class, critic norm, SGD learning rate small enough not to diverge)
+OBJECTIVES = {"pix2pix": (gans.Pix2Pix, "batch", 0.05), "wgan": (gans.WGAN, "batch", 0.05),
+              "wgan_gp": (FixedAlphaWGANGP, "layer", 1e-4)}
+
+
+def build(objective, weights=None):
+    cls, norm, lr = OBJECTIVES[objective]
+    keras.utils.set_random_seed(0)
+    g = models.build_generator("unet_small", image_size=16, num_downs=3, base_filters=8, dropout=0.0)
+    d = models.build_discriminator("patchgan", image_size=16, n_layers=1, base_filters=8, norm=norm)
+    gan = cls(g, d)
+    gan.compile(keras.optimizers.SGD(lr), keras.optimizers.SGD(lr))
+    if weights is not None:
+        for var, value in zip(g.weights + d.weights, weights):
+            var.assign(value)
+    return gan
+
+
+def one_step(objective, strategy, weights, data):
+    with strategy.scope():
+        gan = build(objective, weights)
+    gan.fit(data, epochs=1, steps_per_epoch=1, verbose=0)
+    return [v.numpy() for v in gan.generator.weights + gan.discriminator.weights]
+
+
+def trainable_mask(objective):
+    gan = build(objective)
+    trainable = {id(v) for v in gan.generator.trainable_weights + gan.discriminator.trainable_weights}
+    return [id(v) in trainable for v in gan.generator.weights + gan.discriminator.weights]
+
+
+def main():
+    rng = np.random.default_rng(0)
+    l = rng.uniform(-1, 1, (8, 16, 16, 1)).astype(np.float32)
+    ab = (0.3 * rng.normal(size=(8, 16, 16, 2))).astype(np.float32)
+    data = tf.data.Dataset.from_tensors((l, ab)).repeat()
+    result = {}
+    # One objective per process: several MirroredStrategy instances in one process can
+    # mix up their collective ops.
+    for objective in sys.argv[1:]:
+        initial = [v.numpy() for v in (lambda g: g.generator.weights + g.discriminator.weights)(build(objective))]
+        single = one_step(objective, tf.distribute.OneDeviceStrategy("/cpu:0"), initial, data)
+        mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+        assert mirrored.num_replicas_in_sync == 2
+        double = one_step(objective, mirrored, initial, data)
+        mask = trainable_mask(objective)
+        moved = max(float(np.abs(a - b).max()) for a, b, t in zip(single, initial, mask) if t)
+        result[objective] = {
+            "max_diff": max(float(np.abs(a - b).max()) for a, b in zip(single, double)),
+            "max_update": moved,
+        }
+    json.dump(result, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()
