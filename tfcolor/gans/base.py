@@ -75,6 +75,7 @@ class ColorGAN(keras.Model):
 
     def after_discriminator_update(self):
         """Runs after every discriminator update (weight clipping...)."""
+        return None
 
     def default_optimizers(self):
         """(generator optimizer, discriminator optimizer) of the paper's recipe."""
