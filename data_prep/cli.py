@@ -79,6 +79,8 @@ def run(splits, source, source_flags):
     """Writes ``splits`` and prints a summary; returns the manifest."""
     source_info = {"name": source, "args": {name: FLAGS[name].value for name in source_flags}}
     source_info["args"].update({name: FLAGS[name].value for name in ("seed",)})
+    if not any(splits.values()):
+        raise SystemExit(f"{source}: no input images found ({source_info['args']}); nothing to do")
     counts = ", ".join(f"{split}: {len(items)}" for split, items in splits.items())
     print(f"{source}: {counts} inputs -> {FLAGS.output_dir}", flush=True)
     manifest = write_dataset(
