@@ -1,7 +1,8 @@
 """Train-step throughput of tfcolor's Pix2Pix against a plain tutorial-style step.
 
 The tutorial style (TF's pix2pix tutorial): one tf.function, two GradientTapes, D called
-on real and on fake separately, nothing else. Same networks, same losses, same optimizers.
+on real and on fake separately, and the networks built from stock Keras layers
+(keras.layers.BatchNormalization, 1x1 Conv2D). Same architectures, losses and optimizers.
 
 Example usage:
 
@@ -9,6 +10,7 @@ Example usage:
     python -m bench.bench_train_step --size=32 --batches=64 --steps=20
 """
 
+import contextlib
 import time
 
 import keras
@@ -16,7 +18,8 @@ import numpy as np
 import tensorflow as tf
 from absl import app, flags
 
-from tfcolor import gans, losses, models
+from tfcolor import gans, models
+from tfcolor.models import discriminators, layers
 
 flags.DEFINE_integer("size", 256, "Image size: 256 (U-Net + 70x70 PatchGAN) or 32 (small U-Net + PixelGAN).")
 flags.DEFINE_list("batches", ["1", "4"], "Batch sizes.")
@@ -24,6 +27,19 @@ flags.DEFINE_integer("steps", 4, "Timed steps per run.")
 flags.DEFINE_integer("repeats", 2, "Runs per variant (interleaved).")
 flags.DEFINE_list("variants", ["tutorial", "tfcolor", "tfcolor_xla"], "Variants to time.")
 FLAGS = flags.FLAGS
+
+
+@contextlib.contextmanager
+def stock_keras_layers():
+    """Builds the same architectures with Keras's BatchNormalization and 1x1 Conv2D."""
+    fused, dense = layers.FusedBatchNormalization, discriminators._dense
+    layers.FusedBatchNormalization = lambda **kw: keras.layers.BatchNormalization(**kw)
+    discriminators._dense = lambda units, init, norm, name, use_bias=None: layers.conv(
+        units, 1, 1, init, norm, use_bias=use_bias, name=name)
+    try:
+        yield
+    finally:
+        layers.FusedBatchNormalization, discriminators._dense = fused, dense
 
 
 def networks(size):
@@ -62,7 +78,11 @@ def tfcolor_step_fn(g, d, jit):
 
 
 def time_variant(name, size, batch):
-    g, d = networks(size)
+    if name == "tutorial":
+        with stock_keras_layers():
+            g, d = networks(size)
+    else:
+        g, d = networks(size)
     if name == "tutorial":
         step = tutorial_step_fn(g, d)
     else:

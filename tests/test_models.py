@@ -93,7 +93,7 @@ def test_every_norm_option_builds(kind, norm):
         assert any(isinstance(l, keras.layers.GroupNormalization) and l.groups == l.gamma.shape[0] > 1
                    for l in flat)
     if norm == "batch":
-        assert any(isinstance(l, keras.layers.BatchNormalization) and l.synchronized for l in flat)
+        assert any(isinstance(l, keras.layers.BatchNormalization) for l in flat)
     if norm == "none":
         assert not any(isinstance(l, (keras.layers.BatchNormalization, keras.layers.GroupNormalization))
                        for l in flat)
@@ -185,3 +185,31 @@ def test_resnet18_encoder_loads_weights_from_a_user_file(tmp_path):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
     # ResNet-18 trunk: 11,176,512 parameters without the ImageNet classifier (+ BN statistics).
     assert sum(int(np.prod(w.shape)) for w in encoder.trainable_weights) == 11_176_512
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_fused_batchnorm_equals_keras_batchnorm(training):
+    x = tf.random.normal([4, 6, 5, 8], seed=3) * 2.0 + 0.5
+    fused = layers.FusedBatchNormalization(momentum=0.9, epsilon=1e-5)
+    plain = keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5)
+    for layer in (fused, plain):
+        layer.build(x.shape)
+        layer.gamma.assign(tf.linspace(0.5, 1.5, 8))
+        layer.beta.assign(tf.linspace(-1.0, 1.0, 8))
+        layer.moving_mean.assign(tf.fill([8], 0.3))
+        layer.moving_variance.assign(tf.fill([8], 2.0))
+    np.testing.assert_allclose(fused(x, training=training).numpy(), plain(x, training=training).numpy(),
+                               atol=1e-4)
+    np.testing.assert_allclose(fused.moving_mean.numpy(), plain.moving_mean.numpy(), atol=1e-5)
+    np.testing.assert_allclose(fused.moving_variance.numpy(), plain.moving_variance.numpy(), atol=1e-5)
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        losses = [tf.reduce_sum(tf.sin(layer(x, training=training))) for layer in (fused, plain)]
+    for a, b in zip(tape.gradient(losses[0], [x, fused.gamma, fused.beta]),
+                    tape.gradient(losses[1], [x, plain.gamma, plain.beta])):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-4)
+
+
+def test_batch_norm_uses_the_fused_kernel_on_one_replica():
+    # Under several replicas it is Keras's synchronised BatchNorm: test_gans parity test.
+    assert isinstance(layers.norm_layer("batch"), layers.FusedBatchNormalization)

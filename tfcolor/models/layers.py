@@ -1,7 +1,8 @@
 """Building blocks shared by the generators and discriminators.
 
-Normalisation kinds: ``batch`` (synchronised across replicas, so a
-multi-GPU step equals a one-device step on the global batch), ``instance``
+Normalisation kinds: ``batch`` (the fused kernel on one replica; synchronised
+across replicas when built under a multi-replica strategy, so a multi-GPU step
+equals a one-device step on the global batch), ``instance``
 (``GroupNormalization(groups=-1)``), ``layer`` (``GroupNormalization(groups=1)``:
 per sample over H, W, C with per-channel scale, the usual layer norm for
 convolutions), ``spectral`` (``SpectralNormalization`` around each
@@ -10,6 +11,7 @@ convolution, no normalisation layer) and ``none``.
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 NORMS = ("batch", "instance", "layer", "spectral", "none")
 INITS = ("normal", "xavier")
@@ -29,11 +31,56 @@ def kernel_initializer(init, seed=None):
     return keras.initializers.GlorotUniform(seed=seed)
 
 
+def _multi_replica():
+    return tf.distribute.has_strategy() and tf.distribute.get_strategy().num_replicas_in_sync > 1
+
+
+@keras.saving.register_keras_serializable(package="tfcolor")
+class FusedBatchNormalization(keras.layers.BatchNormalization):
+    """BatchNorm of NHWC feature maps through TF's fused kernel (FusedBatchNormV3).
+
+    One kernel for the forward and one for the backward pass instead of Keras's chain of
+    element-wise ops: 3x faster per layer on CPU (bench/README.md). Same variables and
+    config as ``keras.layers.BatchNormalization`` (channels last, 4-D inputs) and the same
+    moving statistics (population variance), so it is a drop-in replacement. Not synchronised
+    across replicas: models built under a multi-replica strategy get Keras's synchronised
+    BatchNorm instead.
+    """
+
+    def call(self, inputs, training=None, mask=None):
+        del mask
+        if len(inputs.shape) != 4 or self.axis not in ([3], [-1], 3, -1):
+            return super().call(inputs, training=training)
+        dtype = inputs.dtype
+        x = tf.cast(inputs, "float32") if dtype not in (tf.float32, tf.float16, tf.bfloat16) else inputs
+        gamma = tf.cast(self.gamma, tf.float32)
+        beta = tf.cast(self.beta, tf.float32)
+        if training and self.trainable:
+            y, mean, variance = tf.compat.v1.nn.fused_batch_norm(
+                x, gamma, beta, epsilon=self.epsilon, is_training=True
+            )
+            # The kernel returns the unbiased variance; Keras tracks the population one.
+            count = tf.cast(tf.reduce_prod(tf.shape(x)[:3]), tf.float32)
+            variance = variance * (count - 1.0) / tf.maximum(count, 2.0)
+            momentum = self.momentum
+            self.moving_mean.assign(self.moving_mean * momentum + mean * (1.0 - momentum))
+            self.moving_variance.assign(self.moving_variance * momentum + variance * (1.0 - momentum))
+        else:
+            y, _, _ = tf.compat.v1.nn.fused_batch_norm(
+                x, gamma, beta, mean=tf.cast(self.moving_mean, tf.float32),
+                variance=tf.cast(self.moving_variance, tf.float32), epsilon=self.epsilon,
+                is_training=False,
+            )
+        return tf.cast(y, dtype)
+
+
 def norm_layer(norm, name=None):
     """The normalisation layer for ``norm``, or None (``spectral``, ``none``)."""
     check_choice("norm", norm, NORMS)
     if norm == "batch":
-        return keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, synchronized=True, name=name)
+        if _multi_replica():
+            return keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, synchronized=True, name=name)
+        return FusedBatchNormalization(momentum=0.9, epsilon=1e-5, name=name)
     if norm == "instance":
         return keras.layers.GroupNormalization(groups=-1, epsilon=1e-5, name=name)
     if norm == "layer":
