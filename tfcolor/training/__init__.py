@@ -1,0 +1,1 @@
+"""Training library behind ``python -m tfcolor.train``: builders, callbacks, figures, loop."""

@@ -1,0 +1,206 @@
+"""Builds the strategy, datasets, networks, optimizers and GAN from a TrainConfig."""
+
+import json
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfcolor import data, gans, models, schema
+from tfcolor.training.schedules import make_schedule
+
+_DEFAULT_OPTIM = {  # gan -> (optimizer, lr, beta1, beta2), as in the papers
+    "pix2pix": ("adam", 2e-4, 0.5, 0.999),
+    "wgan": ("rmsprop", 5e-5, None, None),
+    "wgan_gp": ("adam", 1e-4, 0.5, 0.9),
+}
+_DEFAULT_N_CRITIC = {"pix2pix": 1, "wgan": 5, "wgan_gp": 5}
+
+
+class DataError(ValueError):
+    """A dataset problem, explained for the user."""
+
+
+def make_strategy(name):
+    gpus = tf.config.list_logical_devices("GPU")
+    if name == "auto":
+        name = "mirrored" if len(gpus) > 1 else "one_device"
+    if name == "one_device":
+        return tf.distribute.OneDeviceStrategy("/gpu:0" if gpus else "/cpu:0")
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multi_worker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    raise ValueError(f"unknown strategy {name!r}")
+
+
+def is_chief(strategy):
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return True
+    if resolver.task_type == "chief":
+        return True
+    has_chief = "chief" in resolver.cluster_spec().as_dict()
+    return resolver.task_type == "worker" and resolver.task_id == 0 and not has_chief
+
+
+def _manifest_near(path):
+    directory = path if os.path.isdir(path) else os.path.dirname(path.split(",")[0])
+    try:
+        return schema.read_manifest(directory), directory
+    except FileNotFoundError:
+        return None, directory
+
+
+class DataInfo:
+    """Resolved shard patterns, record counts and stored size of the training data."""
+
+    def __init__(self, config):
+        cfg = config.data
+        manifest, directory = _manifest_near(cfg.train)
+        if os.path.isdir(cfg.train):
+            if manifest is None:
+                raise DataError(f"{cfg.train} has no manifest.json: prepare it with data_prep first")
+            self.train = schema.shard_pattern(directory, "train")
+            val_split = next((s for s in ("val", "test") if manifest["records"].get(s)), None)
+            self.val = cfg.val or (schema.shard_pattern(directory, val_split) if val_split else "")
+        else:
+            self.train, self.val = cfg.train, cfg.val
+        self.train_files = self._files(self.train, "--train")
+        self.val_files = self._files(self.val, "--val") if self.val else []
+        if manifest is not None:
+            self.train_records = manifest["records"].get("train") or sum(manifest["records"].values())
+            self.stored_size = manifest["stored_size"]
+        else:
+            self.train_records = sum(1 for _ in tf.data.TFRecordDataset(self.train_files))
+            self.stored_size = None
+        if self.train_records == 0:
+            raise DataError(f"the training data {self.train} holds no records")
+        self._check_first_record(cfg.image_size)
+
+    @staticmethod
+    def _files(pattern, flag):
+        try:
+            return data.list_shards(pattern)
+        except ValueError as e:
+            raise DataError(f"{flag}: {e}") from e
+
+    def _check_first_record(self, image_size):
+        try:
+            record = next(iter(tf.data.TFRecordDataset(self.train_files[:1])))
+            parsed = schema.parse_example(record)
+        except (tf.errors.DataLossError, tf.errors.InvalidArgumentError, StopIteration) as e:
+            raise DataError(f"cannot read a record from {self.train_files[0]}: {str(e).splitlines()[0]}") from e
+        size = int(parsed["height"])
+        self.stored_size = self.stored_size or size
+        if size < image_size:
+            raise DataError(
+                f"the dataset stores {size}x{size} images but --image_size={image_size}: prepare it "
+                f"again with --image_size={image_size} or train with --image_size<={size}"
+            )
+
+
+def make_datasets(config, info, strategy):
+    cfg, run = config.data, config.run
+    seed = run.seed if run.seed >= 0 else None
+
+    def train_fn(context):
+        return data.make_dataset(
+            info.train_files, run.batch_size, training=True, image_size=cfg.image_size,
+            jitter_size=cfg.jitter_size or None, flip=cfg.flip, shuffle_buffer=cfg.shuffle_buffer,
+            deterministic=seed is not None, seed=seed, input_context=context,
+        )
+
+    if strategy.num_replicas_in_sync == 1:
+        train = train_fn(None)
+    else:  # each replica's input pipeline reads its own shards
+        train = strategy.distribute_datasets_from_function(train_fn)
+    val = None
+    if info.val_files:
+        val = data.make_dataset(info.val_files, run.batch_size, training=False,
+                                image_size=cfg.image_size, deterministic=True)
+    return train, val
+
+
+def sample_batch(config, info, pool=512):
+    """Fixed validation (or training) images for the sample grids, evenly spread over the
+    first ``pool`` records so that they show different photos."""
+    files = info.val_files or info.train_files
+    ds = data.make_dataset(files, pool, training=False, image_size=config.data.image_size,
+                           deterministic=True)
+    l_norm, ab_norm = next(iter(ds))
+    picks = np.linspace(0, int(l_norm.shape[0]) - 1, config.data.val_images).round().astype(int)
+    return tf.gather(l_norm, picks), tf.gather(ab_norm, picks)
+
+
+def build_networks(config):
+    m, size = config.model, config.data.image_size
+    kwargs = dict(image_size=size, norm=m.g_norm, init=m.init, upsampling=m.upsampling)
+    if m.generator in ("unet", "unet_small"):
+        kwargs.update(base_filters=m.g_filters, dropout=m.dropout)
+        if m.num_downs:
+            kwargs["num_downs"] = m.num_downs
+    elif m.generator == "resnet":
+        kwargs.update(base_filters=m.g_filters, num_blocks=m.resnet_blocks)
+    elif m.generator == "resnet18_unet":
+        kwargs.update(encoder_weights=m.encoder_weights or None)
+    generator = models.build_generator(m.generator, **kwargs)
+    d_kwargs = dict(image_size=size, base_filters=m.d_filters, norm=m.d_norm, init=m.init,
+                    final_activation=m.d_activation)
+    if m.discriminator == "patchgan":
+        d_kwargs["n_layers"] = m.d_layers
+    discriminator = models.build_discriminator(m.discriminator, **d_kwargs)
+    return generator, discriminator
+
+
+def _optimizer(name, lr, beta1, beta2):
+    if name == "adam":
+        return keras.optimizers.Adam(lr, beta_1=beta1, beta_2=beta2)
+    if name == "rmsprop":
+        return keras.optimizers.RMSprop(lr)
+    return keras.optimizers.SGD(lr)
+
+
+def build_optimizers(config, total_steps):
+    o, opt = config.objective, config.optim
+    name, lr, beta1, beta2 = _DEFAULT_OPTIM[o.gan]
+    name = opt.optimizer or name
+    beta1 = opt.beta1 if opt.beta1 >= 0 else (beta1 if beta1 is not None else 0.9)
+    beta2 = opt.beta2 if opt.beta2 >= 0 else (beta2 if beta2 is not None else 0.999)
+    n_critic = n_critic_of(config)
+    decay = opt.decay_epochs * steps_per_epoch_hint(config, total_steps)
+    g_schedule = make_schedule(opt.schedule, opt.g_lr or lr, total_steps, decay)
+    d_schedule = make_schedule(opt.schedule, opt.d_lr or lr, total_steps * n_critic, decay * n_critic)
+    return _optimizer(name, g_schedule, beta1, beta2), _optimizer(name, d_schedule, beta1, beta2)
+
+
+def steps_per_epoch_hint(config, total_steps):
+    return total_steps // max(config.run.epochs, 1)
+
+
+def n_critic_of(config):
+    return config.objective.n_critic or _DEFAULT_N_CRITIC[config.objective.gan]
+
+
+def build_gan(config, total_steps):
+    """Networks, objective and optimizers; call inside ``strategy.scope()``."""
+    o = config.objective
+    generator, discriminator = build_networks(config)
+    kwargs = dict(l1_weight=o.l1_weight)
+    if o.gan == "pix2pix":
+        kwargs.update(gan_mode=o.gan_mode, from_logits=config.model.d_activation != "sigmoid")
+    else:
+        kwargs["n_critic"] = n_critic_of(config)
+        if o.gan == "wgan":
+            kwargs["clip_value"] = o.clip_value
+        else:
+            kwargs["gp_weight"] = o.gp_weight
+    gan = gans.build_gan(o.gan, generator, discriminator, **kwargs)
+    gan.compile(*build_optimizers(config, total_steps))
+    return gan
+
+
+def write_json(path, obj):
+    with tf.io.gfile.GFile(path, "w") as f:
+        json.dump(obj, f, indent=2, sort_keys=True)

@@ -1,0 +1,137 @@
+"""One training run: build, resume, fit (L1 pretraining, then adversarial), save, summarise."""
+
+import dataclasses
+import os
+import shutil
+import sys
+import time
+
+import keras
+import tensorflow as tf
+
+from tfcolor.training import builders, callbacks
+
+GENERATOR_NAME = "generator.keras"
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss became NaN or Inf."""
+
+
+@dataclasses.dataclass
+class RunResult:
+    steps: int
+    epochs: int
+    seconds: float
+    images_per_second: float
+    final_logs: dict
+    generator_path: str
+
+
+def _checkpoint_dir(model_dir, chief, strategy):
+    if chief:
+        return os.path.join(model_dir, "checkpoints")
+    # Non-chief workers write to a scratch folder (their saves are needed for the
+    # collective ops, not kept).
+    task_id = strategy.cluster_resolver.task_id
+    return os.path.join(model_dir, f".worker{task_id}_checkpoints")
+
+
+def _phases(config, start_epoch):
+    """[(first_epoch, end_epoch, pretraining)] still to run."""
+    pretrain = config.objective.pretrain_epochs
+    phases = []
+    if start_epoch < pretrain:
+        phases.append((start_epoch, pretrain, True))
+    phases.append((max(start_epoch, pretrain), config.run.epochs, False))
+    return [p for p in phases if p[0] < p[1]]
+
+
+def run_training(config, strategy=None, log=print):
+    """Trains as ``config`` says, resuming from ``config.run.model_dir`` when it holds a run.
+
+    Returns:
+      RunResult. Raises TrainingDiverged on a NaN/Inf loss and
+      builders.DataError on unusable data, both with a message for the user.
+    """
+    config.validate()
+    run = config.run
+    strategy = strategy or builders.make_strategy(run.strategy)
+    chief = builders.is_chief(strategy)
+    os.makedirs(run.model_dir, exist_ok=True)
+    if run.seed >= 0:
+        keras.utils.set_random_seed(run.seed)
+        tf.config.experimental.enable_op_determinism()
+    keras.mixed_precision.set_global_policy(run.precision)
+
+    info = builders.DataInfo(config)
+    steps_per_epoch = run.steps_per_epoch or max(1, info.train_records // run.batch_size)
+    total_steps = steps_per_epoch * run.epochs
+    train_ds, val_ds = builders.make_datasets(config, info, strategy)
+    samples = builders.sample_batch(config, info)
+    with strategy.scope():
+        gan = builders.build_gan(config, total_steps)
+        epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
+    checkpoint = tf.train.Checkpoint(gan=gan, epoch=epoch)
+    manager = tf.train.CheckpointManager(
+        checkpoint, _checkpoint_dir(run.model_dir, chief, strategy), max_to_keep=run.keep_checkpoints
+    )
+    if manager.latest_checkpoint:
+        checkpoint.restore(manager.latest_checkpoint).expect_partial()
+        log(f"resumed from {manager.latest_checkpoint} (epoch {int(epoch)}, step "
+            f"{int(gan.g_optimizer.iterations)})")
+    start_epoch = int(epoch)
+    done_in_epoch = int(gan.g_optimizer.iterations) - start_epoch * steps_per_epoch
+    if chief:
+        builders.write_json(os.path.join(run.model_dir, "config.json"), config.to_dict())
+    log(f"{config.objective.gan}: {config.model.generator} + {config.model.discriminator}, "
+        f"{info.train_records} training images, {steps_per_epoch} steps x {run.epochs} epochs, "
+        f"batch {run.batch_size}, {strategy.num_replicas_in_sync} replica(s)")
+
+    guard = callbacks.NaNGuard()
+    throughput = callbacks.Throughput(run.batch_size)
+    writer = tf.summary.create_file_writer(
+        os.path.join(run.model_dir, "logs") if chief else os.path.join(run.model_dir, ".worker_logs"))
+    callback_list = [guard, callbacks.Checkpointer(manager, epoch, run.checkpoint_every, guard), throughput]
+    if chief:
+        callback_list.append(callbacks.RunLogger(run.model_dir, samples, run.log_every, writer))
+    verbose = 1 if sys.stdout.isatty() else 2
+    start = time.perf_counter()
+    history = {}
+    for first, end, pretraining in _phases(config, start_epoch):
+        gan.set_pretraining(pretraining)
+        if pretraining:
+            log(f"L1 pretraining of the generator: epochs {first + 1}-{end}")
+        if done_in_epoch > 0 and first == start_epoch:
+            # Finish the interrupted epoch, then carry on with whole ones.
+            gan.fit(train_ds, initial_epoch=first, epochs=first + 1,
+                    steps_per_epoch=steps_per_epoch - done_in_epoch, validation_data=val_ds,
+                    validation_steps=run.val_steps or None, callbacks=callback_list, verbose=verbose)
+            first += 1
+        if first < end and guard.failure is None:
+            result = gan.fit(train_ds, initial_epoch=first, epochs=end, steps_per_epoch=steps_per_epoch,
+                             validation_data=val_ds, validation_steps=run.val_steps or None,
+                             callbacks=callback_list, verbose=verbose)
+            history = result.history
+        if guard.failure is not None:
+            step, name, value = guard.failure
+            raise TrainingDiverged(
+                f"{name} became {value} at step {step}: training stopped. The last good checkpoint is "
+                f"{manager.latest_checkpoint or '(none yet)'}; rerunning resumes from it. Try a lower "
+                "learning rate, --precision=float32, or a stronger --gp_weight."
+            )
+    seconds = time.perf_counter() - start
+    generator_path = os.path.join(run.model_dir, GENERATOR_NAME)
+    if chief:
+        gan.generator.save(generator_path)
+    else:
+        shutil.rmtree(_checkpoint_dir(run.model_dir, chief, strategy), ignore_errors=True)
+    final = {k: float(v[-1]) for k, v in history.items()}
+    result = RunResult(int(gan.g_optimizer.iterations), int(epoch), seconds, throughput.rate, final,
+                       generator_path)
+    if chief:
+        builders.write_json(os.path.join(run.model_dir, "summary.json"), dataclasses.asdict(result))
+    shown = ", ".join(f"{k} {v:.4g}" for k, v in final.items() if k.startswith("val_"))
+    log(f"done: {result.steps} steps, {result.epochs} epochs in {seconds:.0f} s "
+        f"({result.images_per_second:.1f} img/s){'; ' + shown if shown else ''}; generator: {generator_path}")
+    return result
