@@ -1,4 +1,4 @@
-# tfcolor: `make quickstart` runs the main job on the embedded sample photos,
+# tfcolor: `make quickstart` prepares the embedded sample photos and trains on them,
 # `make test` runs the test suite. Both create .venv and install tfcolor first.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -14,7 +14,8 @@ $(STAMP): setup.cfg pyproject.toml
 	touch $(STAMP)
 
 quickstart: $(STAMP)
-	$(PY) -m data_prep.samples --output_dir=runs/quickstart/data --image_size=128
+	$(PY) -m data_prep.samples --output_dir=runs/quickstart/data --image_size=64 --store_size=72
+	$(PY) -m tfcolor.train --flagfile=experiments/quickstart.flags
 
 test: $(STAMP)
 	$(PY) -m pytest -q

@@ -53,6 +53,13 @@ def _manifest_near(path):
         return None, directory
 
 
+def count_records(files):
+    try:
+        return sum(1 for _ in tf.data.TFRecordDataset(files))
+    except tf.errors.DataLossError as e:
+        raise DataError(f"corrupt TFRecord data in {', '.join(files[:3])}: {e.message.splitlines()[0]}") from e
+
+
 class DataInfo:
     """Resolved shard patterns, record counts and stored size of the training data."""
 
@@ -73,7 +80,7 @@ class DataInfo:
             self.train_records = manifest["records"].get("train") or sum(manifest["records"].values())
             self.stored_size = manifest["stored_size"]
         else:
-            self.train_records = sum(1 for _ in tf.data.TFRecordDataset(self.train_files))
+            self.train_records = count_records(self.train_files)
             self.stored_size = None
         if self.train_records == 0:
             raise DataError(f"the training data {self.train} holds no records")

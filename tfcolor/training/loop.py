@@ -47,6 +47,38 @@ def _phases(config, start_epoch):
     return [p for p in phases if p[0] < p[1]]
 
 
+def _fit_phases(config, gan, train_ds, val_ds, start_epoch, done_in_epoch, steps_per_epoch,
+                callback_list, guard, manager, log):
+    """Runs the remaining epochs: L1 pretraining, then adversarial; returns the last history."""
+    run = config.run
+    verbose = 1 if sys.stdout.isatty() else 2
+    history = {}
+
+    def fit(first, end, steps):
+        return gan.fit(train_ds, initial_epoch=first, epochs=end, steps_per_epoch=steps,
+                       validation_data=val_ds, validation_steps=run.val_steps or None,
+                       callbacks=callback_list, verbose=verbose).history
+
+    for first, end, pretraining in _phases(config, start_epoch):
+        gan.set_pretraining(pretraining)
+        if pretraining:
+            log(f"L1 pretraining of the generator: epochs {first + 1}-{end}")
+        if done_in_epoch > 0 and first == start_epoch:
+            # Finish the interrupted epoch, then carry on with whole ones.
+            history = fit(first, first + 1, steps_per_epoch - done_in_epoch)
+            first += 1
+        if first < end and guard.failure is None:
+            history = fit(first, end, steps_per_epoch)
+        if guard.failure is not None:
+            step, name, value = guard.failure
+            raise TrainingDiverged(
+                f"{name} became {value} at step {step}: training stopped. The last good checkpoint is "
+                f"{manager.latest_checkpoint or '(none yet)'}; rerunning resumes from it. Try a lower "
+                "learning rate, --precision=float32, or a stronger --gp_weight."
+            )
+    return history
+
+
 def run_training(config, strategy=None, log=print):
     """Trains as ``config`` says, resuming from ``config.run.model_dir`` when it holds a run.
 
@@ -78,10 +110,10 @@ def run_training(config, strategy=None, log=print):
     )
     if manager.latest_checkpoint:
         checkpoint.restore(manager.latest_checkpoint).expect_partial()
-        log(f"resumed from {manager.latest_checkpoint} (epoch {int(epoch)}, step "
-            f"{int(gan.g_optimizer.iterations)})")
-    start_epoch = int(epoch)
-    done_in_epoch = int(gan.g_optimizer.iterations) - start_epoch * steps_per_epoch
+        log(f"resumed from {manager.latest_checkpoint} (epoch {int(epoch.numpy())}, step "
+            f"{int(gan.g_optimizer.iterations.numpy())})")
+    start_epoch = int(epoch.numpy())
+    done_in_epoch = int(gan.g_optimizer.iterations.numpy()) - start_epoch * steps_per_epoch
     if chief:
         builders.write_json(os.path.join(run.model_dir, "config.json"), config.to_dict())
     log(f"{config.objective.gan}: {config.model.generator} + {config.model.discriminator}, "
@@ -95,31 +127,16 @@ def run_training(config, strategy=None, log=print):
     callback_list = [guard, callbacks.Checkpointer(manager, epoch, run.checkpoint_every, guard), throughput]
     if chief:
         callback_list.append(callbacks.RunLogger(run.model_dir, samples, run.log_every, writer))
-    verbose = 1 if sys.stdout.isatty() else 2
     start = time.perf_counter()
-    history = {}
-    for first, end, pretraining in _phases(config, start_epoch):
-        gan.set_pretraining(pretraining)
-        if pretraining:
-            log(f"L1 pretraining of the generator: epochs {first + 1}-{end}")
-        if done_in_epoch > 0 and first == start_epoch:
-            # Finish the interrupted epoch, then carry on with whole ones.
-            gan.fit(train_ds, initial_epoch=first, epochs=first + 1,
-                    steps_per_epoch=steps_per_epoch - done_in_epoch, validation_data=val_ds,
-                    validation_steps=run.val_steps or None, callbacks=callback_list, verbose=verbose)
-            first += 1
-        if first < end and guard.failure is None:
-            result = gan.fit(train_ds, initial_epoch=first, epochs=end, steps_per_epoch=steps_per_epoch,
-                             validation_data=val_ds, validation_steps=run.val_steps or None,
-                             callbacks=callback_list, verbose=verbose)
-            history = result.history
-        if guard.failure is not None:
-            step, name, value = guard.failure
-            raise TrainingDiverged(
-                f"{name} became {value} at step {step}: training stopped. The last good checkpoint is "
-                f"{manager.latest_checkpoint or '(none yet)'}; rerunning resumes from it. Try a lower "
-                "learning rate, --precision=float32, or a stronger --gp_weight."
-            )
+    try:
+        history = _fit_phases(config, gan, train_ds, val_ds, start_epoch, done_in_epoch,
+                              steps_per_epoch, callback_list, guard, manager, log)
+    except tf.errors.DataLossError as e:
+        raise builders.DataError(
+            f"corrupt TFRecord data while training: {e.message.splitlines()[0]}; the last checkpoint "
+            f"is {manager.latest_checkpoint or '(none yet)'}"
+        ) from e
+    seconds = time.perf_counter() - start
     seconds = time.perf_counter() - start
     generator_path = os.path.join(run.model_dir, GENERATOR_NAME)
     if chief:
@@ -127,8 +144,8 @@ def run_training(config, strategy=None, log=print):
     else:
         shutil.rmtree(_checkpoint_dir(run.model_dir, chief, strategy), ignore_errors=True)
     final = {k: float(v[-1]) for k, v in history.items()}
-    result = RunResult(int(gan.g_optimizer.iterations), int(epoch), seconds, throughput.rate, final,
-                       generator_path)
+    result = RunResult(int(gan.g_optimizer.iterations.numpy()), int(epoch.numpy()), seconds,
+                       throughput.rate, final, generator_path)
     if chief:
         builders.write_json(os.path.join(run.model_dir, "summary.json"), dataclasses.asdict(result))
     shown = ", ".join(f"{k} {v:.4g}" for k, v in final.items() if k.startswith("val_"))

@@ -1,0 +1,193 @@
+"""python -m tfcolor.train: flagfiles, what a run leaves, resume after kill -9, reproducibility,
+NaN stop, clear data errors, and training on 2 replicas."""
+
+import glob
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from data_prep.convert import PrepConfig
+from data_prep.decode import Item
+from data_prep.pipeline import write_dataset
+from tests.conftest import REPO, photo_crops
+
+TINY = [
+    "--image_size=32", "--generator=unet_small", "--g_filters=8", "--discriminator=pixelgan",
+    "--d_filters=8", "--batch_size=4", "--epochs=2", "--steps_per_epoch=5", "--checkpoint_every=2",
+    "--log_every=1", "--val_images=3", "--shuffle_buffer=16",
+]
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    directory = str(tmp_path_factory.mktemp("data"))
+    crops = photo_crops(40, size=40)
+    items = [Item(key=f"c{i:02d}", array=c) for i, c in enumerate(crops)]
+    write_dataset({"train": items[:32], "val": items[32:]}, directory,
+                  PrepConfig(image_size=32, store_size=36, min_size=8), {"name": "test"},
+                  images_per_shard=16, num_workers=0, log=lambda m: None)
+    return directory
+
+
+def train(*args, check=True, timeout=300):
+    env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="2")
+    result = subprocess.run([sys.executable, "-m", "tfcolor.train", *args], cwd=REPO, env=env,
+                            capture_output=True, text=True, timeout=timeout)
+    if check:
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    return result
+
+
+def checkpoint_steps(model_dir):
+    return sorted(int(p.split("-")[-1].split(".")[0])
+                  for p in glob.glob(os.path.join(model_dir, "checkpoints", "ckpt-*.index")))
+
+
+@pytest.mark.parametrize("flagfile", sorted(f for f in glob.glob(os.path.join(REPO, "experiments", "*.flags"))
+                                             if not f.endswith("common.flags")))
+def test_every_flagfile_parses_into_a_valid_config(flagfile, monkeypatch):
+    from absl import flags
+
+    from tfcolor import train as entry
+
+    monkeypatch.chdir(REPO)
+    flags.FLAGS.unparse_flags()
+    flags.FLAGS(["train", f"--flagfile={flagfile}"])
+    config = entry.config_from_flags().validate()
+    assert config.data.train and config.run.model_dir
+    flags.FLAGS.unparse_flags()
+
+
+def test_inconsistent_flags_fail_at_once_with_a_clear_message(tmp_path):
+    result = train("--train=x", f"--model_dir={tmp_path}", "--gan=wgan_gp", "--d_norm=batch", check=False)
+    assert result.returncode != 0
+    assert "needs a critic without BatchNorm" in result.stderr and "--d_norm=layer" in result.stderr
+    result = train("--train=x", f"--model_dir={tmp_path}", "--generator=unet++", check=False)
+    assert result.returncode != 0 and "--generator='unet++' is not one of" in result.stderr
+
+
+def test_a_run_leaves_everything_and_resumes(dataset, tmp_path):
+    model_dir = str(tmp_path / "run")
+    result = train(f"--train={dataset}", f"--model_dir={model_dir}", *TINY)
+    for name in ("flags.txt", "config.json", "losses.csv", "epochs.csv", "losses.png", "summary.json",
+                 "generator.keras", "samples/epoch_001.png", "samples/epoch_002.png"):
+        assert os.path.exists(os.path.join(model_dir, name)), name
+    assert glob.glob(os.path.join(model_dir, "logs", "events.out.tfevents.*"))
+    assert checkpoint_steps(model_dir)[-1] == 10
+    summary = json.load(open(os.path.join(model_dir, "summary.json")))
+    assert summary["steps"] == 10 and summary["epochs"] == 2
+    assert "val_psnr" in summary["final_logs"] and "done: 10 steps" in result.stdout
+    epochs = open(os.path.join(model_dir, "epochs.csv")).read().splitlines()
+    assert len(epochs) == 3 and "val_l1" in epochs[0]
+
+    import keras
+
+    generator = keras.models.load_model(os.path.join(model_dir, "generator.keras"))
+    assert generator.output_shape == (None, 32, 32, 2)
+
+    # flags.txt is a flagfile that reruns the experiment: here it resumes and adds an epoch.
+    again = train(f"--flagfile={model_dir}/flags.txt", "--epochs=3")
+    assert "resumed from" in again.stdout and "step 10" in again.stdout
+    assert json.load(open(os.path.join(model_dir, "summary.json")))["steps"] == 15
+
+
+def test_kill_9_then_rerun_continues_the_step_counter(dataset, tmp_path):
+    model_dir = str(tmp_path / "killed")
+    args = [f"--train={dataset}", f"--model_dir={model_dir}", *TINY, "--epochs=4", "--steps_per_epoch=20",
+            "--checkpoint_every=5"]
+    env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="2")
+    process = subprocess.Popen([sys.executable, "-m", "tfcolor.train", *args], cwd=REPO, env=env,
+                               start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and process.poll() is None:
+        if any(step >= 25 for step in checkpoint_steps(model_dir)):
+            break
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    import tensorflow as tf
+
+    latest = tf.train.latest_checkpoint(os.path.join(model_dir, "checkpoints"))  # what a rerun restores
+    assert latest, "no checkpoint was written before the kill"
+    saved = int(latest.rsplit("-", 1)[1])
+    logged = int(open(os.path.join(model_dir, "losses.csv")).read().splitlines()[-1].split(",")[0])
+    assert saved < 80, "the run finished before it could be killed"
+    assert saved >= logged - 5  # at most one checkpoint interval is lost
+    rerun = train(*args)
+    assert f"step {saved})" in rerun.stdout  # resumed from the last checkpoint
+    summary = json.load(open(os.path.join(model_dir, "summary.json")))
+    assert summary["steps"] == 80 and summary["epochs"] == 4
+
+
+def test_fixed_seed_repeats_step_for_step(dataset, tmp_path):
+    logs = []
+    for run in ("a", "b"):
+        model_dir = str(tmp_path / run)
+        train(f"--train={dataset}", f"--model_dir={model_dir}", *TINY, "--seed=7", "--epochs=1")
+        logs.append(open(os.path.join(model_dir, "losses.csv")).read())
+    assert logs[0] == logs[1] and len(logs[0].splitlines()) == 6
+
+
+def test_nan_stops_the_run_naming_the_step_and_keeps_the_last_good_checkpoint(dataset, tmp_path):
+    model_dir = str(tmp_path / "nan")
+    result = train(f"--train={dataset}", f"--model_dir={model_dir}", *TINY, "--optimizer=sgd",
+                   "--g_lr=1e30", "--d_lr=1e30", "--epochs=2", check=False)
+    assert result.returncode == 1
+    message = result.stderr.splitlines()[-1]
+    assert message.startswith("error:") and " at step " in message and ("nan" in message or "inf" in message)
+    failed_step = int(message.split(" at step ")[1].split(":")[0])
+    assert all(step < failed_step for step in checkpoint_steps(model_dir))
+    if checkpoint_steps(model_dir):
+        import tensorflow as tf
+
+        reader = tf.train.load_checkpoint(os.path.join(model_dir, "checkpoints"))
+        for name in reader.get_variable_to_shape_map():
+            value = reader.get_tensor(name)
+            if np.issubdtype(np.asarray(value).dtype, np.floating):
+                assert np.all(np.isfinite(value)), name
+
+
+def test_data_problems_give_clear_errors(dataset, tmp_path):
+    missing = train(f"--train={tmp_path}/nothing", f"--model_dir={tmp_path}/m1", *TINY, check=False)
+    assert missing.returncode == 1 and "error: --train: no TFRecord files match" in missing.stderr
+    wrong_size = train(f"--train={dataset}", f"--model_dir={tmp_path}/m2", *TINY[1:], "--image_size=64",
+                       "--num_downs=4", check=False)
+    assert wrong_size.returncode == 1 and "stores 36x36 images but --image_size=64" in wrong_size.stderr
+    corrupt = tmp_path / "corrupt"
+    corrupt.mkdir()
+    (corrupt / "train-00000-of-00001.tfrecord").write_bytes(b"\x00garbage" * 100)
+    bad = train(f"--train={corrupt}/train-*.tfrecord", f"--model_dir={tmp_path}/m3", *TINY, check=False)
+    assert bad.returncode == 1 and "error:" in bad.stderr
+    assert "Traceback" not in bad.stderr
+
+
+MIRRORED = """
+import sys
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from absl import flags
+from tfcolor import train as entry
+flags.FLAGS(["train", *sys.argv[1:]])
+from tfcolor.training import loop
+strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+result = loop.run_training(entry.config_from_flags(), strategy)
+print("replicas", strategy.num_replicas_in_sync, "steps", result.steps)
+"""
+
+
+def test_training_under_mirrored_strategy_on_two_logical_cpus(dataset, tmp_path):
+    env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="2")
+    result = subprocess.run(
+        [sys.executable, "-c", MIRRORED, f"--train={dataset}", f"--model_dir={tmp_path}/mirrored", *TINY],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "replicas 2 steps 10" in result.stdout
+    assert os.path.exists(tmp_path / "mirrored" / "generator.keras")
