@@ -19,6 +19,7 @@ generator.keras (the final generator, for tfcolor.export).
 import dataclasses
 import os
 import sys
+import warnings
 
 from absl import app, flags, logging
 
@@ -112,6 +113,8 @@ def main(argv):
     from tfcolor.training import builders, loop  # TensorFlow starts here
 
     logging.set_verbosity(logging.WARNING)  # keep checkpoint chatter out of the progress output
+    # Keras says this when a finite validation set ends, which is how validation works here.
+    warnings.filterwarnings("ignore", message="Your input ran out of data")
 
     strategy = builders.make_strategy(config.run.strategy)
     if builders.is_chief(strategy):
