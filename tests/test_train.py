@@ -191,3 +191,41 @@ def test_training_under_mirrored_strategy_on_two_logical_cpus(dataset, tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "replicas 2 steps 10" in result.stdout
     assert os.path.exists(tmp_path / "mirrored" / "generator.keras")
+
+
+def free_ports(count):
+    import socket
+
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def test_multi_worker_training_with_two_processes_on_localhost(dataset, tmp_path):
+    workers = [f"127.0.0.1:{port}" for port in free_ports(2)]
+    model_dir = str(tmp_path / "multi")
+    processes = []
+    for index in range(2):
+        tf_config = {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
+        env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="2", TF_CONFIG=json.dumps(tf_config))
+        processes.append(subprocess.Popen(
+            [sys.executable, "-m", "tfcolor.train", f"--train={dataset}", f"--model_dir={model_dir}",
+             *TINY, "--strategy=multi_worker"],
+            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    outputs = []
+    try:
+        for process in processes:
+            outputs.append(process.communicate(timeout=300))
+    finally:
+        for process in processes:
+            process.kill()
+    for process, (out, err) in zip(processes, outputs):
+        assert process.returncode == 0, out[-2000:] + err[-3000:]
+    assert "2 replica(s)" in outputs[0][0] and "done: 10 steps" in outputs[0][0]
+    assert os.path.exists(os.path.join(model_dir, "generator.keras"))
+    assert checkpoint_steps(model_dir)[-1] == 10
+    assert not os.path.exists(os.path.join(model_dir, ".worker1_checkpoints"))  # scratch removed

@@ -23,6 +23,8 @@ class DataError(ValueError):
 
 
 def make_strategy(name):
+    if name == "multi_worker":  # first: it must configure TF before anything initialises it
+        return tf.distribute.MultiWorkerMirroredStrategy()
     gpus = tf.config.list_logical_devices("GPU")
     if name == "auto":
         name = "mirrored" if len(gpus) > 1 else "one_device"
@@ -30,8 +32,6 @@ def make_strategy(name):
         return tf.distribute.OneDeviceStrategy("/gpu:0" if gpus else "/cpu:0")
     if name == "mirrored":
         return tf.distribute.MirroredStrategy()
-    if name == "multi_worker":
-        return tf.distribute.MultiWorkerMirroredStrategy()
     raise ValueError(f"unknown strategy {name!r}")
 
 
@@ -60,8 +60,17 @@ def count_records(files):
         raise DataError(f"corrupt TFRecord data in {', '.join(files[:3])}: {e.message.splitlines()[0]}") from e
 
 
+def _records_in_manifest(manifest, files):
+    """Record count of ``files`` when they are exactly one split of the manifest."""
+    names = sorted(os.path.basename(f) for f in files)
+    for entry in (manifest or {}).get("splits", {}).values():
+        if sorted(entry["files"]) == names:
+            return entry["records"]
+    return None
+
+
 class DataInfo:
-    """Resolved shard patterns, record counts and stored size of the training data."""
+    """Resolved shard files, record counts and stored size of the training data."""
 
     def __init__(self, config):
         cfg = config.data
@@ -69,21 +78,23 @@ class DataInfo:
         if os.path.isdir(cfg.train):
             if manifest is None:
                 raise DataError(f"{cfg.train} has no manifest.json: prepare it with data_prep first")
-            self.train = schema.shard_pattern(directory, "train")
+            train = schema.shard_pattern(directory, "train")
             val_split = next((s for s in ("val", "test") if manifest["records"].get(s)), None)
-            self.val = cfg.val or (schema.shard_pattern(directory, val_split) if val_split else "")
+            val = cfg.val or (schema.shard_pattern(directory, val_split) if val_split else "")
         else:
-            self.train, self.val = cfg.train, cfg.val
-        self.train_files = self._files(self.train, "--train")
-        self.val_files = self._files(self.val, "--val") if self.val else []
-        if manifest is not None:
-            self.train_records = manifest["records"].get("train") or sum(manifest["records"].values())
-            self.stored_size = manifest["stored_size"]
-        else:
+            train, val = cfg.train, cfg.val
+        self.train, self.val = train, val
+        self.train_files = self._files(train, "--train")
+        self.val_files = self._files(val, "--val") if val else []
+        self.train_records = _records_in_manifest(manifest, self.train_files)
+        if self.train_records is None:
             self.train_records = count_records(self.train_files)
-            self.stored_size = None
+        self.val_records = _records_in_manifest(manifest, self.val_files) if self.val_files else 0
+        if self.val_records is None:
+            self.val_records = count_records(self.val_files)
+        self.stored_size = manifest["stored_size"] if manifest else None
         if self.train_records == 0:
-            raise DataError(f"the training data {self.train} holds no records")
+            raise DataError(f"the training data {train} holds no records")
         self._check_first_record(cfg.image_size)
 
     @staticmethod
@@ -119,10 +130,21 @@ def make_datasets(config, info, strategy):
             deterministic=seed is not None, seed=seed, input_context=context,
         )
 
-    if strategy.num_replicas_in_sync == 1:
-        train = train_fn(None)
-    else:  # each replica's input pipeline reads its own shards
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        # Each worker's pipeline reads its own shards (or records); validation repeats so
+        # that every worker runs the same number of steps (see loop.worker_fit).
+        def val_fn(context):
+            return data.make_dataset(info.val_files, run.batch_size, training=False,
+                                     image_size=cfg.image_size, deterministic=True, repeat=True,
+                                     input_context=context)
+
         train = strategy.distribute_datasets_from_function(train_fn)
+        val = strategy.distribute_datasets_from_function(val_fn) if info.val_files else None
+        return train, val
+    if isinstance(strategy, tf.distribute.MirroredStrategy):
+        train = strategy.distribute_datasets_from_function(train_fn)  # per-replica pipelines
+    else:
+        train = train_fn(None)
     val = None
     if info.val_files:
         val = data.make_dataset(info.val_files, run.batch_size, training=False,

@@ -47,14 +47,69 @@ def _phases(config, start_epoch):
     return [p for p in phases if p[0] < p[1]]
 
 
-def _fit_phases(config, gan, train_ds, val_ds, start_epoch, done_in_epoch, steps_per_epoch,
-                callback_list, guard, manager, log):
+def _reduce(strategy, logs):
+    return {k: strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None) for k, v in logs.items()}
+
+
+def worker_fit(gan, strategy, train_ds, val_ds, initial_epoch, epochs, steps_per_epoch, val_steps,
+               callback_list, log):
+    """``fit`` for MultiWorkerMirroredStrategy, which Keras 3's own fit does not support
+    (keras-team/keras#20585): the same train_step and callbacks in a plain loop, over
+    per-worker distributed datasets; validation runs ``val_steps`` batches on every worker."""
+    iterator = iter(train_ds)
+
+    @tf.function
+    def train_step(iterator):
+        return _reduce(strategy, strategy.run(gan.train_step, args=(next(iterator),)))
+
+    @tf.function
+    def test_step(batch):
+        return _reduce(strategy, strategy.run(gan.test_step, args=(batch,)))
+
+    callbacks = keras.callbacks.CallbackList(callback_list, model=gan)
+    history = {}
+    callbacks.on_train_begin()
+    for epoch in range(initial_epoch, epochs):
+        for metric in gan.metrics:
+            metric.reset_state()
+        callbacks.on_epoch_begin(epoch)
+        start = time.perf_counter()
+        for batch in range(steps_per_epoch):
+            callbacks.on_train_batch_begin(batch)
+            logs = {k: float(v) for k, v in train_step(iterator).items()}
+            callbacks.on_train_batch_end(batch, logs)
+            if gan.stop_training:
+                break
+        if val_ds is not None and not gan.stop_training:
+            for metric in gan.metrics:
+                metric.reset_state()
+            val_iterator = iter(val_ds)
+            for _ in range(val_steps):
+                val_logs = test_step(next(val_iterator))
+            logs.update({f"val_{k}": float(v) for k, v in val_logs.items()})
+        callbacks.on_epoch_end(epoch, logs)
+        for k, v in logs.items():
+            history.setdefault(k, []).append(v)
+        log(f"epoch {epoch + 1}/{epochs} - {time.perf_counter() - start:.0f}s - "
+            + " - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
+        if gan.stop_training:
+            break
+    callbacks.on_train_end()
+    return history
+
+
+def _fit_phases(config, gan, strategy, train_ds, val_ds, val_records, start_epoch, done_in_epoch,
+                steps_per_epoch, callback_list, guard, manager, log):
     """Runs the remaining epochs: L1 pretraining, then adversarial; returns the last history."""
     run = config.run
     verbose = 1 if sys.stdout.isatty() else 2
     history = {}
 
     def fit(first, end, steps):
+        if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            val_steps = run.val_steps or -(-val_records // run.batch_size)
+            return worker_fit(gan, strategy, train_ds, val_ds, first, end, steps, val_steps,
+                              callback_list, log)
         return gan.fit(train_ds, initial_epoch=first, epochs=end, steps_per_epoch=steps,
                        validation_data=val_ds, validation_steps=run.val_steps or None,
                        callbacks=callback_list, verbose=verbose).history
@@ -129,7 +184,8 @@ def run_training(config, strategy=None, log=print):
         callback_list.append(callbacks.RunLogger(run.model_dir, samples, run.log_every, writer))
     start = time.perf_counter()
     try:
-        history = _fit_phases(config, gan, train_ds, val_ds, start_epoch, done_in_epoch,
+        history = _fit_phases(config, gan, strategy, train_ds, val_ds, info.val_records, start_epoch,
+                              done_in_epoch,
                               steps_per_epoch, callback_list, guard, manager, log)
     except tf.errors.DataLossError as e:
         raise builders.DataError(
