@@ -241,3 +241,26 @@ def test_multi_worker_training_with_two_processes_on_localhost(dataset, tmp_path
     assert os.path.exists(os.path.join(model_dir, "generator.keras"))
     assert checkpoint_steps(model_dir)[-1] == 10
     assert not os.path.exists(os.path.join(model_dir, ".worker1_checkpoints"))  # scratch removed
+
+
+def test_learning_rate_schedules():
+    from tfcolor.training.schedules import ConstantThenLinearDecay, make_schedule
+
+    linear = make_schedule("linear", 2e-4, total_steps=200, decay_steps=100)
+    assert isinstance(linear, ConstantThenLinearDecay)
+    values = [float(linear(step)) for step in (0, 100, 150, 200, 250)]
+    np.testing.assert_allclose(values, [2e-4, 2e-4, 1e-4, 0.0, 0.0], atol=1e-12)
+    cosine = make_schedule("cosine", 1.0, total_steps=100)
+    np.testing.assert_allclose([float(cosine(s)) for s in (0, 50, 100)], [1.0, 0.5, 0.0], atol=1e-6)
+    assert make_schedule("constant", 3e-4, 100) == 3e-4
+    restored = ConstantThenLinearDecay.from_config(linear.get_config())
+    assert float(restored(150)) == pytest.approx(1e-4)
+
+
+def test_an_empty_dataset_is_a_clear_error(tmp_path):
+    gray = np.zeros((40, 40, 3), np.uint8) + 128
+    write_dataset({"train": [Item(key="gray", array=gray)], "val": [Item(key="g2", array=gray)]},
+                  str(tmp_path / "empty"), PrepConfig(image_size=32, min_size=8), {"name": "t"},
+                  num_workers=0, log=lambda m: None)
+    result = train(f"--train={tmp_path}/empty", f"--model_dir={tmp_path}/m", *TINY, check=False)
+    assert result.returncode == 1 and "holds no records" in result.stderr
