@@ -186,11 +186,13 @@ class ColorGAN(keras.Model):
         l, ab = data[0], data[1]
         if self.pretraining:
             self._pretrain_step(l, ab)
+            names = ("g_loss", "l1")  # the discriminator's trackers are idle
         else:
             for _ in range(self.n_critic - 1):
                 self._discriminator_step(l, ab)
             self._joint_step(l, ab)
-        return {name: t.result() for name, t in self.trackers.items() if name != "psnr"}
+            names = [name for name in self.trackers if name != "psnr"]
+        return {name: self.trackers[name].result() for name in names}
 
     def test_step(self, data):
         """Validation: per-image L1 on normalised ab and PSNR on sRGB in [0, 1]."""
