@@ -12,3 +12,6 @@ def build_gan(name, generator, discriminator, **kwargs):
     if name not in OBJECTIVES:
         raise ValueError(f"unknown GAN objective {name!r}; known: {', '.join(sorted(OBJECTIVES))}")
     return OBJECTIVES[name](generator, discriminator, **kwargs)
+
+
+__all__ = ["ColorGAN", "Pix2Pix", "WGAN", "WGANGP", "OBJECTIVES", "build_gan"]

@@ -26,6 +26,17 @@ import tensorflow as tf
 from tfcolor import color, losses
 
 
+def make_optimizer(name, learning_rate, beta_1=0.9, beta_2=0.999):
+    """``adam``, ``rmsprop`` or ``sgd``; ``learning_rate`` may be a schedule."""
+    if name == "adam":
+        return keras.optimizers.Adam(learning_rate, beta_1=beta_1, beta_2=beta_2)
+    if name == "rmsprop":
+        return keras.optimizers.RMSprop(learning_rate)
+    if name == "sgd":
+        return keras.optimizers.SGD(learning_rate)
+    raise ValueError(f"unknown optimizer {name!r}; choose adam, rmsprop or sgd")
+
+
 def has_batchnorm(model):
     return any(isinstance(layer, keras.layers.BatchNormalization) for layer in model._flatten_layers())
 
@@ -45,9 +56,12 @@ class ColorGAN(keras.Model):
     """
 
     EXTRA_METRICS = ()
+    OPTIMIZER = None  # the paper's recipe: (name, learning rate, beta_1, beta_2)
+    N_CRITIC = 1
 
-    def __init__(self, generator, discriminator, l1_weight=100.0, n_critic=1, **kwargs):
+    def __init__(self, generator, discriminator, l1_weight=100.0, n_critic=None, **kwargs):
         super().__init__(**kwargs)
+        n_critic = self.N_CRITIC if n_critic is None else n_critic
         if n_critic < 1:
             raise ValueError(f"n_critic must be >= 1, got {n_critic}")
         self.generator = generator
@@ -79,7 +93,7 @@ class ColorGAN(keras.Model):
 
     def default_optimizers(self):
         """(generator optimizer, discriminator optimizer) of the paper's recipe."""
-        raise NotImplementedError
+        return make_optimizer(*self.OPTIMIZER), make_optimizer(*self.OPTIMIZER)
 
     def discriminator_logs(self, real_outputs, fake_outputs):
         """Extra per-step logs computed from the discriminator outputs."""

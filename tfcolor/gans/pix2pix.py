@@ -5,8 +5,6 @@ G minimises ``adv(D(L, G(L))) + lambda * |ab - G(L)|_1``; D minimises
 the least-squares version (``'lsgan'``). Adam(2e-4, beta_1=0.5) for both.
 """
 
-import keras
-
 from tfcolor import losses
 from tfcolor.gans.base import ColorGAN
 
@@ -14,6 +12,7 @@ GAN_MODES = ("vanilla", "lsgan")
 
 
 class Pix2Pix(ColorGAN):
+    OPTIMIZER = ("adam", 2e-4, 0.5, 0.999)
     def __init__(self, generator, discriminator, l1_weight=100.0, gan_mode="vanilla",
                  from_logits=True, **kwargs):
         if gan_mode not in GAN_MODES:
@@ -31,6 +30,3 @@ class Pix2Pix(ColorGAN):
         if self.gan_mode == "lsgan":
             return losses.least_squares_generator_loss(fake_outputs)
         return losses.vanilla_generator_loss(fake_outputs, self.from_logits)
-
-    def default_optimizers(self):
-        return (keras.optimizers.Adam(2e-4, beta_1=0.5), keras.optimizers.Adam(2e-4, beta_1=0.5))

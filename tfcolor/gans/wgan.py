@@ -7,7 +7,6 @@ update (c = 0.01); ``n_critic = 5`` critic updates per generator update;
 RMSprop(5e-5) for both, as in the paper. The generator also gets lambda * L1.
 """
 
-import keras
 import tensorflow as tf
 
 from tfcolor import losses
@@ -33,8 +32,10 @@ def clip_weights(variables, clip_value):
 
 class WGAN(ColorGAN):
     EXTRA_METRICS = ("w_distance",)
+    OPTIMIZER = ("rmsprop", 5e-5)
+    N_CRITIC = 5
 
-    def __init__(self, generator, discriminator, l1_weight=100.0, n_critic=5, clip_value=0.01, **kwargs):
+    def __init__(self, generator, discriminator, l1_weight=100.0, n_critic=None, clip_value=0.01, **kwargs):
         super().__init__(generator, discriminator, l1_weight=l1_weight, n_critic=n_critic, **kwargs)
         self.clip_value = clip_value
 
@@ -50,6 +51,3 @@ class WGAN(ColorGAN):
     def after_discriminator_update(self):
         if self.clip_value:
             clip_weights(self.discriminator.trainable_variables, self.clip_value)
-
-    def default_optimizers(self):
-        return keras.optimizers.RMSprop(5e-5), keras.optimizers.RMSprop(5e-5)

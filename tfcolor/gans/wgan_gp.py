@@ -8,7 +8,6 @@ critic must not use BatchNorm (which couples the samples of a batch): use
 layer, instance, spectral or no normalisation.
 """
 
-import keras
 import tensorflow as tf
 
 from tfcolor import losses
@@ -18,8 +17,9 @@ from tfcolor.gans.wgan import WGAN
 
 class WGANGP(WGAN):
     EXTRA_METRICS = ("w_distance", "gp")
+    OPTIMIZER = ("adam", 1e-4, 0.5, 0.9)
 
-    def __init__(self, generator, discriminator, l1_weight=100.0, n_critic=5, gp_weight=10.0, **kwargs):
+    def __init__(self, generator, discriminator, l1_weight=100.0, n_critic=None, gp_weight=10.0, **kwargs):
         if has_batchnorm(discriminator):
             raise ValueError(
                 "WGAN-GP needs a critic without BatchNorm (the gradient penalty is per sample); "
@@ -37,7 +37,3 @@ class WGANGP(WGAN):
         alpha = self.interpolation_weights(tf.shape(real_ab)[0])
         gp = losses.gradient_penalty(self.discriminator, l, real_ab, fake_ab, alpha=alpha)
         return self.gp_weight * gp, {"gp": gp}
-
-    def default_optimizers(self):
-        return (keras.optimizers.Adam(1e-4, beta_1=0.5, beta_2=0.9),
-                keras.optimizers.Adam(1e-4, beta_1=0.5, beta_2=0.9))

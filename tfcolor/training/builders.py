@@ -3,19 +3,13 @@
 import json
 import os
 
-import keras
 import numpy as np
 import tensorflow as tf
 
 from tfcolor import data, gans, models, schema
+from tfcolor.gans.base import make_optimizer
 from tfcolor.training.schedules import make_schedule
 
-_DEFAULT_OPTIM = {  # gan -> (optimizer, lr, beta1, beta2), as in the papers
-    "pix2pix": ("adam", 2e-4, 0.5, 0.999),
-    "wgan": ("rmsprop", 5e-5, None, None),
-    "wgan_gp": ("adam", 1e-4, 0.5, 0.9),
-}
-_DEFAULT_N_CRITIC = {"pix2pix": 1, "wgan": 5, "wgan_gp": 5}
 
 
 class DataError(ValueError):
@@ -183,33 +177,23 @@ def build_networks(config):
     return generator, discriminator
 
 
-def _optimizer(name, lr, beta1, beta2):
-    if name == "adam":
-        return keras.optimizers.Adam(lr, beta_1=beta1, beta_2=beta2)
-    if name == "rmsprop":
-        return keras.optimizers.RMSprop(lr)
-    return keras.optimizers.SGD(lr)
-
-
 def build_optimizers(config, total_steps):
+    """The objective's paper recipe, with the flags' overrides and schedule."""
     o, opt = config.objective, config.optim
-    name, lr, beta1, beta2 = _DEFAULT_OPTIM[o.gan]
+    name, lr, *betas = gans.OBJECTIVES[o.gan].OPTIMIZER
+    beta1, beta2 = (betas + [0.9, 0.999][len(betas):])
     name = opt.optimizer or name
-    beta1 = opt.beta1 if opt.beta1 >= 0 else (beta1 if beta1 is not None else 0.9)
-    beta2 = opt.beta2 if opt.beta2 >= 0 else (beta2 if beta2 is not None else 0.999)
+    beta1 = opt.beta1 if opt.beta1 >= 0 else beta1
+    beta2 = opt.beta2 if opt.beta2 >= 0 else beta2
     n_critic = n_critic_of(config)
-    decay = opt.decay_epochs * steps_per_epoch_hint(config, total_steps)
+    decay = opt.decay_epochs * (total_steps // max(config.run.epochs, 1))
     g_schedule = make_schedule(opt.schedule, opt.g_lr or lr, total_steps, decay)
     d_schedule = make_schedule(opt.schedule, opt.d_lr or lr, total_steps * n_critic, decay * n_critic)
-    return _optimizer(name, g_schedule, beta1, beta2), _optimizer(name, d_schedule, beta1, beta2)
-
-
-def steps_per_epoch_hint(config, total_steps):
-    return total_steps // max(config.run.epochs, 1)
+    return make_optimizer(name, g_schedule, beta1, beta2), make_optimizer(name, d_schedule, beta1, beta2)
 
 
 def n_critic_of(config):
-    return config.objective.n_critic or _DEFAULT_N_CRITIC[config.objective.gan]
+    return config.objective.n_critic or gans.OBJECTIVES[config.objective.gan].N_CRITIC
 
 
 def build_gan(config, total_steps):
