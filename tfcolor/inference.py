@@ -1,0 +1,85 @@
+"""Colourise photos of any size with a trained generator, in pure TF ops (exportable).
+
+The network sees the L channel resized to its training size; its ab output is
+resized back to the photo's size and joined with the photo's own full-resolution
+L (the usual trick of Zhang et al. 2016 and DeOldify), so the result keeps every
+detail of the input and only the colour comes from the network.
+"""
+
+import tensorflow as tf
+
+from tfcolor import color
+
+OVERSIZE_POLICIES = ("refuse", "downscale")
+
+
+def colorize(generator, rgb, model_size):
+    """Colourises one batch of same-sized images.
+
+    Args:
+      generator: callable L_norm [B, S, S, 1] -> ab_norm [B, S, S, 2].
+      rgb: float32 [B, H, W, 3] sRGB in [0, 1] (a gray photo has equal channels).
+      model_size: S, the generator's input size.
+
+    Returns:
+      float32 [B, H, W, 3] sRGB in [0, 1] with the input's L channel.
+    """
+    lab = color.rgb_to_lab(rgb)
+    l_full = lab[..., :1]
+    size = tf.shape(rgb)[1:3]
+    l_small = tf.image.resize(l_full, [model_size, model_size], method="area")
+    ab_small = generator(color.normalize_l(l_small), training=False)
+    ab_full = tf.image.resize(color.denormalize_ab(ab_small), size, method="bilinear")
+    return color.lab_to_rgb(tf.concat([l_full, ab_full], axis=-1))
+
+
+def to_float_rgb(images):
+    """uint8 or float images with 1, 3 or 4 channels -> float32 RGB in [0, 1]."""
+    images = tf.convert_to_tensor(images)
+    if images.dtype == tf.uint8:
+        images = tf.cast(images, tf.float32) / 255.0
+    images = tf.cast(images, tf.float32)
+    channels = tf.shape(images)[-1]
+    # Gray is repeated to RGB, an alpha channel dropped.
+    images = tf.cond(channels == 1, lambda: tf.repeat(images, 3, axis=-1), lambda: images[..., :3])
+    return tf.clip_by_value(images, 0.0, 1.0)
+
+
+def to_uint8(rgb):
+    return tf.cast(tf.round(tf.clip_by_value(rgb, 0.0, 1.0) * 255.0), tf.uint8)
+
+
+def limit_pixels(image, max_pixels, policy):
+    """Refuses (InvalidArgument) or downscales an [H, W, C] image above ``max_pixels``."""
+    height, width = tf.shape(image)[0], tf.shape(image)[1]
+    pixels = tf.cast(height, tf.int64) * tf.cast(width, tf.int64)
+    if policy == "refuse":
+        check = tf.debugging.assert_less_equal(
+            pixels, tf.constant(max_pixels, tf.int64),
+            message=f"image has more than {max_pixels} pixels (the limit set at export)")
+        with tf.control_dependencies([check]):
+            return tf.identity(image)
+    scale = tf.minimum(1.0, tf.sqrt(float(max_pixels) / tf.cast(pixels, tf.float32)))
+    new_size = tf.cast(tf.floor(tf.cast(tf.stack([height, width]), tf.float32) * scale), tf.int32)
+    return tf.cond(scale < 1.0,
+                   lambda: tf.cast(tf.image.resize(image, tf.maximum(new_size, 1), antialias=True),
+                                   image.dtype),
+                   lambda: image)
+
+
+def decode_image(data):
+    """Encoded JPEG/PNG/BMP/GIF bytes -> uint8 [H, W, 3] (gray is repeated, alpha dropped,
+    16-bit reduced). Bad bytes raise InvalidArgument with a clear message."""
+    check = tf.debugging.assert_greater(tf.strings.length(data), 0, message="empty image bytes")
+    with tf.control_dependencies([check]):
+        image = tf.io.decode_image(data, channels=3, dtype=tf.uint8, expand_animations=False)
+    image.set_shape([None, None, 3])
+    return image
+
+
+def colorize_encoded(generator, data, model_size, max_pixels, policy="refuse"):
+    """One encoded photo -> PNG bytes of the colourised photo, at its own size (after the
+    pixel-limit policy)."""
+    image = limit_pixels(decode_image(data), max_pixels, policy)
+    rgb = colorize(generator, to_float_rgb(image)[None], model_size)[0]
+    return tf.io.encode_png(to_uint8(rgb))
