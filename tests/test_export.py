@@ -13,7 +13,7 @@ import tensorflow as tf
 from PIL import Image
 
 from tests.conftest import photo
-from tfcolor import color, export, inference, models
+from tfcolor import color, inference, models, serving
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +21,7 @@ def exported(tmp_path_factory):
     keras.utils.set_random_seed(0)
     generator = models.build_generator("unet_small", image_size=32, base_filters=8)
     path = str(tmp_path_factory.mktemp("sm") / "colorizer" / "1")
-    export.export_saved_model(generator, 32, path, max_pixels=2_000_000)
+    serving.export_saved_model(generator, 32, path, max_pixels=2_000_000)
     return generator, path, tf.saved_model.load(path)
 
 

@@ -1,0 +1,67 @@
+"""Builds and saves the SavedModel served by TensorFlow Serving (see tfcolor/export.py)."""
+
+import json
+import os
+
+
+def next_version(model_root):
+    versions = [int(v) for v in os.listdir(model_root) if v.isdigit()] if os.path.isdir(model_root) else []
+    return max(versions, default=0) + 1
+
+
+def build_module(generator, model_size, max_pixels=40_000_000, oversize="refuse"):
+    """A tf.Module holding the generator and the three serving functions."""
+    import tensorflow as tf
+
+    from tfcolor import inference
+
+    module = tf.Module()
+    module.generator = generator
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="images")])
+    def serve_encoded(images):
+        colorized = tf.map_fn(
+            lambda data: inference.colorize_encoded(generator, data, model_size, max_pixels, oversize),
+            images, fn_output_signature=tf.string)
+        return {"colorized": colorized}
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None, None, None], tf.uint8, name="images")])
+    def colorize_uint8(images):
+        rgb = inference.colorize(generator, inference.to_float_rgb(images), model_size)
+        return {"rgb": inference.to_uint8(rgb)}
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None, None, None], tf.float32, name="images")])
+    def colorize_float(images):
+        return {"rgb": inference.colorize(generator, inference.to_float_rgb(images), model_size)}
+
+    module.serve_encoded = serve_encoded
+    module.colorize_uint8 = colorize_uint8
+    module.colorize_float = colorize_float
+    return module
+
+
+def export_saved_model(generator, model_size, path, max_pixels=40_000_000, oversize="refuse"):
+    import tensorflow as tf
+
+    module = build_module(generator, model_size, max_pixels, oversize)
+    signatures = {
+        "serving_default": module.serve_encoded,
+        "colorize_uint8": module.colorize_uint8,
+        "colorize_float": module.colorize_float,
+    }
+    tf.saved_model.save(module, path, signatures=signatures)
+    return path
+
+
+def load_generator(model_dir=None, generator_path=None, image_size=0):
+    import keras
+
+    from tfcolor.models.layers import FusedBatchNormalization  # noqa: F401 (registers it)
+    from tfcolor.models.pixeltcl import PixelTCL  # noqa: F401
+
+    path = generator_path or os.path.join(model_dir, "generator.keras")
+    generator = keras.models.load_model(path, compile=False)
+    if not image_size and model_dir and os.path.exists(os.path.join(model_dir, "config.json")):
+        with open(os.path.join(model_dir, "config.json")) as f:
+            image_size = json.load(f)["data"]["image_size"]
+    return generator, image_size or generator.input_shape[1]
