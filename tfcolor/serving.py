@@ -54,10 +54,14 @@ def export_saved_model(generator, model_size, path, max_pixels=40_000_000, overs
 
 
 def load_generator(model_dir=None, generator_path=None, image_size=0):
+    """A saved generator and its input size (from the run's config.json or the model).
+
+    Loading a ``.keras`` generator needs tfcolor's custom layers registered: use this (or
+    ``import tfcolor.models``) rather than a bare ``keras.models.load_model``.
+    """
     import keras
 
-    from tfcolor.models.layers import FusedBatchNormalization  # noqa: F401 (registers it)
-    from tfcolor.models.pixeltcl import PixelTCL  # noqa: F401
+    import tfcolor.models  # noqa: F401 (registers tfcolor's custom layers for loading)
 
     path = generator_path or os.path.join(model_dir, "generator.keras")
     generator = keras.models.load_model(path, compile=False)

@@ -77,7 +77,6 @@ class DataInfo:
             val = cfg.val or (schema.shard_pattern(directory, val_split) if val_split else "")
         else:
             train, val = cfg.train, cfg.val
-        self.train, self.val = train, val
         self.train_files = self._files(train, "--train")
         self.val_files = self._files(val, "--val") if val else []
         self.train_records = _records_in_manifest(manifest, self.train_files)
