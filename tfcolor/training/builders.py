@@ -21,7 +21,12 @@ def make_strategy(name):
         return tf.distribute.MultiWorkerMirroredStrategy()
     gpus = tf.config.list_logical_devices("GPU")
     if name == "auto":
-        name = "mirrored" if len(gpus) > 1 else "one_device"
+        if len(gpus) <= 1:
+            # The default strategy: Keras iterates the dataset itself. (Under
+            # OneDeviceStrategy its distributed iterator made seeded CPU runs differ when the
+            # machine was loaded.)
+            return tf.distribute.get_strategy()
+        name = "mirrored"
     if name == "one_device":
         return tf.distribute.OneDeviceStrategy("/gpu:0" if gpus else "/cpu:0")
     if name == "mirrored":

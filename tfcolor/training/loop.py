@@ -147,7 +147,6 @@ def run_training(config, strategy=None, log=print):
     chief = builders.is_chief(strategy)
     os.makedirs(run.model_dir, exist_ok=True)
     if run.seed >= 0:
-        keras.utils.set_random_seed(run.seed)
         tf.config.experimental.enable_op_determinism()
     keras.mixed_precision.set_global_policy(run.precision)
 
@@ -156,6 +155,10 @@ def run_training(config, strategy=None, log=print):
     total_steps = steps_per_epoch * run.epochs
     train_ds, val_ds = builders.make_datasets(config, info, strategy)
     samples = builders.sample_batch(config, info)
+    if run.seed >= 0:
+        # Seeded right before the weights are drawn, so that nothing run before (data
+        # checks, the sample batch) can shift the random streams.
+        keras.utils.set_random_seed(run.seed)
     with strategy.scope():
         gan = builders.build_gan(config, total_steps)
         epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
