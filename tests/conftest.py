@@ -72,3 +72,37 @@ def read_keys(directory, split):
 @pytest.fixture(scope="session")
 def astronaut():
     return photo("astronaut")
+
+
+def write_lab_shard(directory, split, photos):
+    """Writes uint8 RGB ``photos`` (same size) as one Lab TFRecord shard of ``split``."""
+    import tensorflow as tf
+
+    from tfcolor import color, schema
+
+    os.makedirs(directory, exist_ok=True)
+    path = os.path.join(directory, schema.shard_name(split, 0, 1))
+    with tf.io.TFRecordWriter(path) as writer:
+        for i, rgb in enumerate(photos):
+            lab_u8 = schema.encode_lab(color.rgb_to_lab(rgb)).numpy()
+            writer.write(schema.serialize_example(f"{split}/{i}", lab_u8, rgb.shape[:2]))
+    return path
+
+
+@pytest.fixture(scope="session")
+def trained_generator():
+    """A 32 px small U-Net trained for a few seconds with L1 on real photo crops: it
+    predicts real colours, so precision losses show (random weights predict ~gray)."""
+    import keras
+    import tensorflow as tf
+
+    from tfcolor import color, models
+
+    crops = np.stack([tf.image.resize(c, [32, 32]).numpy().round().astype(np.uint8)
+                      for c in photo_crops(256, size=64)])
+    l_norm, ab_norm = color.split_lab(color.rgb_to_lab(crops))
+    keras.utils.set_random_seed(0)
+    generator = models.build_generator("unet_small", image_size=32, base_filters=16)
+    generator.compile(optimizer=keras.optimizers.Adam(2e-3), loss="mae")
+    generator.fit(l_norm, ab_norm, batch_size=16, epochs=6, verbose=0)
+    return generator

@@ -54,7 +54,7 @@ def test_exported_output_equals_the_keras_generator(exported):
 def test_odd_sized_photo_comes_back_at_its_size_with_its_own_l(exported):
     _, _, loaded = exported
     original = np.asarray(Image.fromarray(photo("chelsea")).resize((1001, 667), Image.BICUBIC))
-    out = loaded.signatures["serving_default"](images=tf.constant([png_bytes(original)]))["colorized"]
+    out = loaded.signatures["serving_default"](images_bytes=tf.constant([png_bytes(original)]))["colorized_bytes"]
     result = np.asarray(Image.open(io.BytesIO(out.numpy()[0])))
     assert result.shape == (667, 1001, 3)
     l_in = color.rgb_to_lab(original).numpy()[..., 0]
@@ -82,7 +82,7 @@ def test_bad_bytes_raise_invalid_argument(exported, data):
         Image.fromarray(photo("coffee")).save(full, "JPEG")
         data = full.getvalue()[: len(full.getvalue()) // 3]
     with pytest.raises(tf.errors.InvalidArgumentError):
-        loaded.signatures["serving_default"](images=tf.constant([data]))
+        loaded.signatures["serving_default"](images_bytes=tf.constant([data]))
 
 
 def test_pixel_limit_refuses_or_downscales():

@@ -9,19 +9,27 @@ Writes saved_models/NAME/VERSION/ (TF Serving's versioned layout) with signature
 
 The network sees L at its training size; its colour is resized back and joined with the
 photo's full-resolution L, inside the graph. Images above --max_pixels are refused with
-InvalidArgument (--oversize=refuse) or downscaled first (--oversize=downscale).
+InvalidArgument (--oversize=refuse) or downscaled first (--oversize=downscale). The
+SavedModel carries warmup requests (assets.extra/tf_serving_warmup_requests), and
+OUTPUT_ROOT/models.config lists every model there for `tensorflow_model_server
+--model_config_file`.
+
+--tflite=fp32,fp16,int8 also writes OUTPUT_ROOT/NAME/tflite/VERSION/VARIANT.tflite for
+phones (uint8 photo of any size in, uint8 RGB out; see tfcolor/lite.py); int8 is calibrated
+on --calibration_data (default: the run's training data).
 
 Example usage:
 
-    python -m tfcolor.export --model_dir=runs/quickstart/model --name=quickstart
+    python -m tfcolor.export --model_dir=runs/quickstart/model --name=quickstart --tflite=fp32,int8
     saved_model_cli show --dir saved_models/quickstart/1 --all
 """
 
+import json
 import os
 
 from absl import app, flags
 
-from tfcolor.serving import export_saved_model, load_generator, next_version
+from tfcolor.serving import export_saved_model, load_generator, next_version, write_models_config
 
 flags.DEFINE_string("model_dir", None, "Training --model_dir (uses generator.keras and config.json).")
 flags.DEFINE_string("generator", None, "A saved generator (.keras) instead of --model_dir.")
@@ -31,19 +39,44 @@ flags.DEFINE_string("output_root", "saved_models", "Root of the TF Serving model
 flags.DEFINE_integer("version", 0, "Version folder (0: one more than the highest present).")
 flags.DEFINE_integer("max_pixels", 40_000_000, "Largest image accepted by serving_default.")
 flags.DEFINE_enum("oversize", "refuse", ["refuse", "downscale"], "What to do above --max_pixels.")
+flags.DEFINE_list("tflite", [], "TFLite variants to write as well: any of fp32, fp16, int8.")
+flags.DEFINE_string("calibration_data", None,
+                    "Prepared dataset folder or TFRecord glob for int8 calibration "
+                    "(default: the training data in --model_dir's config.json).")
 FLAGS = flags.FLAGS
+
+
+def _training_data(model_dir):
+    path = os.path.join(model_dir or "", "config.json")
+    if not model_dir or not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)["data"]["train"]
 
 
 def main(argv):
     del argv
+    from tfcolor import lite
+
     if bool(FLAGS.model_dir) == bool(FLAGS.generator):
         raise app.UsageError("give exactly one of --model_dir and --generator")
+    unknown = sorted(set(FLAGS.tflite) - set(lite.VARIANTS))
+    if unknown:
+        raise app.UsageError(f"unknown --tflite variant(s) {', '.join(unknown)}; known: {', '.join(lite.VARIANTS)}")
+    calibration = FLAGS.calibration_data or _training_data(FLAGS.model_dir)
+    if "int8" in FLAGS.tflite and not calibration:
+        raise app.UsageError("--tflite=int8 needs --calibration_data (a prepared dataset folder or TFRecord glob)")
     generator, size = load_generator(FLAGS.model_dir, FLAGS.generator, FLAGS.image_size)
     root = os.path.join(FLAGS.output_root, FLAGS.name)
     version = FLAGS.version or next_version(root)
     path = export_saved_model(generator, size, os.path.join(root, str(version)),
-                              FLAGS.max_pixels, FLAGS.oversize)
-    print(f"exported {FLAGS.name} version {version} (generator input {size}x{size}) to {path}")
+                              FLAGS.max_pixels, FLAGS.oversize, name=FLAGS.name)
+    config = write_models_config(FLAGS.output_root)
+    print(f"exported {FLAGS.name} version {version} (generator input {size}x{size}) to {path}; "
+          f"TF Serving config: {config}")
+    if FLAGS.tflite:
+        lite.write_variants(generator, size, os.path.join(root, "tflite", str(version)), FLAGS.tflite,
+                            calibration)
 
 
 if __name__ == "__main__":

@@ -27,10 +27,28 @@ def colorize(generator, rgb, model_size):
     lab = color.rgb_to_lab(rgb)
     l_full = lab[..., :1]
     size = tf.shape(rgb)[1:3]
-    l_small = tf.image.resize(l_full, [model_size, model_size], method="area")
+    l_small = shrink(l_full, model_size)
     ab_small = generator(color.normalize_l(l_small), training=False)
     ab_full = tf.image.resize(color.denormalize_ab(ab_small), size, method="bilinear")
     return color.lab_to_rgb(tf.concat([l_full, ab_full], axis=-1))
+
+
+def shrink(images, size):
+    """[B, H, W, C] -> [B, size, size, C], an area-style resize made of TFLite builtin ops.
+
+    Bilinear resize up to the next multiple k*size of each side (a factor below 2, so no
+    aliasing), then the mean of each k x k block: every input pixel counts, as in an area
+    resize, for any H, W (smaller than ``size`` too: k = 1 is a plain bilinear resize).
+    tf.image.resize's "area" method has no TFLite kernel.
+    """
+    shape = tf.shape(images)
+    batch, height, width, channels = shape[0], shape[1], shape[2], shape[3]
+    kh = tf.maximum((height + size - 1) // size, 1)
+    kw = tf.maximum((width + size - 1) // size, 1)
+    x = tf.image.resize(images, tf.stack([kh * size, kw * size]), method="bilinear")
+    x = tf.reduce_mean(tf.reshape(x, [batch * size, kh, kw * size, channels]), axis=1)
+    x = tf.reduce_mean(tf.reshape(x, [batch * size * size, kw, channels]), axis=1)
+    return tf.reshape(x, [batch, size, size, channels])
 
 
 def to_float_rgb(images):

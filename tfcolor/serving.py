@@ -3,6 +3,8 @@
 import json
 import os
 
+from tfcolor import serving_api
+
 
 def next_version(model_root):
     versions = [int(v) for v in os.listdir(model_root) if v.isdigit()] if os.path.isdir(model_root) else []
@@ -18,12 +20,12 @@ def build_module(generator, model_size, max_pixels=40_000_000, oversize="refuse"
     module = tf.Module()
     module.generator = generator
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="images")])
-    def serve_encoded(images):
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=serving_api.INPUT_KEY)])
+    def serve_encoded(images_bytes):
         colorized = tf.map_fn(
             lambda data: inference.colorize_encoded(generator, data, model_size, max_pixels, oversize),
-            images, fn_output_signature=tf.string)
-        return {"colorized": colorized}
+            images_bytes, fn_output_signature=tf.string)
+        return {serving_api.OUTPUT_KEY: colorized}
 
     @tf.function(input_signature=[tf.TensorSpec([None, None, None, None], tf.uint8, name="images")])
     def colorize_uint8(images):
@@ -40,7 +42,9 @@ def build_module(generator, model_size, max_pixels=40_000_000, oversize="refuse"
     return module
 
 
-def export_saved_model(generator, model_size, path, max_pixels=40_000_000, oversize="refuse"):
+def export_saved_model(generator, model_size, path, max_pixels=40_000_000, oversize="refuse",
+                       name="colorizer"):
+    """Writes the SavedModel and its warmup requests (assets.extra) to ``path``."""
     import tensorflow as tf
 
     module = build_module(generator, model_size, max_pixels, oversize)
@@ -50,6 +54,18 @@ def export_saved_model(generator, model_size, path, max_pixels=40_000_000, overs
         "colorize_float": module.colorize_float,
     }
     tf.saved_model.save(module, path, signatures=signatures)
+    serving_api.write_warmup(path, name, model_size)
+    return path
+
+
+def write_models_config(output_root, container_root="/models"):
+    """Writes OUTPUT_ROOT/models.config for every model folder there, with base paths as
+    seen inside the TF Serving container (``-v $PWD/OUTPUT_ROOT:/models``)."""
+    names = sorted(n for n in os.listdir(output_root)
+                   if os.path.isdir(os.path.join(output_root, n)) and next_version(os.path.join(output_root, n)) > 1)
+    path = os.path.join(output_root, "models.config")
+    with open(path, "w") as f:
+        f.write(serving_api.models_config({n: f"{container_root}/{n}" for n in names}))
     return path
 
 

@@ -1,0 +1,108 @@
+"""The colorize command and its library: every model kind, every input kind and mode,
+full resolution, transparency, side-by-side, skipped files and the exit status."""
+
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.conftest import photo, run_module
+from tfcolor import color, lite, serving
+from tfcolor.colorizer import collect_inputs, load_colorizer, output_names, read_photo
+
+
+@pytest.fixture(scope="module")
+def model_files(tmp_path_factory, trained_generator):
+    root = tmp_path_factory.mktemp("models")
+    run_dir = root / "run"
+    run_dir.mkdir()
+    trained_generator.save(run_dir / "generator.keras")
+    serving.export_saved_model(trained_generator, 32, str(root / "served" / "1"))
+    tflite = root / "fp32.tflite"
+    tflite.write_bytes(lite.convert(trained_generator, 32, "fp32"))
+    return {"run": str(run_dir), "saved_model": str(root / "served"), "tflite": str(tflite)}
+
+
+def test_every_model_kind_gives_the_same_colours(model_files):
+    original = photo("chelsea")[:151, :203]
+    results = {}
+    for kind, path in model_files.items():
+        colorize, _ = load_colorizer(path)
+        results[kind] = colorize(original).astype(int)
+        assert results[kind].shape == original.shape
+    assert np.abs(results["run"] - results["saved_model"]).max() <= 1
+    assert np.abs(results["run"] - results["tflite"]).max() <= 1
+    # Colour came from the network: the result is not gray, and L is the input's.
+    lab = color.rgb_to_lab(results["run"].astype(np.uint8)).numpy()
+    assert np.abs(lab[..., 1:]).mean() > 2.0
+    assert np.abs(lab[..., 0] - color.rgb_to_lab(original).numpy()[..., 0]).mean() < 1.0
+
+
+def test_load_colorizer_explains_a_wrong_path(tmp_path):
+    with pytest.raises(ValueError, match="no generator.keras, saved_model.pb"):
+        load_colorizer(str(tmp_path))
+
+
+def test_inputs_from_files_globs_and_folders(tmp_path):
+    for rel in ("a/x.jpg", "a/sub/y.png", "a/notes.txt", "b/x.jpg", "c.bmp"):
+        os.makedirs(tmp_path / os.path.dirname(rel), exist_ok=True)
+        (tmp_path / rel).write_bytes(b"")
+    found, missing = collect_inputs([str(tmp_path / "a"), str(tmp_path / "b" / "*.jpg"),
+                                     str(tmp_path / "c.bmp"), str(tmp_path / "a" / "x.jpg"),
+                                     str(tmp_path / "nothing*")])
+    assert [name for _, name in found] == ["sub/y.png", "x.jpg", "x.jpg", "c.bmp"]  # a/x.jpg once
+    assert missing == [str(tmp_path / "nothing*")]
+    assert output_names(["x.jpg", "x.png", "sub/y.png", "X.tif"]) == ["x.png", "x_2.png", "sub/y.png", "X_3.png"]
+
+
+def test_read_photo_handles_modes(tmp_path):
+    rgb = photo("coffee")[:40, :60]
+    gray16 = (np.asarray(Image.fromarray(rgb).convert("L")).astype(np.uint16) * 257)
+    rgba = np.dstack([rgb, np.tile(np.linspace(0, 255, 60).astype(np.uint8), (40, 1))])
+    Image.fromarray(gray16).save(tmp_path / "g16.png")
+    Image.fromarray(rgba).save(tmp_path / "rgba.png")
+    Image.fromarray(rgb).convert("P", palette=Image.ADAPTIVE).save(tmp_path / "p.gif")
+    Image.fromarray(rgb).convert("CMYK").save(tmp_path / "cmyk.jpg")
+    out16, alpha16 = read_photo(str(tmp_path / "g16.png"))
+    assert out16.shape == (40, 60, 3) and alpha16 is None
+    np.testing.assert_array_equal(out16[..., 0], gray16 >> 8)
+    out_rgba, alpha = read_photo(str(tmp_path / "rgba.png"))
+    np.testing.assert_array_equal(alpha, rgba[..., 3])
+    for name in ("p.gif", "cmyk.jpg"):
+        out, _ = read_photo(str(tmp_path / name))
+        assert out.shape == (40, 60, 3) and np.abs(out.astype(int) - rgb).mean() < 20
+
+
+def test_colorize_command(model_files, tmp_path):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    Image.fromarray(photo("astronaut")[:101, :77]).convert("L").save(inputs / "gray.jpg")
+    rgba = np.dstack([photo("coffee")[:50, :70], np.full((50, 70), 128, np.uint8)])
+    Image.fromarray(rgba).save(inputs / "clear.png")
+    (inputs / "broken.jpg").write_bytes(b"\xff\xd8\xff broken")
+    out = tmp_path / "out"
+    result = run_module("tfcolor.colorize", f"--model={model_files['saved_model']}", f"--input={inputs}",
+                        f"--output_dir={out}", "--side_by_side")
+    assert "2 colourised, 1 skipped" in result.stdout
+    assert "broken.jpg" in result.stderr
+    gray_out = Image.open(out / "gray.png")
+    assert gray_out.size == (77, 101) and gray_out.mode == "RGB"
+    clear_out = np.asarray(Image.open(out / "clear.png"))
+    assert clear_out.shape == (50, 70, 4) and (clear_out[..., 3] == 128).all()
+    assert Image.open(out / "gray_side_by_side.png").size == (154, 101)
+
+
+def test_colorize_command_fails_only_when_nothing_was_colourised(model_files, tmp_path):
+    (tmp_path / "bad.png").write_bytes(b"nope")
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    result = subprocess.run(
+        [sys.executable, "-m", "tfcolor.colorize", f"--model={model_files['tflite']}",
+         f"--input={tmp_path / 'bad.png'}", f"--output_dir={tmp_path / 'out'}"],
+        cwd=REPO, env=dict(os.environ, PYTHONPATH=REPO), capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1
+    assert "0 colourised, 1 skipped" in result.stdout

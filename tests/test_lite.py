@@ -1,0 +1,132 @@
+"""TFLite export: the exact sub-pixel rewrite of transposed convolutions, parity of the fp32,
+fp16 and int8 models with the Keras generator, full-resolution output, calibration data."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tests.conftest import photo, photo_crops, write_lab_shard
+from tfcolor import color, inference, lite, models
+from tfcolor.models.subpixel import SubPixelConv2D, subpixel_weights, to_subpixel
+
+
+@pytest.mark.parametrize("kernel,stride", [(4, 2), (3, 2), (5, 2), (4, 3), (2, 3)])
+def test_subpixel_conv_equals_the_transposed_conv(kernel, stride):
+    rng = np.random.default_rng(kernel * 10 + stride)
+    transposed = keras.layers.Conv2DTranspose(5, kernel, stride, padding="same")
+    x = rng.normal(size=(2, 7, 6, 3)).astype(np.float32)
+    expected = transposed(x).numpy()
+    layer = SubPixelConv2D(5, kernel, stride)
+    layer.build(x.shape)
+    layer.conv.set_weights(subpixel_weights(transposed.kernel.numpy(), transposed.bias.numpy(), stride))
+    got = layer(x).numpy()
+    assert got.shape == expected.shape == (2, 7 * stride, 6 * stride, 5)
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+    # Same weights and multiply-adds as the transposed convolution: no zero taps added.
+    assert layer.conv.kernel.shape[0] == -(-kernel // stride)
+
+
+@pytest.mark.parametrize("name,kwargs", [
+    ("unet", dict(image_size=64, base_filters=8)),
+    ("unet", dict(image_size=64, base_filters=8, norm="spectral")),
+    ("resnet", dict(image_size=64, base_filters=8, num_blocks=2)),
+])
+def test_to_subpixel_keeps_the_generator_output(name, kwargs):
+    keras.utils.set_random_seed(0)
+    generator = models.build_generator(name, **kwargs)
+    rng = np.random.default_rng(0)
+    for layer in generator.layers:  # non-trivial BatchNorm statistics
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.set_weights([rng.uniform(0.5, 1.5, w.shape).astype(np.float32) for w in layer.get_weights()])
+    rewritten = to_subpixel(generator)
+    assert not any(isinstance(getattr(l, "layer", l), keras.layers.Conv2DTranspose) for l in rewritten.layers)
+    x = rng.uniform(-1, 1, (2, 64, 64, 1)).astype(np.float32)
+    np.testing.assert_allclose(rewritten(x, training=False).numpy(), generator(x, training=False).numpy(),
+                               atol=1e-5)
+
+
+@pytest.fixture(scope="module")
+def variants(trained_generator):
+    calibration = [tf.image.resize(c, [32, 32]).numpy().round().astype(np.uint8)
+                   for c in photo_crops(32, size=48, names=("stereo_motorcycle", "coffee"))]
+    return {v: lite.interpreter(lite.convert(trained_generator, 32, v, calibration), num_threads=2)
+            for v in lite.VARIANTS}
+
+
+def real_l(count=4):
+    crops = np.stack([tf.image.resize(c, [32, 32]).numpy().round().astype(np.uint8)
+                      for c in photo_crops(count, size=40, names=("astronaut", "coffee"))])
+    return color.normalize_l(color.rgb_to_lab(crops)[..., :1]).numpy()
+
+
+@pytest.mark.parametrize("variant,tolerance", [("fp32", 1e-4), ("fp16", 1e-2)])
+def test_float_variants_match_the_keras_generator_on_normalised_ab(trained_generator, variants, variant,
+                                                                   tolerance):
+    runner = variants[variant].get_signature_runner("generator")
+    for l_norm in real_l():
+        got = runner(l=l_norm[None])["ab"][0]
+        expected = trained_generator(l_norm[None], training=False).numpy()[0]
+        assert np.abs(expected).max() > 0.05  # the network predicts colour, not gray
+        np.testing.assert_allclose(got, expected, atol=tolerance)
+
+
+def psnr(a, b):
+    return float(tf.image.psnr(a.astype(np.float32), b.astype(np.float32), max_val=255.0))
+
+
+def test_int8_costs_at_most_half_a_db_on_real_photos(variants):
+    losses = []
+    for name in ("coffee", "chelsea", "astronaut", "rocket"):
+        truth = photo(name)
+        fp32 = lite.colorize_with(variants["fp32"], truth)
+        int8 = lite.colorize_with(variants["int8"], truth)
+        losses.append(psnr(fp32, truth) - psnr(int8, truth))
+    assert np.mean(losses) <= 0.5, losses
+
+
+def test_int8_network_is_quantised_and_has_no_transposed_conv(variants):
+    interp = variants["int8"]
+    ops = interp._get_ops_details()
+    tensors = {t["index"]: t for t in interp.get_tensor_details()}
+    assert "TRANSPOSE_CONV" not in {op["op_name"] for op in ops}
+    conv_outputs = [tensors[op["outputs"][0]]["dtype"] for op in ops if op["op_name"] == "CONV_2D"]
+    assert conv_outputs and all(dtype == np.int8 for dtype in conv_outputs)
+
+
+@pytest.mark.parametrize("variant", lite.VARIANTS)
+def test_colorize_signature_uint8_any_size_keeps_l(trained_generator, variants, variant):
+    interp = variants[variant]
+    details = interp.get_signature_runner("colorize").get_input_details()["image"]
+    assert details["dtype"] == np.uint8 and list(details["shape_signature"]) == [1, -1, -1, 3]
+    original = photo("chelsea")[:301, :451]  # odd size
+    result = lite.colorize_with(interp, original)
+    assert result.shape == original.shape and result.dtype == np.uint8
+    l_in = color.rgb_to_lab(original).numpy()[..., 0]
+    l_out = color.rgb_to_lab(result).numpy()[..., 0]
+    assert np.abs(l_in - l_out).mean() < 1.0
+    if variant == "fp32":  # same graph as the SavedModel: at most one level of rounding apart
+        expected = inference.to_uint8(inference.colorize(
+            trained_generator, inference.to_float_rgb(original[None]), 32))[0].numpy()
+        assert np.abs(result.astype(int) - expected).max() <= 1
+
+
+def test_shrink_is_close_to_an_area_resize():
+    image = tf.constant(photo("coffee")[None].astype(np.float32))  # 400 x 600
+    got = inference.shrink(image, 64).numpy()
+    expected = tf.image.resize(image, [64, 64], method="area").numpy()
+    assert got.shape == (1, 64, 64, 3)
+    assert np.abs(got - expected).mean() < 0.5
+
+
+def test_calibration_photos_come_from_prepared_records(tmp_path):
+    crops = photo_crops(5, size=40)
+    write_lab_shard(str(tmp_path), "val", crops)
+    photos = lite.representative_photos(str(tmp_path), 32, count=3)
+    assert len(photos) == 3 and photos[0].shape == (32, 32, 3) and photos[0].dtype == np.uint8
+    # The centre crop of the first record, up to the 8-bit Lab storage.
+    center = crops[0][4:36, 4:36].astype(int)
+    assert np.abs(photos[0].astype(int) - center).mean() < 2.0
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="no TFRecord shards"):
+        lite.calibration_pattern(str(tmp_path / "empty"))

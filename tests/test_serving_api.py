@@ -1,0 +1,165 @@
+"""TF Serving plumbing without a server: REST JSON and gRPC PredictRequest building and
+parsing, the warmup records, models.config, and the export and client commands."""
+
+import base64
+import http.server
+import io
+import json
+import os
+import threading
+
+import keras
+import pytest
+import tensorflow as tf
+from PIL import Image
+from tensorflow_serving.apis import predict_pb2
+
+from tests.conftest import photo, photo_crops, run_module, write_lab_shard
+from tfcolor import models, serving, serving_api
+
+
+def png_bytes(array):
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    keras.utils.set_random_seed(0)
+    generator = models.build_generator("unet_small", image_size=32, base_filters=8)
+    path = str(tmp_path_factory.mktemp("sm") / "colorizer" / "1")
+    serving.export_saved_model(generator, 32, path, name="colorizer")
+    return path, tf.saved_model.load(path)
+
+
+def test_rest_request_is_tf_serving_row_format_with_base64():
+    images = [b"\x89PNG\x00\xff", b"\xff\xd8jpeg"]
+    body = json.loads(serving_api.rest_request(images))
+    assert body == {"signature_name": "serving_default",
+                    "instances": [{"b64": base64.b64encode(i).decode()} for i in images]}
+    assert serving_api.rest_url("localhost:8501", "colorizer") == "http://localhost:8501/v1/models/colorizer:predict"
+    assert (serving_api.rest_url("https://host:9000/", "m", 3)
+            == "https://host:9000/v1/models/m/versions/3:predict")
+
+
+def test_rest_response_parsing():
+    pngs = [b"\x89PNG-one", b"\x89PNG-two"]
+    row = json.dumps({"predictions": [{"b64": base64.b64encode(p).decode()} for p in pngs]})
+    assert serving_api.parse_rest_response(row) == pngs
+    columnar = json.dumps({"outputs": [{"b64": base64.b64encode(p).decode()} for p in pngs]})
+    assert serving_api.parse_rest_response(columnar) == pngs
+    with pytest.raises(serving_api.ServingError, match="Invalid argument: empty image bytes"):
+        serving_api.parse_rest_response('{"error": "Invalid argument: empty image bytes"}')
+    with pytest.raises(serving_api.ServingError, match="b64"):  # an output without _bytes suffix
+        serving_api.parse_rest_response('{"predictions": ["\\u0089PNG"]}')
+
+
+def test_grpc_request_fields_and_a_round_trip_through_the_saved_model(exported):
+    _, loaded = exported
+    images = [png_bytes(photo("coffee")[:50, :70]), png_bytes(photo("chelsea")[:40, :30])]
+    request = serving_api.grpc_request(images, "colorizer", version=3)
+    assert request.model_spec.name == "colorizer" and request.model_spec.version.value == 3
+    assert request.model_spec.signature_name == "serving_default"
+    tensor = request.inputs["images_bytes"]
+    assert tensor.dtype == tf.string.as_datatype_enum and [d.size for d in tensor.tensor_shape.dim] == [2]
+    assert list(tensor.string_val) == images
+    # What the server does: tensor proto -> signature -> tensor proto.
+    outputs = loaded.signatures["serving_default"](images_bytes=tf.constant(tf.make_ndarray(tensor)))
+    response = predict_pb2.PredictResponse()
+    for key, value in outputs.items():
+        response.outputs[key].CopyFrom(tf.make_tensor_proto(value))
+    sizes = [Image.open(io.BytesIO(p)).size for p in serving_api.parse_grpc_response(response)]
+    assert sizes == [(70, 50), (30, 40)]
+
+
+def test_signature_keys_make_rest_return_base64(exported):
+    _, loaded = exported
+    signature = loaded.signatures["serving_default"]
+    assert list(signature.structured_input_signature[1]) == [serving_api.INPUT_KEY]
+    assert list(signature.structured_outputs) == [serving_api.OUTPUT_KEY]
+    assert serving_api.OUTPUT_KEY.endswith("_bytes")  # TF Serving's rule for base64 outputs
+
+
+def test_warmup_records_are_valid_requests_the_model_answers(exported):
+    path, loaded = exported
+    requests = serving_api.read_warmup(path)
+    assert len(requests) == 2
+    for request in requests:
+        assert request.model_spec.name == "colorizer"
+        data = tf.make_ndarray(request.inputs["images_bytes"])
+        out = loaded.signatures[request.model_spec.signature_name](images_bytes=tf.constant(data))
+        decoded = tf.io.decode_png(out["colorized_bytes"][0]).numpy()
+        assert decoded.shape == tf.io.decode_png(data[0]).numpy().shape
+
+
+def test_models_config_lists_every_exported_model(tmp_path):
+    for name in ("a", "b"):
+        os.makedirs(tmp_path / name / "1")
+    os.makedirs(tmp_path / "not_a_model")
+    path = serving.write_models_config(str(tmp_path))
+    text = open(path).read()
+    assert text.count("config {") == 2
+    assert 'name: "a"' in text and 'base_path: "/models/b"' in text and "not_a_model" not in text
+    assert text.startswith("model_config_list {") and text.count("{") == text.count("}")
+
+
+class FakeServing(http.server.BaseHTTPRequestHandler):
+    """TF Serving's REST predict contract, answered by the SavedModel in-process."""
+
+    signature = None
+
+    def do_POST(self):  # noqa: N802
+        assert self.path == "/v1/models/colorizer:predict"
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        images = [base64.b64decode(item["b64"]) for item in body["instances"]]
+        try:
+            out = self.signature(images_bytes=tf.constant(images))["colorized_bytes"].numpy()
+            reply, status = {"predictions": [{"b64": base64.b64encode(p).decode()} for p in out]}, 200
+        except tf.errors.InvalidArgumentError as e:
+            reply, status = {"error": e.message}, 400
+        data = json.dumps(reply).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_rest_client_command_saves_each_answer_and_skips_a_bad_photo(exported, tmp_path):
+    _, loaded = exported
+    FakeServing.signature = loaded.signatures["serving_default"]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FakeServing)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        inputs = tmp_path / "in"
+        inputs.mkdir()
+        Image.fromarray(photo("coffee")[:60, :80]).save(inputs / "a.jpg")
+        Image.fromarray(photo("chelsea")[:30, :20]).save(inputs / "b.png")
+        (inputs / "c.jpg").write_bytes(b"not an image")
+        result = run_module("tfcolor.client", f"--server=127.0.0.1:{server.server_address[1]}",
+                            "--model=colorizer", f"--input={inputs}", f"--output_dir={tmp_path / 'out'}")
+    finally:
+        server.shutdown()
+    assert "2 of 3 photos" in result.stdout
+    assert "c.jpg" in result.stderr
+    assert Image.open(tmp_path / "out" / "a.png").size == (80, 60)
+    assert Image.open(tmp_path / "out" / "b.png").size == (20, 30)
+
+
+def test_export_command_writes_saved_model_warmup_config_and_tflite(tmp_path):
+    keras.utils.set_random_seed(0)
+    generator = models.build_generator("unet_small", image_size=32, base_filters=8)
+    generator.save(tmp_path / "g.keras")
+    write_lab_shard(str(tmp_path / "data"), "val", photo_crops(4, size=40))
+    root = tmp_path / "saved_models"
+    run_module("tfcolor.export", f"--generator={tmp_path / 'g.keras'}", "--name=tiny",
+               f"--output_root={root}", "--tflite=fp32,int8", f"--calibration_data={tmp_path / 'data'}")
+    assert (root / "tiny" / "1" / "saved_model.pb").exists()
+    assert (root / "tiny" / "1" / "assets.extra" / "tf_serving_warmup_requests").exists()
+    assert 'base_path: "/models/tiny"' in (root / "models.config").read_text()
+    for variant in ("fp32", "int8"):
+        assert (root / "tiny" / "tflite" / "1" / f"{variant}.tflite").stat().st_size > 10_000

@@ -1,0 +1,117 @@
+"""Colourise photo files with any exported form of a generator (library of the colorize CLI).
+
+``load_colorizer(path)`` accepts a training run (folder with generator.keras), a SavedModel
+(a version folder, or a TF Serving model folder whose highest version is used) or a .tflite
+file, and returns a callable uint8 RGB [H, W, 3] -> uint8 RGB [H, W, 3] at the photo's own
+resolution. ``read_photo`` reads any file Pillow can (gray, RGB, RGBA, palette, CMYK, 16-bit,
+EXIF-rotated) through data_prep's robust decoder and keeps an alpha channel apart.
+"""
+
+import glob
+import os
+
+import numpy as np
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+
+
+def collect_inputs(specs, recursive=True):
+    """Files, globs and folders -> (list of (path, output name), list of specs that matched
+    nothing). Folders contribute their images (recursively), named by their path inside the
+    folder; files and globs by their base name. Order: as given, sorted within a spec."""
+    found, missing, seen = [], [], set()
+    for spec in specs:
+        if os.path.isdir(spec):
+            pattern = os.path.join(spec, "**", "*") if recursive else os.path.join(spec, "*")
+            paths = [(p, os.path.relpath(p, spec)) for p in sorted(glob.glob(pattern, recursive=recursive))
+                     if p.lower().endswith(IMAGE_EXTENSIONS) and os.path.isfile(p)]
+        elif os.path.isfile(spec):
+            paths = [(spec, os.path.basename(spec))]
+        else:
+            paths = [(p, os.path.basename(p)) for p in sorted(glob.glob(spec, recursive=True)) if os.path.isfile(p)]
+        if not paths:
+            missing.append(spec)
+        for path, name in paths:
+            key = os.path.realpath(path)
+            if key not in seen:
+                seen.add(key)
+                found.append((path, name))
+    return found, missing
+
+
+def output_names(names):
+    """Output PNG names (extension replaced, clashes numbered: a.jpg, a.png -> a.png, a_2.png)."""
+    used, result = set(), []
+    for name in names:
+        stem = os.path.splitext(name)[0]
+        candidate, n = f"{stem}.png", 1
+        while candidate.lower() in used:
+            n += 1
+            candidate = f"{stem}_{n}.png"
+        used.add(candidate.lower())
+        result.append(candidate)
+    return result
+
+
+def read_photo(path, max_pixels=200_000_000):
+    """Any image file -> (uint8 RGB [H, W, 3], uint8 alpha [H, W] or None).
+
+    Raises data_prep.decode.SkipImage with a reason for files that cannot be read."""
+    from PIL import Image, ImageOps
+
+    from data_prep.decode import Item, load_rgb
+
+    rgb, _ = load_rgb(Item(key=path, path=path), max_pixels=max_pixels)
+    alpha = None
+    with Image.open(path) as image:
+        if "A" in image.getbands() or "transparency" in image.info:
+            alpha_image = ImageOps.exif_transpose(image.convert("RGBA")).getchannel("A")
+            alpha = np.asarray(alpha_image, np.uint8)
+    if alpha is not None and (alpha.shape != rgb.shape[:2] or alpha.min() == 255):
+        alpha = None
+    return rgb, alpha
+
+
+def side_by_side(rgb_in, colorized):
+    """gray version of the input | colourised, one image."""
+    weights = np.array([0.299, 0.587, 0.114], np.float32)
+    gray = np.repeat(np.round(rgb_in.astype(np.float32) @ weights).astype(np.uint8)[..., None], 3, axis=-1)
+    return np.concatenate([gray, colorized], axis=1)
+
+
+def _latest_version(path):
+    versions = [v for v in os.listdir(path) if v.isdigit() and os.path.isdir(os.path.join(path, v))]
+    return os.path.join(path, max(versions, key=int)) if versions else path
+
+
+def load_colorizer(path, num_threads=None):
+    """A callable uint8 RGB [H, W, 3] -> uint8 RGB [H, W, 3] and a description of the model."""
+    import tensorflow as tf
+
+    if path.endswith(".tflite") and os.path.isfile(path):
+        from tfcolor import lite
+
+        interp = lite.interpreter(path, num_threads)
+        return (lambda rgb: lite.colorize_with(interp, rgb)), f"TFLite {path}"
+    if not os.path.isdir(path):
+        raise ValueError(f"{path}: not a training run, a SavedModel or a .tflite file")
+    if os.path.exists(os.path.join(path, "generator.keras")):
+        from tfcolor import inference
+        from tfcolor.serving import load_generator
+
+        generator, size = load_generator(path)
+
+        @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.uint8)])
+        def run(images):
+            return inference.to_uint8(inference.colorize(generator, inference.to_float_rgb(images), size))
+
+        return (lambda rgb: run(rgb[None])[0].numpy()), f"generator {path} ({size} px)"
+    saved = _latest_version(path)
+    if not os.path.exists(os.path.join(saved, "saved_model.pb")):
+        raise ValueError(f"{path}: no generator.keras, saved_model.pb or numbered version folder")
+    loaded = tf.saved_model.load(saved)  # kept alive by the closure: signatures hold weak references
+
+    def run_saved(rgb):
+        return loaded.signatures["colorize_uint8"](images=tf.constant(rgb[None]))["rgb"][0].numpy()
+
+    return run_saved, f"SavedModel {saved}"

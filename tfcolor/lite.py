@@ -1,0 +1,166 @@
+"""TFLite models for phones: fp32, fp16 and int8, uint8 photo in, uint8 RGB photo out.
+
+Each .tflite file has two signatures:
+
+* ``colorize``: ``image`` uint8 [1, H, W, 3] (any H, W: resize the input tensor, or let
+  the signature runner do it) -> ``rgb`` uint8 [1, H, W, 3]. The generator sees L resized to
+  its fixed input size; its colour is resized back and joined with the photo's own L, as in
+  the SavedModel (tfcolor.inference).
+* ``generator``: ``l`` float32 [1, S, S, 1] (L/50 - 1) -> ``ab`` float32 [1, S, S, 2]
+  (ab/110): the bare network, for parity checks and for apps with their own colour code.
+
+Variants: ``fp32``; ``fp16`` (float16 weights, half the size, computed in float32 on CPUs);
+``int8`` (full-integer weights and activations of the network, calibrated on photos from
+the prepared TFRecords; the colour conversion around it stays float, because 8-bit
+intermediate values in the sRGB gamma curve would cost more accuracy than they save time).
+Every variant runs the generator with its transposed convolutions rewritten as conv +
+depth_to_space (tfcolor.models.subpixel): the same numbers in float, and in int8 it avoids
+TFLite's single-threaded reference kernel for quantised TRANSPOSE_CONV.
+"""
+
+import os
+import tempfile
+
+import numpy as np
+import tensorflow as tf
+
+from tfcolor import color, inference
+from tfcolor.models.subpixel import to_subpixel
+
+VARIANTS = ("fp32", "fp16", "int8")
+
+
+def mobile_module(generator, model_size, rewrite_transposed=True):
+    """tf.Module with the ``colorize`` and ``generator`` functions of the .tflite file."""
+    net = to_subpixel(generator) if rewrite_transposed else generator
+    module = tf.Module()
+    # Track the bare variables, not the Keras model: saving the model would also save its
+    # training-mode functions (BatchNorm statistic updates), and the converter keeps
+    # variables that some saved function assigns to as resource variables, unfrozen.
+    module.weights = [weight.value for weight in net.weights]
+    module.net_name = net.name
+
+    @tf.function(input_signature=[tf.TensorSpec([1, None, None, 3], tf.uint8, name="image")])
+    def colorize(image):
+        rgb = inference.colorize(net, inference.to_float_rgb(image), model_size)
+        return {"rgb": inference.to_uint8(rgb)}
+
+    @tf.function(input_signature=[tf.TensorSpec([1, model_size, model_size, 1], tf.float32, name="l")])
+    def bare(l):
+        return {"ab": net(l, training=False)}
+
+    module.colorize = colorize
+    module.generator = bare
+    return module
+
+
+def calibration_pattern(path):
+    """Shards to calibrate on: a TFRecord glob as given, or a prepared dataset folder's
+    validation (else test, else training) shards."""
+    from tfcolor import schema
+
+    if not os.path.isdir(path):
+        return path
+    for split in ("val", "test", "train"):
+        pattern = schema.shard_pattern(path, split)
+        if tf.io.gfile.glob(pattern):
+            return pattern
+    raise ValueError(f"{path} holds no TFRecord shards (prepare it with data_prep)")
+
+
+def representative_photos(path, model_size, count=64):
+    """Up to ``count`` uint8 RGB photos [S, S, 3] from prepared Lab TFRecords (center crops)."""
+    from tfcolor import data
+
+    pattern = calibration_pattern(path)
+    dataset = data.make_dataset(pattern, batch_size=1, training=False, image_size=model_size,
+                                repeat=False)
+    photos = []
+    for l_norm, ab_norm in dataset.take(count):
+        rgb = color.normalized_lab_to_rgb(l_norm, ab_norm)[0]
+        photos.append(inference.to_uint8(rgb).numpy())
+    if not photos:
+        raise ValueError(f"no records for calibration in {path}")
+    return photos
+
+
+def _representative_dataset(photos):
+    def generate():
+        for photo in photos:
+            rgb = photo.astype(np.float32)[None] / 255.0
+            l_norm = color.normalize_l(color.rgb_to_lab(rgb)[..., :1]).numpy()
+            yield "colorize", {"image": photo[None]}
+            yield "generator", {"l": l_norm}
+    return generate
+
+
+def convert(generator, model_size, variant, calibration_photos=None, rewrite_transposed=True):
+    """The .tflite bytes of one variant; int8 needs ``calibration_photos`` (uint8 [S, S, 3]).
+    ``rewrite_transposed=False`` keeps TRANSPOSE_CONV (for comparisons only: slow in int8)."""
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown TFLite variant {variant!r}; known: {', '.join(VARIANTS)}")
+    if variant == "int8" and not calibration_photos:
+        raise ValueError("the int8 variant needs calibration photos (prepared TFRecords)")
+    module = mobile_module(generator, model_size, rewrite_transposed)
+    with tempfile.TemporaryDirectory() as tmp:
+        tf.saved_model.save(module, tmp, signatures={"colorize": module.colorize,
+                                                     "generator": module.generator})
+        converter = tf.lite.TFLiteConverter.from_saved_model(tmp, signature_keys=["colorize", "generator"])
+        if variant == "fp16":
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+            converter.target_spec.supported_types = [tf.float16]
+        elif variant == "int8":
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+            converter.representative_dataset = _representative_dataset(calibration_photos)
+            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8,
+                                                   tf.lite.OpsSet.TFLITE_BUILTINS]
+            return _quantize_network_only(converter, calibration_photos, module.net_name)
+        return converter.convert()
+
+
+def _quantize_network_only(converter, photos, net_name):
+    """Full-integer quantisation of the network's ops; every op outside it (the colour
+    conversion and resizing around it) is denylisted and stays float, with QUANTIZE and
+    DEQUANTIZE at the network's borders. Ops are told apart by their output tensor names,
+    which carry the Keras model's name scope."""
+    options = tf.lite.experimental.QuantizationDebugOptions()
+    debugger = tf.lite.experimental.QuantizationDebugger(
+        converter=converter, debug_dataset=_representative_dataset(photos[:1]), debug_options=options)
+    calibrated = interpreter(debugger.calibrated_model, num_threads=1)
+    names = {t["index"]: t["name"] for t in calibrated.get_tensor_details()}
+    in_network = lambda name: all(part.startswith(f"{net_name}") for part in name.split(";") if part)  # noqa: E731
+    options.denylisted_nodes = sorted({names[op["outputs"][0]] for op in calibrated._get_ops_details()
+                                       if op["outputs"] and not in_network(names[op["outputs"][0]])})
+    return debugger.get_nondebug_quantized_model()
+
+
+def interpreter(model, num_threads=None):
+    """An ai-edge-litert interpreter for .tflite bytes or a path."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    kwargs = {"model_path": model} if isinstance(model, (str, os.PathLike)) else {"model_content": model}
+    return Interpreter(num_threads=num_threads or os.cpu_count(), **kwargs)
+
+
+def colorize_with(interp, image):
+    """uint8 [H, W, 3] -> uint8 [H, W, 3] through a .tflite file's ``colorize`` signature."""
+    runner = interp.get_signature_runner("colorize")
+    return runner(image=np.ascontiguousarray(image, np.uint8)[None])["rgb"][0]
+
+
+def write_variants(generator, model_size, directory, variants, calibration_data=None, log=print):
+    """Writes DIRECTORY/VARIANT.tflite for each variant; returns {variant: path}."""
+    photos = None
+    if "int8" in variants:
+        if not calibration_data:
+            raise ValueError("int8 needs calibration data: --calibration_data=DATASET_DIR or a TFRecord glob")
+        photos = representative_photos(calibration_data, model_size)
+    os.makedirs(directory, exist_ok=True)
+    paths = {}
+    for variant in variants:
+        model = convert(generator, model_size, variant, photos)
+        paths[variant] = os.path.join(directory, f"{variant}.tflite")
+        with open(paths[variant], "wb") as f:
+            f.write(model)
+        log(f"wrote {paths[variant]} ({len(model) / 1e6:.1f} MB)")
+    return paths

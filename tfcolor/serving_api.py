@@ -1,0 +1,128 @@
+"""TF Serving requests and responses for the exported colouriser: REST JSON, gRPC
+PredictRequest, and the warmup records stored with each SavedModel.
+
+The ``serving_default`` signature takes ``images_bytes`` (string [B], encoded photos) and
+returns ``colorized_bytes`` (string [B], PNG). The ``_bytes`` suffix matters: TF Serving's
+REST API base64-encodes string outputs only when their name ends in ``_bytes``, so the
+PNG bytes come back as ``{"b64": ...}`` instead of broken UTF-8.
+"""
+
+import base64
+import json
+import os
+
+INPUT_KEY = "images_bytes"
+OUTPUT_KEY = "colorized_bytes"
+DEFAULT_SIGNATURE = "serving_default"
+WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
+
+
+class ServingError(RuntimeError):
+    """The server answered with an error (its message is kept)."""
+
+
+def rest_url(server, model, version=None):
+    """The REST predict URL, e.g. http://localhost:8501/v1/models/colorizer:predict."""
+    base = server if server.startswith(("http://", "https://")) else f"http://{server}"
+    path = f"/v1/models/{model}" + (f"/versions/{version}" if version else "")
+    return f"{base.rstrip('/')}{path}:predict"
+
+
+def rest_request(images, signature=DEFAULT_SIGNATURE):
+    """JSON body (str) for TF Serving's REST predict: row format, one base64 object per image."""
+    instances = [{"b64": base64.b64encode(data).decode("ascii")} for data in images]
+    return json.dumps({"signature_name": signature, "instances": instances})
+
+
+def parse_rest_response(body):
+    """A REST predict response body -> the list of PNG bytes; ServingError on an error body."""
+    response = json.loads(body)
+    if "error" in response:
+        raise ServingError(response["error"])
+    if "predictions" in response:
+        outputs = response["predictions"]
+    elif "outputs" in response:  # columnar answer
+        outputs = response["outputs"]
+        outputs = outputs[OUTPUT_KEY] if isinstance(outputs, dict) else outputs
+    else:
+        raise ServingError(f"response has neither 'predictions' nor 'outputs': {body[:200]!r}")
+    result = []
+    for item in outputs:
+        if isinstance(item, dict) and OUTPUT_KEY in item:  # several outputs: one object per row
+            item = item[OUTPUT_KEY]
+        if not (isinstance(item, dict) and "b64" in item):
+            raise ServingError(f"expected {{'b64': ...}} per image, got {str(item)[:100]}")
+        result.append(base64.b64decode(item["b64"]))
+    return result
+
+
+def grpc_request(images, model, version=None, signature=DEFAULT_SIGNATURE):
+    """A tensorflow_serving PredictRequest for the encoded ``images``."""
+    import tensorflow as tf
+    from tensorflow_serving.apis import predict_pb2
+
+    request = predict_pb2.PredictRequest()
+    request.model_spec.name = model
+    request.model_spec.signature_name = signature
+    if version:
+        request.model_spec.version.value = int(version)
+    request.inputs[INPUT_KEY].CopyFrom(tf.make_tensor_proto(list(images), dtype=tf.string,
+                                                            shape=[len(images)]))
+    return request
+
+
+def parse_grpc_response(response):
+    """A PredictResponse -> the list of PNG bytes."""
+    if OUTPUT_KEY not in response.outputs:
+        raise ServingError(f"response has no {OUTPUT_KEY!r} output; it has {sorted(response.outputs)}")
+    return list(response.outputs[OUTPUT_KEY].string_val)
+
+
+def warmup_images(model_size):
+    """Two small encoded images (model size and a 4:3 photo size) that exercise every op."""
+    import numpy as np
+    import tensorflow as tf
+
+    images = []
+    for height, width in ((model_size, model_size), (3 * model_size // 2, 2 * model_size)):
+        y, x = np.mgrid[0:height, 0:width]
+        gray = ((x * 255 // max(width - 1, 1) + y * 128 // max(height - 1, 1)) % 256).astype(np.uint8)
+        images.append(tf.io.encode_png(np.repeat(gray[..., None], 3, axis=-1)).numpy())
+    return images
+
+
+def write_warmup(saved_model_dir, model_name, model_size):
+    """Writes assets.extra/tf_serving_warmup_requests: PredictionLog records that TF Serving
+    replays when it loads the model, so the first user request does not pay for warm-up."""
+    import tensorflow as tf
+    from tensorflow_serving.apis import prediction_log_pb2
+
+    path = os.path.join(saved_model_dir, WARMUP_FILE)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with tf.io.TFRecordWriter(path) as writer:
+        for image in warmup_images(model_size):
+            log = prediction_log_pb2.PredictionLog(
+                predict_log=prediction_log_pb2.PredictLog(request=grpc_request([image], model_name)))
+            writer.write(log.SerializeToString())
+    return path
+
+
+def read_warmup(saved_model_dir):
+    """The PredictRequests stored in a SavedModel's warmup file."""
+    import tensorflow as tf
+    from tensorflow_serving.apis import prediction_log_pb2
+
+    requests = []
+    for record in tf.data.TFRecordDataset(os.path.join(saved_model_dir, WARMUP_FILE)):
+        log = prediction_log_pb2.PredictionLog.FromString(record.numpy())
+        requests.append(log.predict_log.request)
+    return requests
+
+
+def models_config(models):
+    """TF Serving's model config file (text protobuf) for ``{name: base_path}``."""
+    entries = "".join(
+        f"  config {{\n    name: \"{name}\"\n    base_path: \"{path}\"\n    model_platform: \"tensorflow\"\n"
+        f"    model_version_policy {{ latest {{ num_versions: 1 }} }}\n  }}\n"
+        for name, path in models.items())
+    return f"model_config_list {{\n{entries}}}\n"
