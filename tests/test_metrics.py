@@ -1,0 +1,173 @@
+"""Metrics against references: skimage for PSNR/SSIM, direct formulas for UIQI, colourfulness
+by hand, FID against the closed form, LPIPS's formula, and refusal of Lab tensors."""
+
+import numpy as np
+import pytest
+import skimage.metrics
+import tensorflow as tf
+
+from tests.conftest import photo
+from tfcolor import color, metrics, perceptual
+
+
+@pytest.fixture(scope="module")
+def pair():
+    truth = photo("coffee")[:128, :160]
+    rng = np.random.default_rng(0)
+    pred = np.clip(truth.astype(int) + rng.integers(-20, 21, truth.shape) + [12, -5, 0], 0, 255).astype(np.uint8)
+    return pred, truth
+
+
+def test_psnr_and_ssim_match_skimage(pair):
+    pred, truth = pair
+    expected_psnr = skimage.metrics.peak_signal_noise_ratio(truth, pred, data_range=255)
+    expected_ssim = skimage.metrics.structural_similarity(
+        truth, pred, data_range=255, channel_axis=-1, gaussian_weights=True, sigma=1.5,
+        use_sample_covariance=False)
+    assert abs(float(metrics.psnr(pred, truth)) - expected_psnr) < 1e-3
+    assert abs(float(metrics.ssim(pred, truth)) - expected_ssim) < 1e-3
+    # float [0, 1] input gives the same numbers as uint8
+    assert abs(float(metrics.psnr(pred / 255.0, truth / 255.0)) - expected_psnr) < 1e-3
+
+
+def test_mae_is_on_the_0_255_scale():
+    a = np.zeros((2, 2, 3), np.uint8)
+    b = np.array([[[10, 0, 0], [0, 20, 0]], [[0, 0, 30], [0, 0, 0]]], np.uint8)
+    assert float(metrics.mae(a, b)) == pytest.approx(60 / 12)
+
+
+def uiqi_reference(x, y, window=8):
+    """Direct loop over windows and channels, the paper's formula and edge rules."""
+    x, y = x.astype(np.float64), y.astype(np.float64)
+    values = []
+    for c in range(3):
+        for i in range(x.shape[0] - window + 1):
+            for j in range(x.shape[1] - window + 1):
+                a = x[i:i + window, j:j + window, c].ravel()
+                b = y[i:i + window, j:j + window, c].ravel()
+                mx, my = a.mean(), b.mean()
+                vx, vy = a.var(ddof=1), b.var(ddof=1)
+                cxy = ((a - mx) * (b - my)).sum() / (a.size - 1)
+                den1, den2 = vx + vy, mx * mx + my * my
+                if den1 * den2 > 0:
+                    values.append(4 * cxy * mx * my / (den1 * den2))
+                elif den2 > 0:
+                    values.append(2 * mx * my / den2)
+                else:
+                    values.append(1.0)
+    return np.mean(values)
+
+
+def test_uiqi_matches_the_direct_formula(pair):
+    pred, truth = pair
+    pred, truth = pred[:20, :24], truth[:20, :24]
+    assert float(metrics.uiqi(pred, truth)) == pytest.approx(uiqi_reference(pred, truth), abs=1e-4)
+    assert float(metrics.uiqi(truth, truth)) == pytest.approx(1.0, abs=1e-5)
+    flat = np.full((10, 10, 3), 100, np.uint8)
+    assert float(metrics.uiqi(flat, flat)) == pytest.approx(1.0)
+    assert float(metrics.uiqi(flat, flat // 2)) == pytest.approx(uiqi_reference(flat, flat // 2))
+
+
+def test_colorfulness_by_hand():
+    image = np.array([[[255, 0, 0], [0, 255, 0]], [[0, 0, 255], [255, 255, 255]]], np.uint8)
+    # rg = R - G: 255, -255, 0, 0; yb = (R + G)/2 - B: 127.5, 127.5, -255, 0
+    rg = np.array([255, -255, 0, 0.0])
+    yb = np.array([127.5, 127.5, -255, 0.0])
+    expected = np.sqrt(rg.var() + yb.var()) + 0.3 * np.sqrt(rg.mean() ** 2 + yb.mean() ** 2)
+    assert float(metrics.colorfulness(image)) == pytest.approx(expected, rel=1e-5)
+    gray = np.repeat(np.arange(12, dtype=np.uint8).reshape(3, 4, 1) * 20, 3, axis=-1)
+    assert float(metrics.colorfulness(gray)) == pytest.approx(0.0, abs=1e-4)
+    assert float(metrics.delta_colorfulness(gray, image)) == pytest.approx(-expected, rel=1e-5)
+
+
+def test_frechet_distance_closed_form():
+    rng = np.random.default_rng(0)
+    mu1, mu2 = rng.normal(size=4), rng.normal(size=4)
+    a, b = rng.uniform(0.5, 2, 4), rng.uniform(0.5, 2, 4)
+    rotation, _ = np.linalg.qr(rng.normal(size=(4, 4)))
+    s1, s2 = rotation @ np.diag(a) @ rotation.T, rotation @ np.diag(b) @ rotation.T
+    expected = np.sum((mu1 - mu2) ** 2) + np.sum((np.sqrt(a) - np.sqrt(b)) ** 2)
+    assert metrics.frechet_distance(mu1, s1, mu2, s2) == pytest.approx(expected, rel=1e-6)
+    assert metrics.frechet_distance(mu1, s1, mu1, s1) == pytest.approx(0.0, abs=1e-6)
+    # From samples of two Gaussians: close to the closed form of the true parameters.
+    x = rng.normal(size=(200_000, 4)) * np.sqrt(a) + mu1
+    y = rng.normal(size=(200_000, 4)) * np.sqrt(b) + mu2
+    closed = np.sum((mu1 - mu2) ** 2) + np.sum((np.sqrt(a) - np.sqrt(b)) ** 2)
+    assert perceptual.fid(x, y) == pytest.approx(closed, rel=0.02)
+    assert perceptual.fid(x, x) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_frechet_distance_survives_singular_covariances():
+    features = np.random.default_rng(0).normal(size=(10, 32))  # 10 samples in 32-D: rank 9
+    assert abs(perceptual.fid(features, features)) < 1e-3
+    assert np.isfinite(perceptual.fid(features, features + 1.0))
+
+
+@pytest.mark.parametrize("kind", ["lab", "normalised_lab", "0_255_float"])
+def test_lab_and_wrong_ranges_are_refused(kind):
+    # A whole photo: dark areas give L/50 - 1 < 0 (a tensor that happened to lie in [0, 1]
+    # could not be told from RGB by its range).
+    rgb = photo("astronaut")[::8, ::8]
+    lab = color.rgb_to_lab(rgb).numpy()
+    tensor = {"lab": lab, "normalised_lab": np.concatenate(color.split_lab(lab), -1),
+              "0_255_float": rgb.astype(np.float32)}[kind]
+    with pytest.raises(ValueError, match="RGB in \\[0, 1\\]"):
+        metrics.psnr(tensor, rgb)
+    with pytest.raises(ValueError, match="RGB in \\[0, 1\\]"):
+        metrics.colorfulness(tensor)
+
+
+def test_lab_refused_inside_a_graph_too():
+    lab = color.rgb_to_lab(photo("chelsea")[:16, :16]).numpy()
+    with pytest.raises(tf.errors.InvalidArgumentError, match="Lab"):
+        tf.function(metrics.ssim)(lab, lab)
+
+
+def test_non_rgb_shapes_are_refused():
+    with pytest.raises(ValueError, match="RGB images"):
+        metrics.mae(np.zeros((8, 8, 2), np.uint8), np.zeros((8, 8, 2), np.uint8))
+
+
+def test_lpips_formula_by_hand():
+    fa = [tf.constant([[[[3.0, 4.0]]]])]  # one 1x1 map, unit-normalised: (0.6, 0.8)
+    fb = [tf.constant([[[[0.0, 2.0]]]])]  # -> (0, 1)
+    weights = [tf.constant([0.5, 2.0])]
+    expected = 0.5 * 0.6 ** 2 + 2.0 * 0.2 ** 2
+    assert float(perceptual.lpips_from_features(fa, fb, weights)[0]) == pytest.approx(expected, rel=1e-6)
+
+
+def test_lpips_network_with_a_weights_file(tmp_path):
+    rng = np.random.default_rng(0)
+    arrays, channels = {}, 3
+    widths = (64, 64, 128, 128, 256, 256, 256, 512, 512, 512, 512, 512, 512)
+    for index, width in zip(perceptual.VGG_CONVS, widths, strict=True):
+        arrays[f"features.{index}.weight"] = (rng.normal(size=(width, channels, 3, 3)) * np.sqrt(2 / (9 * channels))).astype(np.float32)
+        arrays[f"features.{index}.bias"] = np.zeros(width, np.float32)
+        channels = width
+    for k, width in enumerate((64, 128, 256, 512, 512)):
+        arrays[f"lin{k}"] = rng.uniform(0, 1, width).astype(np.float32)
+    np.savez(tmp_path / "lpips.npz", **arrays)
+    lpips = perceptual.LPIPS(str(tmp_path / "lpips.npz"))
+    a, b = photo("coffee")[:64, :64], photo("chelsea")[:64, :64]
+    assert float(lpips(a, a)) == pytest.approx(0.0, abs=1e-6)
+    assert float(lpips(a, b)) > 0.01
+    assert float(lpips(a, b)) == pytest.approx(float(lpips(b, a)), rel=1e-5)
+    with pytest.raises(perceptual.MissingWeights, match="convert_lpips"):
+        perceptual.LPIPS(str(tmp_path / "missing.npz"))
+
+
+def test_inception_features_from_a_local_weights_file(tmp_path):
+    import keras
+
+    with pytest.raises(perceptual.MissingWeights, match="not found"):
+        perceptual.inception_features(str(tmp_path / "none.h5"))
+    keras.utils.set_random_seed(0)
+    model = keras.applications.InceptionV3(include_top=False, pooling="avg", weights=None,
+                                           input_shape=(299, 299, 3))
+    model.save_weights(tmp_path / "inception.weights.h5")
+    features = perceptual.inception_features(str(tmp_path / "inception.weights.h5"))
+    images = np.stack([photo("coffee")[:100, :120], photo("chelsea")[:100, :120]])
+    out = features(images).numpy()
+    assert out.shape == (2, 2048) and np.isfinite(out).all()
+    expected = model(tf.image.resize(images / 255.0, [299, 299]) * 2.0 - 1.0, training=False).numpy()
+    np.testing.assert_allclose(out, expected, atol=1e-4)

@@ -1,0 +1,110 @@
+"""Network-based metrics: FID (InceptionV3 pool features) and LPIPS (VGG variant).
+
+Both need pretrained weights that tfcolor never downloads in tests:
+
+* FID: ``inception_features(weights)`` with ``weights="imagenet"`` (keras.applications fetches
+  them when the machine is online) or a local Keras weights file of InceptionV3 without its
+  top (``inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5``). Keras's ImageNet
+  InceptionV3 is not the TF-slim graph of the original FID code, so absolute values differ
+  from published FIDs; comparisons between runs evaluated the same way are sound.
+* LPIPS: ``LPIPS(path)`` loads an .npz holding torchvision's VGG16 convolution weights and the
+  official LPIPS v0.1 linear weights (``lpips_vgg.npz``, made once by
+  ``python -m tfcolor.convert_lpips``), so values match the reference implementation's
+  architecture and weights.
+
+When weights are missing the loaders raise ``MissingWeights`` with a message saying what to
+give; the evaluate command prints it and skips that metric.
+"""
+
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from tfcolor import metrics
+
+INCEPTION_SIZE = 299
+# torchvision VGG16 ``features`` indices of the convolutions, and the LPIPS taps (relu1_2,
+# relu2_2, relu3_3, relu4_3, relu5_3) as the number of convolutions before each tap.
+VGG_CONVS = (0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28)
+LPIPS_TAPS = (2, 4, 7, 10, 13)
+LPIPS_SHIFT = np.array([-0.030, -0.088, -0.188], np.float32)
+LPIPS_SCALE = np.array([0.458, 0.448, 0.450], np.float32)
+
+
+class MissingWeights(RuntimeError):
+    """Pretrained weights are not available; the message says what to provide."""
+
+
+def inception_features(weights="imagenet"):
+    """A function RGB images -> [N, 2048] InceptionV3 pool features (299 px, bilinear)."""
+    import keras
+
+    if weights != "imagenet" and not (weights and os.path.exists(weights)):
+        raise MissingWeights(f"InceptionV3 weights file {weights!r} not found")
+    try:
+        model = keras.applications.InceptionV3(include_top=False, pooling="avg", weights=weights,
+                                               input_shape=(INCEPTION_SIZE, INCEPTION_SIZE, 3))
+    except Exception as e:  # noqa: BLE001 (offline download failures come in many types)
+        raise MissingWeights(
+            f"could not load InceptionV3 ImageNet weights ({type(e).__name__}: {str(e)[:120]}); "
+            "pass --inception_weights=PATH to inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5") from e
+
+    def features(images):
+        x = metrics.to_unit_rgb(images)
+        x = tf.reshape(x, tf.concat([[-1], tf.shape(x)[-3:]], 0))
+        x = tf.image.resize(x, [INCEPTION_SIZE, INCEPTION_SIZE], "bilinear")
+        return model(x * 2.0 - 1.0, training=False)
+
+    return features
+
+
+def fid(features_a, features_b):
+    """FID of two feature sets [N, D] (N >= 2 each)."""
+    return metrics.frechet_distance(*metrics.feature_statistics(features_a),
+                                    *metrics.feature_statistics(features_b))
+
+
+def lpips_from_features(features_a, features_b, linear_weights, eps=1e-10):
+    """LPIPS from two lists of feature maps [N, H, W, C]: per layer, unit-normalise along C,
+    square the difference, weight channels by the linear layer, average over H, W; sum."""
+    total = 0.0
+    for fa, fb, w in zip(features_a, features_b, linear_weights, strict=True):
+        na = fa / (tf.sqrt(tf.reduce_sum(fa * fa, axis=-1, keepdims=True)) + eps)
+        nb = fb / (tf.sqrt(tf.reduce_sum(fb * fb, axis=-1, keepdims=True)) + eps)
+        total += tf.reduce_mean(tf.reduce_sum((na - nb) ** 2 * w, axis=-1), axis=[1, 2])
+    return total
+
+
+class LPIPS:
+    """LPIPS (VGG) distance between RGB images; 0 for identical images, ~0.1-0.7 for real
+    differences. Weights from an .npz made by tfcolor.convert_lpips."""
+
+    def __init__(self, path):
+        if not path or not os.path.exists(path):
+            raise MissingWeights(
+                f"LPIPS weights {path!r} not found: make lpips_vgg.npz once with `python -m "
+                "tfcolor.convert_lpips` (needs the official vgg.pth and torchvision's VGG16 weights)")
+        weights = np.load(path)
+        self.convs = [(tf.constant(weights[f"features.{i}.weight"].transpose(2, 3, 1, 0)),
+                       tf.constant(weights[f"features.{i}.bias"])) for i in VGG_CONVS]
+        self.linear = [tf.constant(weights[f"lin{k}"].reshape(-1)) for k in range(len(LPIPS_TAPS))]
+
+    def features(self, images):
+        x = metrics.to_unit_rgb(images)
+        x = tf.reshape(x, tf.concat([[-1], tf.shape(x)[-3:]], 0))  # [N, H, W, 3]
+        x = (x * 2.0 - 1.0 - LPIPS_SHIFT) / LPIPS_SCALE
+        taps = []
+        for n, (kernel, bias) in enumerate(self.convs, start=1):
+            x = tf.nn.relu(tf.nn.conv2d(x, kernel, 1, "SAME") + bias)
+            if n in LPIPS_TAPS:
+                taps.append(x)
+                if n != LPIPS_TAPS[-1]:
+                    x = tf.nn.max_pool2d(x, 2, 2, "VALID")
+        return taps
+
+    def __call__(self, pred, truth):
+        """Distance per image: [...] for images [..., H, W, 3]."""
+        batch_shape = tf.shape(metrics.to_unit_rgb(pred))[:-3]
+        distance = lpips_from_features(self.features(pred), self.features(truth), self.linear)
+        return tf.reshape(distance, batch_shape)
