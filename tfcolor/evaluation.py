@@ -1,0 +1,250 @@
+"""Evaluation of a colouriser on real photos (library of ``python -m tfcolor.evaluate``).
+
+Every metric is computed on RGB images at the photo's stored resolution: the model gets the
+gray version of each photo (its L with ab = 0), and its output is compared with the real
+colours. The same metrics on the gray input itself are the floor every model must beat.
+"""
+
+import dataclasses
+import json
+import os
+
+import numpy as np
+
+PER_IMAGE_METRICS = ("psnr", "ssim", "mae", "uiqi", "colorfulness", "delta_colorfulness", "lpips")
+HIGHER_IS_BETTER = {"psnr": True, "ssim": True, "mae": False, "uiqi": True, "lpips": False,
+                    "fid": False, "delta_colorfulness_abs": False}
+
+
+@dataclasses.dataclass
+class Sample:
+    key: str
+    truth: np.ndarray  # uint8 RGB [H, W, 3]
+
+
+def _record_files(data):
+    import tensorflow as tf
+
+    from tfcolor import schema
+
+    if os.path.isdir(data):
+        for split in ("val", "test", "train"):
+            files = sorted(tf.io.gfile.glob(schema.shard_pattern(data, split)))
+            if files:
+                return files
+        return []
+    return sorted(tf.io.gfile.glob(data)) if data.endswith(".tfrecord") or "*" in data else []
+
+
+def load_samples(data, max_images=0, skipped=None):
+    """Real colour photos from prepared Lab TFRecords (a dataset folder: its val, else test,
+    else train shards; or a glob) or from a folder/glob of image files. Gray photos in a
+    folder are skipped (counted in ``skipped``)."""
+    import tensorflow as tf
+
+    from tfcolor import color, inference, schema
+
+    skipped = {} if skipped is None else skipped
+    files = _record_files(data)
+    samples = []
+    if files:
+        for record in tf.data.TFRecordDataset(files):
+            example = schema.parse_example(record)
+            rgb = inference.to_uint8(color.lab_to_rgb(example["lab"])).numpy()
+            samples.append(Sample(example["key"].numpy().decode(), rgb))
+            if max_images and len(samples) >= max_images:
+                break
+        return samples
+    from data_prep.decode import SkipImage, is_grayscale
+    from tfcolor.colorizer import collect_inputs, read_photo
+
+    inputs, _ = collect_inputs([data])
+    for path, name in inputs:
+        try:
+            rgb, _ = read_photo(path)
+        except SkipImage as e:
+            skipped[e.reason] = skipped.get(e.reason, 0) + 1
+            continue
+        if is_grayscale(rgb):
+            skipped["grayscale"] = skipped.get("grayscale", 0) + 1
+            continue
+        samples.append(Sample(name, rgb))
+        if max_images and len(samples) >= max_images:
+            break
+    return samples
+
+
+def gray_version(rgb):
+    """The photo's L channel with ab = 0, as uint8 RGB: what the model is given."""
+    import tensorflow as tf
+
+    from tfcolor import color, inference
+
+    lab = color.rgb_to_lab(rgb)
+    return inference.to_uint8(color.lab_to_rgb(lab * tf.constant([1.0, 0.0, 0.0]))).numpy()
+
+
+def image_metrics(pred, truth, lpips=None):
+    from tfcolor import metrics
+
+    values = {name: float(fn(pred, truth)) for name, fn in metrics.PER_IMAGE.items()}
+    values["colorfulness"] = float(metrics.colorfulness(pred))
+    values["delta_colorfulness"] = values["colorfulness"] - float(metrics.colorfulness(truth))
+    if lpips is not None:
+        values["lpips"] = float(lpips(pred, truth))
+    return values
+
+
+def evaluate(colorize, samples, lpips=None, inception=None, keep=8, progress=None):
+    """Runs the model on every sample. Returns (per_image list, fid dict, kept triples)."""
+    per_image, kept = [], []
+    features = {"model": [], "gray": [], "truth": []}
+    for sample in samples:
+        gray = gray_version(sample.truth)
+        colorized = colorize(gray)
+        row = {"key": sample.key, "size": list(sample.truth.shape[:2]),
+               "model": image_metrics(colorized, sample.truth, lpips),
+               "gray": image_metrics(gray, sample.truth, lpips)}
+        row["truth_colorfulness"] = row["model"]["colorfulness"] - row["model"]["delta_colorfulness"]
+        per_image.append(row)
+        if inception is not None:
+            for name, image in (("model", colorized), ("gray", gray), ("truth", sample.truth)):
+                features[name].append(np.asarray(inception(image))[0])
+        if len(kept) < keep:
+            kept.append((gray, colorized, sample.truth))
+        if progress is not None:
+            progress.update()
+    fid = {}
+    if inception is not None and len(per_image) >= 2:
+        from tfcolor import perceptual
+
+        fid = {name: perceptual.fid(features[name], features["truth"]) for name in ("model", "gray")}
+    return per_image, fid, kept
+
+
+def summarize(per_image, fid):
+    """Means over the images for the model and the gray baseline."""
+    summary = {}
+    for who in ("model", "gray"):
+        names = [n for n in PER_IMAGE_METRICS if per_image and n in per_image[0][who]]
+        means = {n: float(np.mean([row[who][n] for row in per_image])) for n in names}
+        # Delta CF of the means (as the colourisation papers report it), signed and absolute.
+        truth_cf = float(np.mean([row["truth_colorfulness"] for row in per_image]))
+        means["delta_colorfulness"] = means["colorfulness"] - truth_cf
+        means["delta_colorfulness_abs"] = abs(means["delta_colorfulness"])
+        if who in fid:
+            means["fid"] = fid[who]
+        summary[who] = means
+    summary["truth"] = {"colorfulness": float(np.mean([row["truth_colorfulness"] for row in per_image]))}
+    return summary
+
+
+ROWS = (("psnr", "PSNR (dB)"), ("ssim", "SSIM"), ("mae", "MAE (0-255)"), ("uiqi", "UIQI"),
+        ("lpips", "LPIPS"), ("fid", "FID"), ("colorfulness", "colourfulness"),
+        ("delta_colorfulness", "delta CF"))
+
+
+def _arrow(name):
+    if name not in HIGHER_IS_BETTER and name != "delta_colorfulness":
+        return ""
+    if name == "delta_colorfulness":
+        return " (0 best)"
+    return " (higher better)" if HIGHER_IS_BETTER[name] else " (lower better)"
+
+
+def report_markdown(result):
+    summary = result["summary"]
+    lines = [f"# Evaluation of {result['model']}", "",
+             f"{result['count']} photos from `{result['data']}`, metrics on RGB at each photo's "
+             "resolution; the model sees the gray photo (L, ab = 0).", ""]
+    if result.get("skipped"):
+        lines += ["Skipped: " + ", ".join(f"{k} {v}" for k, v in sorted(result["skipped"].items())), ""]
+    if result.get("notes"):
+        lines += [f"- {note}" for note in result["notes"]] + [""]
+    lines += ["| metric | model | gray input (floor) |", "|---|---:|---:|"]
+    for name, label in ROWS:
+        if name in summary["model"]:
+            lines.append(f"| {label}{_arrow(name)} | {summary['model'][name]:.4g} | {summary['gray'][name]:.4g} |")
+    lines += ["", f"Colourfulness of the real photos: {summary['truth']['colorfulness']:.4g}.", "",
+              "![grid](grid.png)", "", "![PSNR](hist_psnr.png) ![colourfulness](hist_colorfulness.png)", ""]
+    return "\n".join(lines)
+
+
+def _grid(kept, height=160):
+    from PIL import Image
+
+    rows = []
+    for triple in kept:
+        images = [Image.fromarray(t) for t in triple]
+        images = [im.resize((max(1, round(im.width * height / im.height)), height), Image.BICUBIC)
+                  for im in images]
+        rows.append(np.concatenate([np.asarray(im) for im in images], axis=1))
+    width = max(r.shape[1] for r in rows)
+    rows = [np.pad(r, ((0, 4), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in rows]
+    return np.concatenate(rows, axis=0)
+
+
+def write_outputs(output_dir, result, kept):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    os.makedirs(output_dir, exist_ok=True)
+    with open(os.path.join(output_dir, "metrics.json"), "w") as f:
+        json.dump(result, f, indent=1)
+    with open(os.path.join(output_dir, "report.md"), "w") as f:
+        f.write(report_markdown(result))
+    if kept:
+        Image.fromarray(_grid(kept)).save(os.path.join(output_dir, "grid.png"))
+    per_image = result["per_image"]
+    for name, label in (("psnr", "PSNR (dB)"), ("colorfulness", "colourfulness")):
+        fig, ax = plt.subplots(figsize=(5, 3.2))
+        ax.hist([row["gray"][name] for row in per_image], bins=20, alpha=0.6, label="gray input")
+        ax.hist([row["model"][name] for row in per_image], bins=20, alpha=0.6, label="model")
+        if name == "colorfulness":
+            ax.hist([row["truth_colorfulness"] for row in per_image], bins=20, alpha=0.6, label="real photos")
+        ax.set_xlabel(label)
+        ax.set_ylabel("photos")
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(os.path.join(output_dir, f"hist_{name}.png"), dpi=100)
+        plt.close(fig)
+
+
+def compare(dirs, output_dir):
+    """One table and bar charts over several evaluation output folders."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    runs = []
+    for directory in dirs:
+        with open(os.path.join(directory, "metrics.json")) as f:
+            runs.append((os.path.basename(os.path.normpath(directory)), json.load(f)))
+    names = [n for n, _ in ROWS if all(n in r["summary"]["model"] for _, r in runs)]
+    labels = dict(ROWS)
+    lines = ["# Comparison", "", "| run | photos | " + " | ".join(labels[n] + _arrow(n) for n in names) + " |",
+             "|---|---:|" + "---:|" * len(names)]
+    for run, result in runs:
+        values = " | ".join(f"{result['summary']['model'][n]:.4g}" for n in names)
+        lines.append(f"| {run} | {result['count']} | {values} |")
+    gray = runs[0][1]["summary"]["gray"]
+    lines.append("| gray input (floor, first run's photos) | | " + " | ".join(f"{gray[n]:.4g}" for n in names) + " |")
+    os.makedirs(output_dir, exist_ok=True)
+    fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 3.4), squeeze=False)
+    for ax, name in zip(axes[0], names, strict=True):
+        ax.bar([r for r, _ in runs], [res["summary"]["model"][name] for _, res in runs], color="tab:blue")
+        ax.axhline(gray[name], color="gray", linestyle="--", label="gray input")
+        ax.set_title(labels[name] + _arrow(name), fontsize=9)
+        ax.tick_params(axis="x", rotation=45, labelsize=8)
+    axes[0][0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(os.path.join(output_dir, "compare.png"), dpi=100)
+    plt.close(fig)
+    lines += ["", "![comparison](compare.png)", ""]
+    with open(os.path.join(output_dir, "compare.md"), "w") as f:
+        f.write("\n".join(lines))
+    return "\n".join(lines)
