@@ -24,6 +24,7 @@ bench: $(STAMP)
 	$(PY) -m bench.bench_color
 	$(PY) -m bench.bench_reader
 	$(PY) -m bench.bench_prep --images=3000 --repeats=1
+	$(PY) -m bench.bench_tflite --with_transposed
 
 clean:
 	rm -rf $(VENV) runs *.egg-info

@@ -2,8 +2,9 @@
 
 Writes saved_models/NAME/VERSION/ (TF Serving's versioned layout) with signatures:
 
-* ``serving_default``: ``images`` (string [B], encoded JPEG/PNG/BMP/GIF, color or
-  gray, any size) -> ``colorized`` (string [B], PNG bytes, each at its input's size).
+* ``serving_default``: ``images_bytes`` (string [B], encoded JPEG/PNG/BMP/GIF, color or
+  gray, any size) -> ``colorized_bytes`` (string [B], PNG bytes, each at its input's size;
+  the ``_bytes`` suffix makes TF Serving's REST API answer in base64).
 * ``colorize_uint8``: ``images`` uint8 [B, H, W, 1 or 3] -> ``rgb`` uint8 [B, H, W, 3].
 * ``colorize_float``: ``images`` float32 [B, H, W, 1 or 3] in [0, 1] -> ``rgb`` float32.
 
