@@ -141,7 +141,8 @@ def test_lpips_network_with_a_weights_file(tmp_path):
     arrays, channels = {}, 3
     widths = (64, 64, 128, 128, 256, 256, 256, 512, 512, 512, 512, 512, 512)
     for index, width in zip(perceptual.VGG_CONVS, widths, strict=True):
-        arrays[f"features.{index}.weight"] = (rng.normal(size=(width, channels, 3, 3)) * np.sqrt(2 / (9 * channels))).astype(np.float32)
+        scale = np.sqrt(2 / (9 * channels))
+        arrays[f"features.{index}.weight"] = (rng.normal(size=(width, channels, 3, 3)) * scale).astype(np.float32)
         arrays[f"features.{index}.bias"] = np.zeros(width, np.float32)
         channels = width
     for k, width in enumerate((64, 128, 256, 512, 512)):
@@ -171,3 +172,21 @@ def test_inception_features_from_a_local_weights_file(tmp_path):
     assert out.shape == (2, 2048) and np.isfinite(out).all()
     expected = model(tf.image.resize(images / 255.0, [299, 299]) * 2.0 - 1.0, training=False).numpy()
     np.testing.assert_allclose(out, expected, atol=1e-4)
+
+
+@pytest.mark.parametrize("name", ["psnr", "ssim", "mae", "uiqi", "colorfulness", "delta_colorfulness"])
+def test_keras_metric_wrappers_average_per_image_values(pair, name):
+    pred, truth = pair
+    batches = [(truth[None, :64, :64], pred[None, :64, :64]),
+               (np.stack([truth[64:, :64], truth[64:, 64:128]]), np.stack([pred[64:, :64], pred[64:, 64:128]]))]
+    metric = metrics.keras_metric(name)
+    values = []
+    for y_true, y_pred in batches:
+        metric.update_state(y_true, y_pred)
+        direct = {"colorfulness": lambda p, t: metrics.colorfulness(p),
+                  **metrics.PER_IMAGE, "delta_colorfulness": metrics.delta_colorfulness}[name]
+        values += list(np.atleast_1d(direct(y_pred, y_true).numpy()))
+    assert len(values) == 3
+    assert float(metric.result()) == pytest.approx(np.mean(values), rel=1e-5)
+    with pytest.raises(ValueError, match="unknown metric"):
+        metrics.keras_metric("accuracy")

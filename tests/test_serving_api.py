@@ -163,3 +163,44 @@ def test_export_command_writes_saved_model_warmup_config_and_tflite(tmp_path):
     assert 'base_path: "/models/tiny"' in (root / "models.config").read_text()
     for variant in ("fp32", "int8"):
         assert (root / "tiny" / "tflite" / "1" / f"{variant}.tflite").stat().st_size > 10_000
+
+
+def test_grpc_client_command_against_an_in_process_prediction_service(exported, tmp_path):
+    """The client's gRPC path (channel, stub, request, response) end to end, against a
+    PredictionService that answers with the SavedModel as TF Serving would."""
+    from concurrent import futures
+
+    import grpc
+    from tensorflow_serving.apis import prediction_service_pb2_grpc
+
+    _, loaded = exported
+    seen = []
+
+    class Service(prediction_service_pb2_grpc.PredictionServiceServicer):
+        def Predict(self, request, context):  # noqa: N802
+            seen.append((request.model_spec.name, request.model_spec.signature_name))
+            signature = loaded.signatures[request.model_spec.signature_name]
+            try:
+                outputs = signature(images_bytes=tf.constant(tf.make_ndarray(request.inputs["images_bytes"])))
+            except tf.errors.InvalidArgumentError as e:
+                context.abort(grpc.StatusCode.INVALID_ARGUMENT, e.message)
+            response = predict_pb2.PredictResponse()
+            for key, value in outputs.items():
+                response.outputs[key].CopyFrom(tf.make_tensor_proto(value))
+            return response
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(Service(), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        Image.fromarray(photo("rocket")[:45, :65]).save(tmp_path / "r.jpg")
+        (tmp_path / "bad.png").write_bytes(b"")
+        result = run_module("tfcolor.client", "--protocol=grpc", f"--server=127.0.0.1:{port}", "--model=colorizer",
+                            f"--input={tmp_path / 'r.jpg'},{tmp_path / 'bad.png'}",
+                            f"--output_dir={tmp_path / 'out'}")
+    finally:
+        server.stop(None)
+    assert "1 of 2 photos" in result.stdout and "INVALID_ARGUMENT" in result.stderr
+    assert Image.open(tmp_path / "out" / "r.png").size == (65, 45)
+    assert seen[0] == ("colorizer", "serving_default")

@@ -11,6 +11,7 @@ so that a metric can never silently be computed on Lab numbers. Per-image result
 * ``uiqi``: universal image quality index (Wang & Bovik 2002), 8x8 sliding window, mean over
   windows and channels.
 * ``colorfulness`` (Hasler & Suesstrunk 2003) on 0..255; ``delta_colorfulness``.
+* ``keras_metric(name)``: the per-image metrics as Keras metrics (mean over images).
 * ``frechet_distance`` of two Gaussians (FID once fed Inception features, see
   tfcolor/perceptual.py), with the usual numerical safeguards.
 """
@@ -139,3 +140,26 @@ def feature_statistics(features):
 
 
 PER_IMAGE = {"psnr": psnr, "ssim": ssim, "mae": mae, "uiqi": uiqi}
+
+
+def keras_metric(name):
+    """A Keras metric averaging ``name`` (psnr, ssim, mae, uiqi, colorfulness of y_pred,
+    delta_colorfulness) per image over every RGB batch it is given.
+
+    >>> m = keras_metric("psnr")
+    >>> m.update_state(truth_rgb, predicted_rgb)   # Keras order: (y_true, y_pred)
+    >>> m.result()
+    """
+    import keras
+
+    functions = {**PER_IMAGE, "colorfulness": lambda pred, truth: colorfulness(pred),
+                 "delta_colorfulness": delta_colorfulness}
+    if name not in functions:
+        raise ValueError(f"unknown metric {name!r}; known: {', '.join(sorted(functions))}")
+    fn = functions[name]
+
+    class _Metric(keras.metrics.Mean):
+        def update_state(self, y_true, y_pred, sample_weight=None):
+            return super().update_state(fn(y_pred, y_true), sample_weight=sample_weight)
+
+    return _Metric(name=name)
