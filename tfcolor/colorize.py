@@ -17,7 +17,7 @@ Example usage:
 import os
 import sys
 
-from absl import app, flags
+from absl import app, flags, logging
 
 from tfcolor.colorizer import collect_inputs, load_colorizer, output_names, read_photo, side_by_side
 from tfcolor.progress import Progress
@@ -45,6 +45,7 @@ def _save(path, rgb, alpha=None):
 
 def main(argv):
     del argv
+    logging.set_verbosity(logging.WARNING)  # TF's INFO lines (saving, converting) drown ours
     from data_prep.decode import SkipImage
 
     inputs, missing = collect_inputs(FLAGS.input, FLAGS.recursive)

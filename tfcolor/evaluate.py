@@ -18,7 +18,7 @@ Example usage:
 
 import sys
 
-from absl import app, flags
+from absl import app, flags, logging
 
 flags.DEFINE_string("model", None, "Training --model_dir, SavedModel folder or .tflite file.")
 flags.DEFINE_string("data", None, "Prepared dataset folder (val, else test, else train shards), "
@@ -38,6 +38,7 @@ FLAGS = flags.FLAGS
 
 def main(argv):
     del argv
+    logging.set_verbosity(logging.WARNING)  # TF's INFO lines (saving, converting) drown ours
     from tfcolor import evaluation
 
     if FLAGS.compare:

@@ -28,7 +28,7 @@ Example usage:
 import json
 import os
 
-from absl import app, flags
+from absl import app, flags, logging
 
 from tfcolor.serving import export_saved_model, load_generator, next_version, write_models_config
 
@@ -57,6 +57,7 @@ def _training_data(model_dir):
 
 def main(argv):
     del argv
+    logging.set_verbosity(logging.WARNING)  # TF's INFO lines (saving, converting) drown ours
     from tfcolor import lite
 
     if bool(FLAGS.model_dir) == bool(FLAGS.generator):

@@ -20,6 +20,7 @@ TFLite's single-threaded reference kernel for quantised TRANSPOSE_CONV.
 
 import os
 import tempfile
+import warnings
 
 import numpy as np
 import tensorflow as tf
@@ -124,8 +125,10 @@ def _quantize_network_only(converter, photos, net_name):
     DEQUANTIZE at the network's borders. Ops are told apart by their output tensor names,
     which carry the Keras model's name scope."""
     options = tf.lite.experimental.QuantizationDebugOptions()
-    debugger = tf.lite.experimental.QuantizationDebugger(
-        converter=converter, debug_dataset=_representative_dataset(photos[:1]), debug_options=options)
+    with warnings.catch_warnings():  # the debugger uses tf.lite.Interpreter, deprecated in favour of LiteRT
+        warnings.simplefilter("ignore", UserWarning)
+        debugger = tf.lite.experimental.QuantizationDebugger(
+            converter=converter, debug_dataset=_representative_dataset(photos[:1]), debug_options=options)
     calibrated = interpreter(debugger.calibrated_model, num_threads=1)
     names = {t["index"]: t["name"] for t in calibrated.get_tensor_details()}
     in_network = lambda name: all(part.startswith(f"{net_name}") for part in name.split(";") if part)  # noqa: E731
