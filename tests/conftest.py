@@ -33,6 +33,15 @@ def photo_crops(count, size=96, names=("astronaut", "coffee", "chelsea", "rocket
     return crops
 
 
+def png_bytes(array):
+    """PNG-encoded bytes of a uint8 array."""
+    import io
+
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
 def save(path, array_or_image, **kwargs):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     image = array_or_image if isinstance(array_or_image, Image.Image) else Image.fromarray(array_or_image)

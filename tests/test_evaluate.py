@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import photo, photo_crops, run_module, write_lab_shard
-from tfcolor import evaluation, metrics
+from tfcolor import evaluation, inference, metrics
 from tfcolor.colorizer import load_colorizer
 
 
@@ -32,7 +32,7 @@ def test_evaluate_command_on_records(setup):
     # Per-image numbers equal a direct computation on the same images.
     colorize, _ = load_colorizer(str(root / "run"))
     sample = evaluation.load_samples(str(root / "data"))[0]
-    gray = evaluation.gray_version(sample.truth)
+    gray = inference.gray_rgb(sample.truth).numpy()
     row = report["per_image"][0]
     assert row["model"]["psnr"] == pytest.approx(float(metrics.psnr(colorize(gray), sample.truth)), abs=1e-4)
     assert row["gray"]["psnr"] == pytest.approx(float(metrics.psnr(gray, sample.truth)), abs=1e-4)

@@ -12,7 +12,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from tests.conftest import photo
+from tests.conftest import photo, png_bytes
 from tfcolor import color, inference, models, serving
 
 
@@ -23,12 +23,6 @@ def exported(tmp_path_factory):
     path = str(tmp_path_factory.mktemp("sm") / "colorizer" / "1")
     serving.export_saved_model(generator, 32, path, max_pixels=2_000_000)
     return generator, path, tf.saved_model.load(path)
-
-
-def png_bytes(array):
-    buffer = io.BytesIO()
-    Image.fromarray(array).save(buffer, "PNG")
-    return buffer.getvalue()
 
 
 def test_saved_model_cli_lists_the_signatures(exported):

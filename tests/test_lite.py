@@ -129,4 +129,4 @@ def test_calibration_photos_come_from_prepared_records(tmp_path):
     assert np.abs(photos[0].astype(int) - center).mean() < 2.0
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValueError, match="no TFRecord shards"):
-        lite.calibration_pattern(str(tmp_path / "empty"))
+        lite.representative_photos(str(tmp_path / "empty"), 32)

@@ -14,14 +14,8 @@ import tensorflow as tf
 from PIL import Image
 from tensorflow_serving.apis import predict_pb2
 
-from tests.conftest import photo, photo_crops, run_module, write_lab_shard
+from tests.conftest import photo, photo_crops, png_bytes, run_module, write_lab_shard
 from tfcolor import models, serving, serving_api
-
-
-def png_bytes(array):
-    buffer = io.BytesIO()
-    Image.fromarray(array).save(buffer, "PNG")
-    return buffer.getvalue()
 
 
 @pytest.fixture(scope="module")

@@ -73,10 +73,10 @@ def read_photo(path, max_pixels=200_000_000):
 
 
 def side_by_side(rgb_in, colorized):
-    """gray version of the input | colourised, one image."""
-    weights = np.array([0.299, 0.587, 0.114], np.float32)
-    gray = np.repeat(np.round(rgb_in.astype(np.float32) @ weights).astype(np.uint8)[..., None], 3, axis=-1)
-    return np.concatenate([gray, colorized], axis=1)
+    """What the model saw (the input's L, ab = 0) | colourised, one image."""
+    from tfcolor.inference import gray_rgb
+
+    return np.concatenate([gray_rgb(rgb_in).numpy(), colorized], axis=1)
 
 
 def _latest_version(path):

@@ -12,28 +12,13 @@ import os
 import numpy as np
 
 PER_IMAGE_METRICS = ("psnr", "ssim", "mae", "uiqi", "colorfulness", "delta_colorfulness", "lpips")
-HIGHER_IS_BETTER = {"psnr": True, "ssim": True, "mae": False, "uiqi": True, "lpips": False,
-                    "fid": False, "delta_colorfulness_abs": False}
+HIGHER_IS_BETTER = {"psnr": True, "ssim": True, "mae": False, "uiqi": True, "lpips": False, "fid": False}
 
 
 @dataclasses.dataclass
 class Sample:
     key: str
     truth: np.ndarray  # uint8 RGB [H, W, 3]
-
-
-def _record_files(data):
-    import tensorflow as tf
-
-    from tfcolor import schema
-
-    if os.path.isdir(data):
-        for split in ("val", "test", "train"):
-            files = sorted(tf.io.gfile.glob(schema.shard_pattern(data, split)))
-            if files:
-                return files
-        return []
-    return sorted(tf.io.gfile.glob(data)) if data.endswith(".tfrecord") or "*" in data else []
 
 
 def load_samples(data, max_images=0, skipped=None):
@@ -45,7 +30,7 @@ def load_samples(data, max_images=0, skipped=None):
     from tfcolor import color, inference, schema
 
     skipped = {} if skipped is None else skipped
-    files = _record_files(data)
+    files = [f for f in schema.shards_to_read(data) if f.endswith(schema.SHARD_SUFFIX)]
     samples = []
     if files:
         for record in tf.data.TFRecordDataset(files):
@@ -74,22 +59,12 @@ def load_samples(data, max_images=0, skipped=None):
     return samples
 
 
-def gray_version(rgb):
-    """The photo's L channel with ab = 0, as uint8 RGB: what the model is given."""
-    import tensorflow as tf
-
-    from tfcolor import color, inference
-
-    lab = color.rgb_to_lab(rgb)
-    return inference.to_uint8(color.lab_to_rgb(lab * tf.constant([1.0, 0.0, 0.0]))).numpy()
-
-
-def image_metrics(pred, truth, lpips=None):
+def image_metrics(pred, truth, truth_colorfulness, lpips=None):
     from tfcolor import metrics
 
     values = {name: float(fn(pred, truth)) for name, fn in metrics.PER_IMAGE.items()}
     values["colorfulness"] = float(metrics.colorfulness(pred))
-    values["delta_colorfulness"] = values["colorfulness"] - float(metrics.colorfulness(truth))
+    values["delta_colorfulness"] = values["colorfulness"] - truth_colorfulness
     if lpips is not None:
         values["lpips"] = float(lpips(pred, truth))
     return values
@@ -97,16 +72,17 @@ def image_metrics(pred, truth, lpips=None):
 
 def evaluate(colorize, samples, lpips=None, inception=None, keep=8, progress=None):
     """Runs the model on every sample. Returns (per_image list, fid dict, kept triples)."""
+    from tfcolor import inference, metrics
+
     per_image, kept = [], []
     features = {"model": [], "gray": [], "truth": []}
     for sample in samples:
-        gray = gray_version(sample.truth)
+        gray = inference.gray_rgb(sample.truth).numpy()
         colorized = colorize(gray)
-        row = {"key": sample.key, "size": list(sample.truth.shape[:2]),
-               "model": image_metrics(colorized, sample.truth, lpips),
-               "gray": image_metrics(gray, sample.truth, lpips)}
-        row["truth_colorfulness"] = row["model"]["colorfulness"] - row["model"]["delta_colorfulness"]
-        per_image.append(row)
+        truth_cf = float(metrics.colorfulness(sample.truth))
+        per_image.append({"key": sample.key, "size": list(sample.truth.shape[:2]), "truth_colorfulness": truth_cf,
+                          "model": image_metrics(colorized, sample.truth, truth_cf, lpips),
+                          "gray": image_metrics(gray, sample.truth, truth_cf, lpips)})
         if inception is not None:
             for name, image in (("model", colorized), ("gray", gray), ("truth", sample.truth)):
                 features[name].append(np.asarray(inception(image))[0])
@@ -124,18 +100,17 @@ def evaluate(colorize, samples, lpips=None, inception=None, keep=8, progress=Non
 
 def summarize(per_image, fid):
     """Means over the images for the model and the gray baseline."""
-    summary = {}
+    truth_cf = float(np.mean([row["truth_colorfulness"] for row in per_image]))
+    summary = {"truth": {"colorfulness": truth_cf}}
     for who in ("model", "gray"):
         names = [n for n in PER_IMAGE_METRICS if per_image and n in per_image[0][who]]
         means = {n: float(np.mean([row[who][n] for row in per_image])) for n in names}
         # Delta CF of the means (as the colourisation papers report it), signed and absolute.
-        truth_cf = float(np.mean([row["truth_colorfulness"] for row in per_image]))
         means["delta_colorfulness"] = means["colorfulness"] - truth_cf
         means["delta_colorfulness_abs"] = abs(means["delta_colorfulness"])
         if who in fid:
             means["fid"] = fid[who]
         summary[who] = means
-    summary["truth"] = {"colorfulness": float(np.mean([row["truth_colorfulness"] for row in per_image]))}
     return summary
 
 
@@ -145,10 +120,10 @@ ROWS = (("psnr", "PSNR (dB)"), ("ssim", "SSIM"), ("mae", "MAE (0-255)"), ("uiqi"
 
 
 def _arrow(name):
-    if name not in HIGHER_IS_BETTER and name != "delta_colorfulness":
-        return ""
     if name == "delta_colorfulness":
         return " (0 best)"
+    if name not in HIGHER_IS_BETTER:
+        return ""
     return " (higher better)" if HIGHER_IS_BETTER[name] else " (lower better)"
 
 

@@ -51,6 +51,13 @@ def shrink(images, size):
     return tf.reshape(x, [batch, size, size, channels])
 
 
+def gray_rgb(images):
+    """RGB images (uint8 or float [0, 1]) -> uint8 RGB of their L channel alone (ab = 0):
+    exactly what a colouriser sees of a photo."""
+    lab = color.rgb_to_lab(to_float_rgb(images))
+    return to_uint8(color.lab_to_rgb(lab * tf.constant([1.0, 0.0, 0.0])))
+
+
 def to_float_rgb(images):
     """uint8 or float images with 1, 3 or 4 channels -> float32 RGB in [0, 1]."""
     images = tf.convert_to_tensor(images)

@@ -55,26 +55,15 @@ def mobile_module(generator, model_size, rewrite_transposed=True):
     return module
 
 
-def calibration_pattern(path):
-    """Shards to calibrate on: a TFRecord glob as given, or a prepared dataset folder's
-    validation (else test, else training) shards."""
-    from tfcolor import schema
-
-    if not os.path.isdir(path):
-        return path
-    for split in ("val", "test", "train"):
-        pattern = schema.shard_pattern(path, split)
-        if tf.io.gfile.glob(pattern):
-            return pattern
-    raise ValueError(f"{path} holds no TFRecord shards (prepare it with data_prep)")
-
-
 def representative_photos(path, model_size, count=64):
-    """Up to ``count`` uint8 RGB photos [S, S, 3] from prepared Lab TFRecords (center crops)."""
-    from tfcolor import data
+    """Up to ``count`` uint8 RGB photos [S, S, 3] (center crops) from prepared Lab TFRecords:
+    a dataset folder's validation (else test, else training) shards, or a TFRecord glob."""
+    from tfcolor import data, schema
 
-    pattern = calibration_pattern(path)
-    dataset = data.make_dataset(pattern, batch_size=1, training=False, image_size=model_size,
+    files = schema.shards_to_read(path)
+    if not files:
+        raise ValueError(f"{path} holds no TFRecord shards (prepare it with data_prep)")
+    dataset = data.make_dataset(files, batch_size=1, training=False, image_size=model_size,
                                 repeat=False)
     photos = []
     for l_norm, ab_norm in dataset.take(count):

@@ -127,6 +127,18 @@ def shard_pattern(data_dir, split):
     return os.path.join(data_dir, f"{split}-?????-of-?????{SHARD_SUFFIX}")
 
 
+def shards_to_read(path):
+    """Sorted shard files to read for evaluation-like uses: a prepared dataset folder's
+    validation shards (else test, else train), or the files a glob matches. [] if none."""
+    if os.path.isdir(path):
+        for split in ("val", "test", "train"):
+            files = sorted(tf.io.gfile.glob(shard_pattern(path, split)))
+            if files:
+                return files
+        return []
+    return sorted(tf.io.gfile.glob(path))
+
+
 def read_manifest(data_dir):
     """Loads ``manifest.json`` of a prepared dataset directory."""
     path = os.path.join(data_dir, MANIFEST_NAME)
