@@ -19,7 +19,7 @@ import tensorflow as tf
 from absl import app, flags
 
 from tfcolor import gans, models
-from tfcolor.models import discriminators, layers
+from tfcolor.models import discriminators, layers, matmul_conv
 
 flags.DEFINE_integer("size", 256, "Image size: 256 (U-Net + 70x70 PatchGAN) or 32 (small U-Net + PixelGAN).")
 flags.DEFINE_list("batches", ["1", "4"], "Batch sizes.")
@@ -31,15 +31,19 @@ FLAGS = flags.FLAGS
 
 @contextlib.contextmanager
 def stock_keras_layers():
-    """Builds the same architectures with Keras's BatchNormalization and 1x1 Conv2D."""
-    fused, dense = layers.FusedBatchNormalization, discriminators._dense
+    """Builds the same architectures with Keras's BatchNormalization, Conv2D, Conv2DTranspose
+    and 1x1 Conv2D."""
+    saved = (layers.FusedBatchNormalization, discriminators._dense, matmul_conv.Conv2D,
+             matmul_conv.Conv2DTranspose)
     layers.FusedBatchNormalization = lambda **kw: keras.layers.BatchNormalization(**kw)
     discriminators._dense = lambda units, init, norm, name, use_bias=None: layers.conv(
         units, 1, 1, init, norm, use_bias=use_bias, name=name)
+    matmul_conv.Conv2D, matmul_conv.Conv2DTranspose = keras.layers.Conv2D, keras.layers.Conv2DTranspose
     try:
         yield
     finally:
-        layers.FusedBatchNormalization, discriminators._dense = fused, dense
+        (layers.FusedBatchNormalization, discriminators._dense, matmul_conv.Conv2D,
+         matmul_conv.Conv2DTranspose) = saved
 
 
 def networks(size):

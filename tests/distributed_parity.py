@@ -2,7 +2,8 @@
 CPU devices, from the same initial weights; prints the largest weight difference as JSON.
 
 Run by tests/test_gans.py in a fresh process per objective (logical devices must be set
-before TF starts): ``python tests/distributed_parity.py wgan``.
+before TF starts): ``python tests/distributed_parity.py wgan``. ``... optimizers`` instead
+compares the fused optimizers with Keras's under MirroredStrategy (tests/test_optimizers.py).
 """
 
 import json
@@ -16,7 +17,7 @@ tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfigur
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from tfcolor import gans, models  # noqa: E402
+from tfcolor import gans, models, optimizers  # noqa: E402
 
 
 class FixedAlphaWGANGP(gans.WGANGP):
@@ -57,7 +58,34 @@ def trainable_mask(objective):
     return [id(v) in trainable for v in gan.generator.weights + gan.discriminator.weights]
 
 
+def optimizer_parity():
+    """Three Keras fit steps of a small model under MirroredStrategy with each fused optimizer
+    and with Keras's: the largest difference between the device copies and to Keras's."""
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    x = np.linspace(-1, 1, 32, dtype=np.float32).reshape(8, 4)
+    y = np.ones((8, 3), np.float32)
+    result = {}
+    for name, fused, plain in [("adam", optimizers.FusedAdam, keras.optimizers.Adam),
+                               ("rmsprop", optimizers.FusedRMSprop, keras.optimizers.RMSprop)]:
+        kernels = []
+        for cls in (fused, plain):
+            with strategy.scope():
+                keras.utils.set_random_seed(0)
+                model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+                start = model.layers[0].kernel.numpy()
+                model.compile(cls(0.1), "mse")
+            model.fit(x, y, epochs=3, batch_size=8, verbose=0)
+            kernels.append([v.numpy() for v in strategy.experimental_local_results(model.layers[0].kernel.value)])
+        result[name] = {"replicas": float(np.abs(kernels[0][0] - kernels[0][1]).max()),
+                        "vs_keras": float(np.abs(kernels[0][0] - kernels[1][0]).max()),
+                        "moved": float(np.abs(kernels[0][0] - start).max())}
+    return result
+
+
 def main():
+    if sys.argv[1:] == ["optimizers"]:
+        json.dump(optimizer_parity(), sys.stdout)
+        return
     rng = np.random.default_rng(0)
     l = rng.uniform(-1, 1, (8, 16, 16, 1)).astype(np.float32)
     ab = (0.3 * rng.normal(size=(8, 16, 16, 2))).astype(np.float32)

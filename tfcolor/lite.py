@@ -26,6 +26,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfcolor import color, inference
+from tfcolor.models import matmul_conv
 from tfcolor.models.subpixel import to_subpixel
 
 VARIANTS = ("fp32", "fp16", "int8")
@@ -91,6 +92,11 @@ def convert(generator, model_size, variant, calibration_photos=None, rewrite_tra
         raise ValueError(f"unknown TFLite variant {variant!r}; known: {', '.join(VARIANTS)}")
     if variant == "int8" and not calibration_photos:
         raise ValueError("the int8 variant needs calibration photos (prepared TFRecords)")
+    with matmul_conv.tf_kernels():  # TFLite's own convolutions, no EXTRACT_PATCHES
+        return _convert(generator, model_size, variant, calibration_photos, rewrite_transposed)
+
+
+def _convert(generator, model_size, variant, calibration_photos, rewrite_transposed):
     module = mobile_module(generator, model_size, rewrite_transposed)
     with tempfile.TemporaryDirectory() as tmp:
         tf.saved_model.save(module, tmp, signatures={"colorize": module.colorize,

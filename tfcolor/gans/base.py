@@ -24,17 +24,7 @@ import keras
 import tensorflow as tf
 
 from tfcolor import color, losses
-
-
-def make_optimizer(name, learning_rate, beta_1=0.9, beta_2=0.999):
-    """``adam``, ``rmsprop`` or ``sgd``; ``learning_rate`` may be a schedule."""
-    if name == "adam":
-        return keras.optimizers.Adam(learning_rate, beta_1=beta_1, beta_2=beta_2)
-    if name == "rmsprop":
-        return keras.optimizers.RMSprop(learning_rate)
-    if name == "sgd":
-        return keras.optimizers.SGD(learning_rate)
-    raise ValueError(f"unknown optimizer {name!r}; choose adam, rmsprop or sgd")
+from tfcolor.optimizers import make_optimizer
 
 
 def has_batchnorm(model):

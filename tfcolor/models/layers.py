@@ -13,6 +13,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfcolor.models import matmul_conv
+
 NORMS = ("batch", "instance", "layer", "spectral", "none")
 INITS = ("normal", "xavier")
 UPSAMPLINGS = ("transpose", "resize", "pixeltcl")
@@ -96,7 +98,7 @@ def conv(filters, kernel, strides=1, init="normal", norm="none", use_bias=None, 
     """
     if use_bias is None:
         use_bias = norm in ("spectral", "none")
-    layer_class = keras.layers.Conv2DTranspose if transpose else keras.layers.Conv2D
+    layer_class = matmul_conv.Conv2DTranspose if transpose else matmul_conv.Conv2D
     layer = layer_class(
         filters, kernel, strides=strides, padding=padding, use_bias=use_bias,
         kernel_initializer=kernel_initializer(init), name=name,

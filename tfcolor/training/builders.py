@@ -7,7 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfcolor import data, gans, models, schema
-from tfcolor.gans.base import make_optimizer
+from tfcolor.optimizers import make_optimizer
 from tfcolor.training.schedules import make_schedule
 
 
