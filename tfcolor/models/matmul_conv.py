@@ -167,8 +167,9 @@ def _static_pixels(shape, axes=(1, 2)):
 
 
 def _plain(layer):
-    return (not getattr(_state, "tf_kernels", False) and layer.data_format == "channels_last" and layer.rank == 2 and tuple(layer.dilation_rate) == (1, 1)
-            and getattr(layer, "groups", 1) == 1)
+    """A 2-D, channels-last, undilated, ungrouped convolution, outside ``tf_kernels()``."""
+    return (not getattr(_state, "tf_kernels", False) and layer.data_format == "channels_last"
+            and layer.rank == 2 and tuple(layer.dilation_rate) == (1, 1) and getattr(layer, "groups", 1) == 1)
 
 
 @keras.saving.register_keras_serializable(package="tfcolor")
