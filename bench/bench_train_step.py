@@ -1,8 +1,9 @@
 """Train-step throughput of tfcolor's Pix2Pix against a plain tutorial-style step.
 
 The tutorial style (TF's pix2pix tutorial): one tf.function, two GradientTapes, D called
-on real and on fake separately, and the networks built from stock Keras layers
-(keras.layers.BatchNormalization, 1x1 Conv2D). Same architectures, losses and optimizers.
+on real and on fake separately, the networks built from stock Keras layers
+(keras.layers.BatchNormalization, Conv2D, Conv2DTranspose, 1x1 Conv2D) and Keras's Adam.
+Same architectures, losses and hyperparameters.
 
 Example usage:
 
@@ -25,7 +26,10 @@ flags.DEFINE_integer("size", 256, "Image size: 256 (U-Net + 70x70 PatchGAN) or 3
 flags.DEFINE_list("batches", ["1", "4"], "Batch sizes.")
 flags.DEFINE_integer("steps", 4, "Timed steps per run.")
 flags.DEFINE_integer("repeats", 2, "Runs per variant (interleaved).")
-flags.DEFINE_list("variants", ["tutorial", "tfcolor", "tfcolor_xla"], "Variants to time.")
+flags.DEFINE_list("variants", ["tutorial", "tfcolor"],
+                  "Variants to time: tutorial, tfcolor, and the ablations tfcolor_tf_kernels (no matmul "
+                  "path for small maps), tfcolor_keras_adam (Keras's Adam), tfcolor_xla (jit_compile); "
+                  "tfcolor_bf16 (mixed_bfloat16 compute, not like for like).")
 FLAGS = flags.FLAGS
 
 
@@ -74,14 +78,33 @@ def tutorial_step_fn(g, d):
     return step
 
 
-def tfcolor_step_fn(g, d, jit):
+def tfcolor_step_fn(g, d, jit, keras_adam=False):
     gan = gans.Pix2Pix(g, d)
-    gan.compile()
+    if keras_adam:
+        gan.compile(keras.optimizers.Adam(2e-4, beta_1=0.5), keras.optimizers.Adam(2e-4, beta_1=0.5))
+    else:
+        gan.compile()
     step = tf.function(lambda l, ab: gan.train_step((l, ab)), jit_compile=jit)
     return step
 
 
 def time_variant(name, size, batch):
+    """Variants: tutorial, tfcolor, and tfcolor without one of its parts (ablations):
+    tfcolor_tf_kernels (no matmul path for small maps), tfcolor_keras_adam (Keras's Adam),
+    tfcolor_xla (jit_compile); tfcolor_bf16 computes in bfloat16 (mixed_bfloat16)."""
+    if name == "tfcolor_tf_kernels":
+        with matmul_conv.tf_kernels():  # the layers read it when the step is traced
+            return _time_variant(name, size, batch)
+    if name == "tfcolor_bf16":  # not a like-for-like comparison: bfloat16 compute
+        keras.mixed_precision.set_global_policy("mixed_bfloat16")
+        try:
+            return _time_variant(name, size, batch)
+        finally:
+            keras.mixed_precision.set_global_policy("float32")
+    return _time_variant(name, size, batch)
+
+
+def _time_variant(name, size, batch):
     if name == "tutorial":
         with stock_keras_layers():
             g, d = networks(size)
@@ -90,7 +113,7 @@ def time_variant(name, size, batch):
     if name == "tutorial":
         step = tutorial_step_fn(g, d)
     else:
-        step = tfcolor_step_fn(g, d, jit=name.endswith("xla"))
+        step = tfcolor_step_fn(g, d, jit=name.endswith("xla"), keras_adam=name == "tfcolor_keras_adam")
     rng = np.random.default_rng(0)
     l = tf.constant(rng.uniform(-1, 1, (batch, size, size, 1)), tf.float32)
     ab = tf.constant(rng.uniform(-0.5, 0.5, (batch, size, size, 2)), tf.float32)

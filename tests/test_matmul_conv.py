@@ -72,10 +72,12 @@ def _pair(ours, stock, shape):
     return ours(x).numpy(), stock(x).numpy()
 
 
-@pytest.mark.parametrize("size,takes_matmul", [(4, True), (16, True), (32, True), (34, False), (64, False)])
-def test_conv2d_layer_takes_the_matmul_path_only_for_small_outputs(size, takes_matmul):
-    # stride 2: outputs 2x2, 8x8, 16x16 (the largest that takes it), 17x17, 32x32
-    kwargs = dict(filters=8, kernel_size=4, strides=2, padding="same")
+@pytest.mark.parametrize("size,kernel,strides,takes_matmul", [
+    (4, 4, 2, True), (16, 4, 2, True), (18, 4, 2, False), (32, 4, 2, False),  # outputs 2, 8, 9, 16
+    (8, 3, 2, False), (8, 4, 1, False), (8, 5, 2, False)])  # other kernels: TF's is as fast or faster
+def test_conv2d_layer_takes_the_matmul_path_only_for_small_outputs_of_4x4_stride_2(size, kernel, strides,
+                                                                                   takes_matmul):
+    kwargs = dict(filters=8, kernel_size=kernel, strides=strides, padding="same")
     shape = (2, size, size, 5)
     layer = matmul_conv.Conv2D(**kwargs)
     ours, stock = _pair(layer, keras.layers.Conv2D(**kwargs), shape)
@@ -85,10 +87,10 @@ def test_conv2d_layer_takes_the_matmul_path_only_for_small_outputs(size, takes_m
     assert ("Conv2D" in types) != takes_matmul
 
 
-@pytest.mark.parametrize("size,filters,takes_matmul", [(1, 8, True), (16, 8, True), (17, 8, False),
-                                                       (32, 8, False), (32, 2, True)])
-def test_conv2d_transpose_layer_takes_the_matmul_path_for_small_inputs_or_few_filters(size, filters, takes_matmul):
-    kwargs = dict(filters=filters, kernel_size=4, strides=2, padding="same")
+@pytest.mark.parametrize("size,kernel,takes_matmul", [(1, 4, True), (16, 4, True), (16, 3, True), (17, 4, False),
+                                                      (32, 3, False)])
+def test_conv2d_transpose_layer_takes_the_matmul_path_for_small_inputs(size, kernel, takes_matmul):
+    kwargs = dict(filters=8, kernel_size=kernel, strides=2, padding="same")
     shape = (2, size, size, 6)
     layer = matmul_conv.Conv2DTranspose(**kwargs)
     ours, stock = _pair(layer, keras.layers.Conv2DTranspose(**kwargs), shape)

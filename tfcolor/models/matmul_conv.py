@@ -15,7 +15,8 @@ The windows and the overlap-add are each other's adjoint and each is the other's
 gradient, so the backward pass is one ``extract_patches`` or one overlap-add, not a pile of
 slice gradients. Results equal TF's convolutions up to float rounding (tests).
 :class:`Conv2D` and :class:`Conv2DTranspose` are the Keras layers (same weights, config and
-checkpoints) that take this path where it is faster and TF's own kernel otherwise. Inside
+checkpoints) that take this path where it was measured faster (the thresholds below) and TF's
+own kernel otherwise. Inside
 ``tf_kernels()`` every layer uses TF's kernels: for TFLite, which has no EXTRACT_PATCHES op
 and fast convolutions of its own.
 """
@@ -26,13 +27,14 @@ import threading
 import keras
 import tensorflow as tf
 
-# When the matmul path is taken, from forward + backward timings on a 2-core AVX-512 CPU at
-# batch 1 and 4 (bench/README.md): convolutions with an output map of at most 16x16;
-# transposed convolutions from an input map of at most 16x16, or to at most 4 channels
-# (oneDNN's transposed convolution is slow for the few output channels of an ab head).
-CONV_MAX_OUTPUT_PIXELS = 256
+# Where the matmul path is taken, from forward + backward timings on a 2-core AVX-512 CPU at
+# batch 1, 4 and 16 (bench/README.md, bench/bench_matmul_conv.py): 4x4 stride-2 convolutions
+# (the pix2pix / DCGAN encoder) with an output map of at most 8x8 (1.5-3x faster; from 16x16
+# up, and for 3x3, 5x5, 6x6 or stride-1 kernels at any size, TF's kernel is as fast or
+# faster), and transposed convolutions from an input map of at most 16x16 (1.1-4x faster for
+# 2x2, 3x3 and 4x4 kernels).
+CONV_KERNEL, CONV_STRIDE, CONV_MAX_OUTPUT_PIXELS = (4, 4), (2, 2), 64
 TRANSPOSE_MAX_INPUT_PIXELS = 256
-TRANSPOSE_MAX_FILTERS = 4
 
 
 def _same_pad_before(size_in, size_out, kernel, stride):
@@ -177,10 +179,10 @@ class Conv2D(keras.layers.Conv2D):
     """keras.layers.Conv2D that computes small output maps as patches x kernel."""
 
     def _matmul_path(self, input_shape):
-        if not _plain(self) or self.padding not in ("same", "valid") or _static_pixels(input_shape) is None:
+        if (not _plain(self) or self.padding not in ("same", "valid") or _static_pixels(input_shape) is None
+                or tuple(self.kernel_size) != CONV_KERNEL or tuple(self.strides) != CONV_STRIDE):
             return False
-        output_shape = self.compute_output_shape(input_shape)
-        return _static_pixels(output_shape) <= CONV_MAX_OUTPUT_PIXELS
+        return _static_pixels(self.compute_output_shape(input_shape)) <= CONV_MAX_OUTPUT_PIXELS
 
     def convolution_op(self, inputs, kernel):
         if self._matmul_path(inputs.shape):
@@ -195,8 +197,7 @@ class Conv2DTranspose(keras.layers.Conv2DTranspose):
     def _matmul_path(self, input_shape):
         pixels = _static_pixels(input_shape)
         return (_plain(self) and self.output_padding is None and self.padding in ("same", "valid")
-                and pixels is not None
-                and (pixels <= TRANSPOSE_MAX_INPUT_PIXELS or self.filters <= TRANSPOSE_MAX_FILTERS))
+                and pixels is not None and pixels <= TRANSPOSE_MAX_INPUT_PIXELS)
 
     def call(self, inputs):
         if not self._matmul_path(inputs.shape):
