@@ -2,8 +2,8 @@
 
 On CPU, TF's oneDNN convolutions re-lay out the kernel on every call, so the deep layers
 of a U-Net (a few pixels, millions of weights) run at a fraction of the machine's speed:
-at batch 4 a 4x4 stride-2 convolution from 8x8x512 to 4x4x512 takes 13.7 ms forward and
-backward, 8.5 ms as patches x kernel. Here:
+at batch 4 a 4x4 stride-2 convolution from 8x8x512 to 4x4x512 takes 14.0 ms forward and
+backward, 9.0 ms as patches x kernel. Here:
 
 * ``patch_conv2d``: ``extract_patches`` then one matmul with the kernel viewed as
   [kh*kw*in, out] (the layout of a Keras Conv2D kernel, no copy).
@@ -16,7 +16,7 @@ gradient, so the backward pass is one ``extract_patches`` or one overlap-add, no
 slice gradients. Results equal TF's convolutions up to float rounding (tests).
 :class:`Conv2D` and :class:`Conv2DTranspose` are the Keras layers (same weights, config and
 checkpoints) that take this path where it was measured faster (the thresholds below) and TF's
-own kernel otherwise. Inside
+own kernel otherwise (and always when a GPU is visible: not measured there yet). Inside
 ``tf_kernels()`` every layer uses TF's kernels: for TFLite, which has no EXTRACT_PATCHES op
 and fast convolutions of its own.
 """
@@ -29,10 +29,10 @@ import tensorflow as tf
 
 # Where the matmul path is taken, from forward + backward timings on a 2-core AVX-512 CPU at
 # batch 1, 4 and 16 (bench/README.md, bench/bench_matmul_conv.py): 4x4 stride-2 convolutions
-# (the pix2pix / DCGAN encoder) with an output map of at most 8x8 (1.5-3x faster; from 16x16
-# up, and for 3x3, 5x5, 6x6 or stride-1 kernels at any size, TF's kernel is as fast or
-# faster), and transposed convolutions from an input map of at most 16x16 (1.1-4x faster for
-# 2x2, 3x3 and 4x4 kernels).
+# (the pix2pix / DCGAN encoder) with an output map of at most 8x8 (1.04-3.3x faster; from a
+# 16x16 output up, and for 3x3, 5x5, 6x6 or stride-1 kernels at any size, TF's kernel is as
+# fast or faster), and transposed convolutions from an input map of at most 16x16 (1.1-7x
+# faster for 2x2, 3x3 and 4x4 kernels).
 CONV_KERNEL, CONV_STRIDE, CONV_MAX_OUTPUT_PIXELS = (4, 4), (2, 2), 64
 TRANSPOSE_MAX_INPUT_PIXELS = 256
 
@@ -168,9 +168,14 @@ def _static_pixels(shape, axes=(1, 2)):
     return None if any(d is None for d in dims) else dims[0] * dims[1]
 
 
+def _cpu_only():
+    """The thresholds are CPU measurements: with a GPU visible, cuDNN's kernels are kept."""
+    return not tf.config.list_logical_devices("GPU")
+
+
 def _plain(layer):
-    """A 2-D, channels-last, undilated, ungrouped convolution, outside ``tf_kernels()``."""
-    return (not getattr(_state, "tf_kernels", False) and layer.data_format == "channels_last"
+    """A 2-D, channels-last, undilated, ungrouped convolution, outside ``tf_kernels()``, on CPU."""
+    return (not getattr(_state, "tf_kernels", False) and _cpu_only() and layer.data_format == "channels_last"
             and layer.rank == 2 and tuple(layer.dilation_rate) == (1, 1) and getattr(layer, "groups", 1) == 1)
 
 
