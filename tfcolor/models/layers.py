@@ -94,6 +94,9 @@ def conv(filters, kernel, strides=1, init="normal", norm="none", use_bias=None, 
          name=None, transpose=False):
     """Conv2D (or Conv2DTranspose), wrapped in SpectralNormalization when ``norm='spectral'``.
 
+    The layers are :mod:`tfcolor.models.matmul_conv`'s subclasses of Keras's: the same
+    weights, computing small feature maps as one matmul on CPU.
+
     Bias defaults to off when a normalisation layer follows (it would cancel it).
     """
     if use_bias is None:
