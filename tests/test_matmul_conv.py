@@ -87,10 +87,12 @@ def test_conv2d_layer_takes_the_matmul_path_only_for_small_outputs_of_4x4_stride
     assert ("Conv2D" in types) != takes_matmul
 
 
-@pytest.mark.parametrize("size,kernel,takes_matmul", [(1, 4, True), (16, 4, True), (16, 3, True), (17, 4, False),
-                                                      (32, 3, False)])
-def test_conv2d_transpose_layer_takes_the_matmul_path_for_small_inputs(size, kernel, takes_matmul):
-    kwargs = dict(filters=8, kernel_size=kernel, strides=2, padding="same")
+@pytest.mark.parametrize("size,kernel,filters,takes_matmul", [
+    (1, 4, 8, True), (16, 4, 8, True), (16, 3, 8, True), (17, 4, 8, False), (32, 3, 8, False),
+    (32, 4, 2, True), (32, 4, 3, False)])  # the ab head (2 channels) at any size
+def test_conv2d_transpose_layer_takes_the_matmul_path_for_small_inputs_or_two_channels(size, kernel, filters,
+                                                                                      takes_matmul):
+    kwargs = dict(filters=filters, kernel_size=kernel, strides=2, padding="same")
     shape = (2, size, size, 6)
     layer = matmul_conv.Conv2DTranspose(**kwargs)
     ours, stock = _pair(layer, keras.layers.Conv2DTranspose(**kwargs), shape)
