@@ -53,10 +53,11 @@ def _train_fn(forward, kernel):
     return fn
 
 
-def _takes_matmul(kind, size, out_channels):
-    if kind == "conv":  # every shape here is a 4x4 stride-2 convolution
-        return (size // 2) ** 2 <= matmul_conv.CONV_MAX_OUTPUT_PIXELS
-    return size * size <= matmul_conv.TRANSPOSE_MAX_INPUT_PIXELS or out_channels <= matmul_conv.TRANSPOSE_MAX_FILTERS
+def _takes_matmul(kind, size, in_channels, out_channels):
+    """What tfcolor's layer does for this shape."""
+    layer_class = matmul_conv.Conv2D if kind == "conv" else matmul_conv.Conv2DTranspose
+    layer = layer_class(out_channels, 4, strides=2, padding="same")
+    return layer._matmul_path((None, size, size, in_channels))
 
 
 def main(argv):
@@ -78,7 +79,7 @@ def main(argv):
             times = [(_best_ms(reference, x), _best_ms(ours, x)) for _ in range(2)]
             tf_ms, mm_ms = min(t[0] for t in times), min(t[1] for t in times)
             name = f"{kind} {size}x{size}x{cin} -> {cout}"
-            path = "matmul" if _takes_matmul(kind, size, cout) else "TF kernel"
+            path = "matmul" if _takes_matmul(kind, size, cin, cout) else "TF kernel"
             print(f"  {name:32s} {tf_ms:10.2f} {mm_ms:10.2f} {tf_ms / mm_ms:8.2f}x  {path}", flush=True)
 
 

@@ -79,11 +79,6 @@ def side_by_side(rgb_in, colorized):
     return np.concatenate([gray_rgb(rgb_in).numpy(), colorized], axis=1)
 
 
-def _latest_version(path):
-    versions = [v for v in os.listdir(path) if v.isdigit() and os.path.isdir(os.path.join(path, v))]
-    return os.path.join(path, max(versions, key=int)) if versions else path
-
-
 def load_colorizer(path, num_threads=None):
     """A callable uint8 RGB [H, W, 3] -> uint8 RGB [H, W, 3] and a description of the model."""
     import tensorflow as tf
@@ -106,7 +101,10 @@ def load_colorizer(path, num_threads=None):
             return inference.to_uint8(inference.colorize(generator, inference.to_float_rgb(images), size))
 
         return (lambda rgb: run(rgb[None])[0].numpy()), f"generator {path} ({size} px)"
-    saved = _latest_version(path)
+    from tfcolor.serving import versions
+
+    numbered = versions(path)
+    saved = os.path.join(path, str(max(numbered))) if numbered else path
     if not os.path.exists(os.path.join(saved, "saved_model.pb")):
         raise ValueError(f"{path}: no generator.keras, saved_model.pb or numbered version folder")
     loaded = tf.saved_model.load(saved)  # kept alive by the closure: signatures hold weak references

@@ -6,9 +6,15 @@ import os
 from tfcolor import serving_api
 
 
+def versions(model_root):
+    """The numbered version folders of a TF Serving model folder, as ints (none: [])."""
+    if not os.path.isdir(model_root):
+        return []
+    return [int(v) for v in os.listdir(model_root) if v.isdigit() and os.path.isdir(os.path.join(model_root, v))]
+
+
 def next_version(model_root):
-    versions = [int(v) for v in os.listdir(model_root) if v.isdigit()] if os.path.isdir(model_root) else []
-    return max(versions, default=0) + 1
+    return max(versions(model_root), default=0) + 1
 
 
 def build_module(generator, model_size, max_pixels=40_000_000, oversize="refuse"):
@@ -61,8 +67,7 @@ def export_saved_model(generator, model_size, path, max_pixels=40_000_000, overs
 def write_models_config(output_root, container_root="/models"):
     """Writes OUTPUT_ROOT/models.config for every model folder there, with base paths as
     seen inside the TF Serving container (``-v $PWD/OUTPUT_ROOT:/models``)."""
-    names = sorted(n for n in os.listdir(output_root)
-                   if os.path.isdir(os.path.join(output_root, n)) and next_version(os.path.join(output_root, n)) > 1)
+    names = sorted(n for n in os.listdir(output_root) if versions(os.path.join(output_root, n)))
     path = os.path.join(output_root, "models.config")
     with open(path, "w") as f:
         f.write(serving_api.models_config({n: f"{container_root}/{n}" for n in names}))

@@ -164,9 +164,9 @@ def tf_kernels():
         _state.tf_kernels = previous
 
 
-def _static_pixels(shape, axes=(1, 2)):
-    dims = [shape[a] for a in axes]
-    return None if any(d is None for d in dims) else dims[0] * dims[1]
+def _static_pixels(shape):
+    """H * W of an NHWC shape, None when either is unknown."""
+    return None if shape[1] is None or shape[2] is None else shape[1] * shape[2]
 
 
 def _cpu_only():

@@ -11,7 +11,6 @@ from tfcolor.optimizers import make_optimizer
 from tfcolor.training.schedules import make_schedule
 
 
-
 class DataError(ValueError):
     """A dataset problem, explained for the user."""
 

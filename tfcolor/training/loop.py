@@ -196,7 +196,6 @@ def run_training(config, strategy=None, log=print):
             f"is {manager.latest_checkpoint or '(none yet)'}"
         ) from e
     seconds = time.perf_counter() - start
-    seconds = time.perf_counter() - start
     generator_path = os.path.join(run.model_dir, GENERATOR_NAME)
     if chief:
         gan.generator.save(generator_path)
