@@ -19,6 +19,11 @@ so that a metric can never silently be computed on Lab numbers. Per-image result
 import numpy as np
 import tensorflow as tf
 
+from tfcolor import filtering
+
+SSIM_WINDOW, SSIM_SIGMA, SSIM_K1, SSIM_K2 = 11, 1.5, 0.01, 0.03
+UIQI_WINDOW = 8
+
 
 def to_unit_rgb(images):
     """uint8 or float [0, 1] RGB -> float32 [0, 1]; refuses anything that is not RGB."""
@@ -43,49 +48,197 @@ def to_unit_rgb(images):
         return tf.clip_by_value(images, 0.0, 1.0)
 
 
+def _to_255(images):
+    """RGB images -> float32 on the 0..255 scale (uint8 values stay exact integers)."""
+    images = tf.convert_to_tensor(images)
+    if images.dtype == tf.uint8:
+        if images.shape.rank is None or images.shape.rank < 3 or images.shape[-1] != 3:
+            raise ValueError(f"expected RGB images [..., H, W, 3], got shape {images.shape}")
+        return tf.cast(images, tf.float32)
+    return to_unit_rgb(images) * 255.0
+
+
+def _pixel_mask(sizes, height, width, margin=0):
+    """[N, 1, height, width] float32: 1 inside each image's (h - margin, w - margin) top-left
+    region, 0 in the padding. With margin = window - 1 it marks the windows (by their top-left
+    corner) that lie inside the image."""
+    rows = tf.range(height)[None, :, None] < sizes[:, 0, None, None] - margin
+    cols = tf.range(width)[None, None, :] < sizes[:, 1, None, None] - margin
+    return tf.cast(tf.logical_and(rows, cols), tf.float32)[:, None]
+
+
+def _image_mask(planes, sizes, margin=0):
+    return _pixel_mask(sizes, tf.shape(planes)[2], tf.shape(planes)[3], margin)
+
+
+def _masked_mean(values, sizes, margin=0):
+    """Mean of ``values`` [N, C, H, W] over C and the positions inside each image (the
+    top-left (h - margin) x (w - margin) region; padding ignored). The count comes from the
+    sizes: summing the mask too made the reduction 3x slower."""
+    mask = _image_mask(values, sizes, margin)
+    extent = tf.maximum(sizes - margin, 0)
+    count = tf.cast(extent[:, 0] * extent[:, 1] * tf.shape(values)[1], tf.float32)
+    return tf.reduce_sum(values * mask, axis=[1, 2, 3]) / count
+
+
+# The compiled core works on planes [N, 3, H, W] on the 0..255 scale (see tfcolor/filtering.py
+# for why planes). Each metric is one or two XLA computations, compiled once per input shape;
+# the signatures take any batch and size, so each function traces once.
+_PLANES = tf.TensorSpec([None, 3, None, None], tf.float32)
+_SIZES = tf.TensorSpec([None, 2], tf.int32)
+
+
+@tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)], jit_compile=True)
+def _to_planes(images):
+    return tf.transpose(images, [0, 3, 1, 2])
+
+
+@tf.function(input_signature=[_PLANES, _PLANES, _SIZES], jit_compile=True)
+def _errors(x, y, sizes):
+    """Mean squared and mean absolute error per image, on 0..255."""
+    diff = (x - y) * _image_mask(x, sizes)
+    return _masked_mean(diff * diff, sizes), _masked_mean(tf.abs(diff), sizes)
+
+
+@tf.function(input_signature=[_PLANES, _SIZES], jit_compile=True)
+def _colorfulness(x, sizes):
+    mask = _image_mask(x, sizes)[:, 0]
+    count = tf.cast(sizes[:, 0] * sizes[:, 1], tf.float32)
+    r, g, b = x[:, 0], x[:, 1], x[:, 2]
+    variance, means = 0.0, []
+    for channel in (r - g, 0.5 * (r + g) - b):
+        mean = tf.reduce_sum(channel * mask, axis=[1, 2]) / count
+        centred = (channel - mean[:, None, None]) * mask
+        variance += tf.reduce_sum(centred * centred, axis=[1, 2]) / count  # population variance
+        means.append(mean)
+    return tf.sqrt(variance) + 0.3 * tf.sqrt(means[0] ** 2 + means[1] ** 2)
+
+
+_GAUSSIAN = filtering.gaussian_taps(SSIM_WINDOW, SSIM_SIGMA)
+_BOX = filtering.box_taps(UIQI_WINDOW)
+
+
+@tf.function(input_signature=[_PLANES, _PLANES], jit_compile=True)
+def _ssim_rows(x, y):
+    x, y = x / 255.0, y / 255.0
+    return tuple(filtering.filter_rows(m, _GAUSSIAN) for m in (x, y, x * y, x * x + y * y))
+
+
+@tf.function(input_signature=[_PLANES] * 4 + [_SIZES], jit_compile=True)
+def _ssim_finish(x, y, xy, squares, sizes):
+    mean_x, mean_y, mean_xy, mean_squares = (filtering.filter_columns(m, _GAUSSIAN) for m in (x, y, xy, squares))
+    c1, c2 = SSIM_K1 ** 2, SSIM_K2 ** 2  # on the [0, 1] scale (max_val 1)
+    num0 = 2.0 * mean_x * mean_y
+    den0 = mean_x * mean_x + mean_y * mean_y
+    luminance = (num0 + c1) / (den0 + c1)
+    contrast_structure = (2.0 * mean_xy - num0 + c2) / (mean_squares - den0 + c2)
+    return _masked_mean(luminance * contrast_structure, sizes, SSIM_WINDOW - 1)
+
+
+@tf.function(input_signature=[_PLANES, _PLANES], jit_compile=True)
+def _uiqi_rows(x, y):
+    # Centred at 128 so that window sums of squares stay exact float32 integers for uint8
+    # photos (flat windows then have variance exactly 0, as the edge rules need).
+    a, b = x - 128.0, y - 128.0
+    return tuple(filtering.filter_rows(m, _BOX) for m in (a, b, a * a, b * b, a * b))
+
+
+@tf.function(input_signature=[_PLANES] * 5 + [_SIZES], jit_compile=True)
+def _uiqi_finish(a, b, aa, bb, ab, sizes):
+    n = float(UIQI_WINDOW * UIQI_WINDOW)
+    sum_a, sum_b, sum_aa, sum_bb, sum_ab = (filtering.filter_columns(m, _BOX) for m in (a, b, aa, bb, ab))
+    mean_x, mean_y = sum_a / n + 128.0, sum_b / n + 128.0
+    # Unbiased (N - 1) variances, as in the paper's definition.
+    var_x = (sum_aa - sum_a * sum_a / n) / (n - 1.0)
+    var_y = (sum_bb - sum_b * sum_b / n) / (n - 1.0)
+    cov = (sum_ab - sum_a * sum_b / n) / (n - 1.0)
+    variance_term = var_x + var_y
+    mean_term = mean_x * mean_x + mean_y * mean_y
+    q = tf.where(variance_term * mean_term > 0,
+                 4.0 * cov * mean_x * mean_y / tf.maximum(variance_term * mean_term, 1e-12),
+                 tf.where(mean_term > 0, 2.0 * mean_x * mean_y / tf.maximum(mean_term, 1e-12),
+                          tf.ones_like(mean_x)))
+    return _masked_mean(q, sizes, UIQI_WINDOW - 1)
+
+
+def _ssim(x, y, sizes):
+    return _ssim_finish(*_ssim_rows(x, y), sizes)
+
+
+def _uiqi(x, y, sizes):
+    return _uiqi_finish(*_uiqi_rows(x, y), sizes)
+
+
+COMPILED = (_to_planes, _errors, _colorfulness, _ssim_rows, _ssim_finish, _uiqi_rows, _uiqi_finish)
+
+
+def _flat(images, sizes):
+    """[..., H, W, 3] -> (planes [N, 3, H, W] on 0..255, sizes [N, 2], leading shape)."""
+    x = _to_255(images)
+    shape = tf.shape(x)
+    x = _to_planes(tf.reshape(x, tf.concat([[-1], shape[-3:]], 0)))
+    if sizes is None:
+        sizes = tf.tile(tf.reshape(shape[-3:-1], [1, 2]), [tf.shape(x)[0], 1])
+    return x, tf.reshape(tf.cast(sizes, tf.int32), [-1, 2]), shape[:-3]
+
+
+def image_metrics(pred, truth, sizes=None):
+    """Every per-image metric of a batch at once.
+
+    Args:
+      pred, truth: RGB [N, H, W, 3] (uint8, or float in [0, 1]).
+      sizes: optional int [N, 2], the (height, width) of each image from the top-left corner;
+        pixels beyond are padding and ignored, so one batch can mix photos of several sizes.
+
+    Returns:
+      dict of float32 [N]: psnr, ssim, mae, uiqi, colorfulness (of pred), truth_colorfulness.
+      A photo smaller than a metric's window (11 for SSIM, 8 for UIQI) gets NaN there.
+    """
+    x, n_sizes, _ = _flat(pred, sizes)
+    y, _, _ = _flat(truth, sizes)
+    mse, mean_abs = _errors(x, y, n_sizes)
+    return {"psnr": _psnr_from_mse(mse), "ssim": _ssim(x, y, n_sizes), "mae": mean_abs,
+            "uiqi": _uiqi(x, y, n_sizes), "colorfulness": _colorfulness(x, n_sizes),
+            "truth_colorfulness": _colorfulness(y, n_sizes)}
+
+
+def _psnr_from_mse(mse):
+    return 10.0 * tf.math.log(255.0 * 255.0 / mse) / tf.math.log(10.0)
+
+
+def _per_image(fn, pred, truth):
+    x, sizes, leading = _flat(pred, None)
+    y, _, _ = _flat(truth, None)
+    return tf.reshape(fn(x, y, sizes), leading)
+
+
 def psnr(pred, truth):
-    return tf.image.psnr(to_unit_rgb(pred), to_unit_rgb(truth), max_val=1.0)
+    """Peak signal-to-noise ratio in dB (peak 255 on 0..255 = peak 1 on [0, 1])."""
+    return _per_image(lambda x, y, s: _psnr_from_mse(_errors(x, y, s)[0]), pred, truth)
 
 
 def ssim(pred, truth):
-    return tf.image.ssim(to_unit_rgb(pred), to_unit_rgb(truth), max_val=1.0)
+    """SSIM as tf.image.ssim: Gaussian window 11, sigma 1.5, k1 0.01, k2 0.03, mean over the
+    windows inside the image and the channels."""
+    return _per_image(_ssim, pred, truth)
 
 
 def mae(pred, truth):
     """Mean absolute error on the 0..255 scale."""
-    diff = tf.abs(to_unit_rgb(pred) - to_unit_rgb(truth)) * 255.0
-    return tf.reduce_mean(diff, axis=[-3, -2, -1])
+    return _per_image(lambda x, y, s: _errors(x, y, s)[1], pred, truth)
 
 
-def uiqi(pred, truth, window=8):
+def uiqi(pred, truth, window=UIQI_WINDOW):
     """Universal image quality index Q (Wang & Bovik 2002) in [-1, 1], 1 for identical images.
 
     Q = 4 cov(x, y) mean(x) mean(y) / ((var(x) + var(y)) (mean(x)^2 + mean(y)^2)) in every
-    ``window`` x ``window`` window (stride 1), averaged over windows and the three channels.
+    8 x 8 window (stride 1), averaged over windows and the three channels.
     Windows where a denominator vanishes follow the original code: Q = 1 where both factors
     are 0 (two equal flat windows), 2 mean(x) mean(y) / (mean(x)^2 + mean(y)^2) where only
     the variances are 0."""
-    x = to_unit_rgb(pred) * 255.0
-    y = to_unit_rgb(truth) * 255.0
-    shape = tf.shape(x)
-    x = tf.reshape(x, tf.concat([[-1], shape[-3:]], 0))
-    y = tf.reshape(y, tf.concat([[-1], shape[-3:]], 0))
-
-    def mean(t):
-        return tf.nn.avg_pool2d(t, window, 1, "VALID")
-
-    mx, my = mean(x), mean(y)
-    n = float(window * window)
-    # Unbiased (N - 1) variances, as in the paper's definition.
-    vx = (mean(x * x) - mx * mx) * n / (n - 1)
-    vy = (mean(y * y) - my * my) * n / (n - 1)
-    cxy = (mean(x * y) - mx * my) * n / (n - 1)
-    variance_term = vx + vy
-    mean_term = mx * mx + my * my
-    q = tf.where(
-        variance_term * mean_term > 0, 4 * cxy * mx * my / tf.maximum(variance_term * mean_term, 1e-12),
-        tf.where(mean_term > 0, 2 * mx * my / tf.maximum(mean_term, 1e-12), tf.ones_like(mx)))
-    return tf.reshape(tf.reduce_mean(q, axis=[1, 2, 3]), shape[:-3])
+    if window != UIQI_WINDOW:
+        raise ValueError(f"uiqi is defined here for the paper's {UIQI_WINDOW}x{UIQI_WINDOW} window")
+    return _per_image(_uiqi, pred, truth)
 
 
 def colorfulness(images):
@@ -93,14 +246,8 @@ def colorfulness(images):
 
     rg = R - G, yb = (R + G) / 2 - B; M = sqrt(std(rg)^2 + std(yb)^2) + 0.3 sqrt(mean(rg)^2 +
     mean(yb)^2), over the pixels of each image (population standard deviations)."""
-    rgb = to_unit_rgb(images) * 255.0
-    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
-    rg = r - g
-    yb = 0.5 * (r + g) - b
-    axes = [-2, -1]
-    std = tf.sqrt(tf.math.reduce_variance(rg, axes) + tf.math.reduce_variance(yb, axes))
-    mean = tf.sqrt(tf.reduce_mean(rg, axes) ** 2 + tf.reduce_mean(yb, axes) ** 2)
-    return std + 0.3 * mean
+    x, sizes, leading = _flat(images, None)
+    return tf.reshape(_colorfulness(x, sizes), leading)
 
 
 def delta_colorfulness(pred, truth):
