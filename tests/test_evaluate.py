@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import photo, photo_crops, run_module, write_lab_shard
-from tfcolor import evaluation, inference, metrics
+from tfcolor import eval_data, inference, metrics
 from tfcolor.colorizer import load_colorizer
 
 
@@ -31,8 +31,9 @@ def test_evaluate_command_on_records(setup):
     assert report["count"] == 6 and len(report["per_image"]) == 6
     # Per-image numbers equal a direct computation on the same images.
     colorize, _ = load_colorizer(str(root / "run"))
-    sample = evaluation.load_samples(str(root / "data"))[0]
+    sample = next(eval_data.stream_photos(str(root / "data")))
     gray = inference.gray_rgb(sample.truth).numpy()
+    np.testing.assert_array_equal(sample.gray, gray)
     row = report["per_image"][0]
     assert row["model"]["psnr"] == pytest.approx(float(metrics.psnr(colorize(gray), sample.truth)), abs=1e-4)
     assert row["gray"]["psnr"] == pytest.approx(float(metrics.psnr(gray, sample.truth)), abs=1e-4)
@@ -71,3 +72,33 @@ def test_evaluate_command_on_a_folder_with_fid_and_compare(setup, tmp_path):
     assert "| out_a | 6 |" in table and "| out_b | 3 |" in table and "gray input" in table
     assert (tmp_path / "cmp" / "compare.png").exists()
     assert "out_b" in result.stdout
+
+
+def test_an_interrupted_evaluation_goes_on_and_ends_as_an_uninterrupted_one(setup, tmp_path):
+    root = setup
+    common = [f"--model={root / 'run'}", f"--data={root / 'data'}", "--inception_weights=", "--batch_size=4"]
+    run_module("tfcolor.evaluate", *common, f"--output_dir={tmp_path / 'whole'}")
+    part = tmp_path / "part"
+    run_module("tfcolor.evaluate", *common, f"--output_dir={part}", "--max_images=3")
+    assert len((part / "per_image.jsonl").read_text().splitlines()) == 3
+    result = run_module("tfcolor.evaluate", *common, f"--output_dir={part}")
+    assert "3 measured before: going on" in result.stdout
+    whole = json.loads((tmp_path / "whole" / "metrics.json").read_text())
+    resumed = json.loads((part / "metrics.json").read_text())
+    assert resumed["count"] == 6
+    assert [r["key"] for r in resumed["per_image"]] == [r["key"] for r in whole["per_image"]]
+    for a, b in zip(resumed["per_image"], whole["per_image"], strict=True):  # batches differ: float order
+        for who in ("model", "gray"):
+            assert a[who] == pytest.approx(b[who], rel=1e-4, abs=1e-4)
+    assert Image.open(part / "grid.png").size == Image.open(tmp_path / "whole" / "grid.png").size
+    refused = run_module("tfcolor.evaluate", *common, f"--output_dir={part}", "--eval_size=32", check=False)
+    assert refused.returncode == 1 and "--overwrite" in refused.stderr
+
+
+def test_eval_size_measures_the_centre_square(setup, tmp_path):
+    root = setup
+    run_module("tfcolor.evaluate", f"--model={root / 'run'}", f"--data={root / 'data'}", "--inception_weights=",
+               f"--output_dir={tmp_path}", "--eval_size=32")
+    report = json.loads((tmp_path / "metrics.json").read_text())
+    assert report["eval_size"] == 32 and {tuple(r["size"]) for r in report["per_image"]} == {(32, 32)}
+    assert "centre 32x32 square" in (tmp_path / "report.md").read_text()

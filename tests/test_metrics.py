@@ -190,3 +190,63 @@ def test_keras_metric_wrappers_average_per_image_values(pair, name):
     assert float(metric.result()) == pytest.approx(np.mean(values), rel=1e-5)
     with pytest.raises(ValueError, match="unknown metric"):
         metrics.keras_metric("accuracy")
+
+
+def _noisy(image, seed):
+    rng = np.random.default_rng(seed)
+    return np.clip(image.astype(int) + rng.integers(-25, 26, image.shape) + [9, -4, 0], 0, 255).astype(np.uint8)
+
+
+def _skimage_values(pred, truth):
+    return (skimage.metrics.peak_signal_noise_ratio(truth, pred, data_range=255),
+            skimage.metrics.structural_similarity(truth, pred, data_range=255, channel_axis=-1,
+                                                  gaussian_weights=True, sigma=1.5, use_sample_covariance=False))
+
+
+def test_a_padded_batch_mixing_odd_sizes_gives_each_photo_its_own_values():
+    source = photo("coffee")
+    truths = [source[:37, :53], source[100:229, 7:300], source[50:61, 80:91], source[:90, :23], source[3:68, 5:70]]
+    preds = [_noisy(t, i) for i, t in enumerate(truths)]
+    pred_batch, sizes = metrics.padded_batch(preds)
+    truth_batch, _ = metrics.padded_batch(truths)
+    assert pred_batch.shape == (8, 192, 320, 3)  # 5 -> 8 images; 129 -> 192, 293 -> 320 (landscape)
+    assert sizes[3].tolist() == [23, 90] and sizes[5:].tolist() == [[0, 0]] * 3  # portrait transposed
+    values = {k: v.numpy() for k, v in metrics.image_metrics(pred_batch, truth_batch, sizes).items()}
+    for i, (pred, truth) in enumerate(zip(preds, truths, strict=True)):
+        expected_psnr, expected_ssim = _skimage_values(pred, truth)
+        assert values["psnr"][i] == pytest.approx(expected_psnr, abs=1e-3)
+        assert values["ssim"][i] == pytest.approx(expected_ssim, abs=1e-3)
+        assert values["mae"][i] == pytest.approx(np.abs(pred.astype(float) - truth).mean(), abs=1e-3)
+        assert values["uiqi"][i] == pytest.approx(uiqi_reference(pred, truth), abs=1e-4)
+        r, g, b = (pred[..., c].astype(float) for c in range(3))
+        rg, yb = r - g, (r + g) / 2 - b
+        expected_cf = np.sqrt(rg.var() + yb.var()) + 0.3 * np.hypot(rg.mean(), yb.mean())
+        assert values["colorfulness"][i] == pytest.approx(expected_cf, rel=1e-4)
+    assert float(metrics.colorfulness(truth_batch, sizes)[1]) == pytest.approx(float(metrics.colorfulness(truths[1])), rel=1e-5)
+
+
+def test_padding_rules_by_hand():
+    assert [metrics.padded_size(n) for n in (1, 17, 32, 33, 64, 65, 480, 481, 640, 1024)] == \
+        [16, 32, 32, 64, 64, 128, 512, 512, 640, 1024]
+    assert [metrics.padded_count(n) for n in (1, 2, 3, 5, 8, 9)] == [1, 2, 4, 8, 8, 16]
+    assert metrics.padded_shape([(480, 640, 3), (640, 427, 3)]) == (512, 640)
+
+
+def test_five_photo_sizes_trace_each_compiled_function_once():
+    source = photo("astronaut")
+    before = [f.experimental_get_tracing_count() for f in metrics.COMPILED]
+    for height, width in ((40, 60), (129, 77), (256, 256), (300, 200), (61, 500)):
+        truth = source[:height, :width]
+        metrics.image_metrics(_noisy(truth, 0)[None], truth[None])
+    after = [f.experimental_get_tracing_count() for f in metrics.COMPILED]
+    assert all(a <= max(b, 1) for a, b in zip(after, before, strict=True)), (before, after)
+
+
+def test_flat_windows_follow_the_edge_rules_in_a_padded_batch():
+    flat = np.full((12, 10, 3), 100, np.uint8)
+    half = flat // 2
+    batch, sizes = metrics.padded_batch([flat, flat])
+    truth, _ = metrics.padded_batch([flat, half])
+    values = metrics.image_metrics(batch, truth, sizes)["uiqi"].numpy()
+    assert values[0] == pytest.approx(1.0)
+    assert values[1] == pytest.approx(uiqi_reference(flat, half))

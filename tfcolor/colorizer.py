@@ -80,7 +80,8 @@ def side_by_side(rgb_in, colorized):
 
 
 def load_colorizer(path, num_threads=None):
-    """A callable uint8 RGB [H, W, 3] -> uint8 RGB [H, W, 3] and a description of the model."""
+    """A callable uint8 RGB [H, W, 3] -> uint8 RGB [H, W, 3] and a description of the model.
+    Keras generators and SavedModels also have ``.batch`` for same-size stacks (one call)."""
     import tensorflow as tf
 
     if path.endswith(".tflite") and os.path.isfile(path):
@@ -100,7 +101,8 @@ def load_colorizer(path, num_threads=None):
         def run(images):
             return inference.to_uint8(inference.colorize(generator, inference.to_float_rgb(images), size))
 
-        return (lambda rgb: run(rgb[None])[0].numpy()), f"generator {path} ({size} px)"
+        return _with_batch(lambda rgb: run(rgb[None])[0].numpy(), lambda rgbs: run(rgbs).numpy()), \
+            f"generator {path} ({size} px)"
     from tfcolor.serving import versions
 
     numbered = versions(path)
@@ -109,7 +111,14 @@ def load_colorizer(path, num_threads=None):
         raise ValueError(f"{path}: no generator.keras, saved_model.pb or numbered version folder")
     loaded = tf.saved_model.load(saved)  # kept alive by the closure: signatures hold weak references
 
-    def run_saved(rgb):
-        return loaded.signatures["colorize_uint8"](images=tf.constant(rgb[None]))["rgb"][0].numpy()
+    def run_saved(rgbs):
+        return loaded.signatures["colorize_uint8"](images=tf.constant(rgbs))["rgb"].numpy()
 
-    return run_saved, f"SavedModel {saved}"
+    return _with_batch(lambda rgb: run_saved(rgb[None])[0], run_saved), f"SavedModel {saved}"
+
+
+def _with_batch(one, batch):
+    """The colouriser ``one`` (uint8 [H, W, 3] -> [H, W, 3]) with ``.batch`` for same-size
+    stacks [N, H, W, 3] -> [N, H, W, 3] in one call."""
+    one.batch = batch
+    return one

@@ -9,6 +9,12 @@ Writes to --output_dir: metrics.json (means and per image), report.md, grid.png 
 colourised | real, first --grid_images photos), hist_psnr.png, hist_colorfulness.png.
 With --compare DIR1,DIR2,...: compare.md and compare.png over earlier --output_dirs.
 
+Photos stream through in batches (reading overlaps the work, memory stays flat); rows are
+appended to --output_dir/per_image.jsonl as they are measured, so an interrupted evaluation
+(Ctrl-C writes the report of what is done) goes on where it stopped when the same command is
+run again. --eval_size=256 measures the centre 256x256 square of each photo (shorter side
+resized to 256), the fixed-size protocol of colourisation papers.
+
 Example usage:
 
     python -m tfcolor.evaluate --model=runs/quickstart/model --data=runs/quickstart/data \\
@@ -16,6 +22,7 @@ Example usage:
     python -m tfcolor.evaluate --compare=eval/pix2pix,eval/wgan,eval/wgan_gp --output_dir=eval/compare
 """
 
+import os
 import sys
 
 from absl import app, flags, logging
@@ -25,6 +32,11 @@ flags.DEFINE_string("data", None, "Prepared dataset folder (val, else test, else
                     "TFRecord glob, or a folder/glob of photos.")
 flags.DEFINE_string("output_dir", None, "Where metrics.json, report.md and the figures go.")
 flags.DEFINE_integer("max_images", 0, "Evaluate at most this many photos (0: all).")
+flags.DEFINE_integer("eval_size", 0, "Measure the centre square of each photo, shorter side resized to "
+                     "this many pixels (e.g. 256, as colourisation papers report); 0: whole photos.")
+flags.DEFINE_integer("batch_size", 16, "Photos colourised and measured together.")
+flags.DEFINE_bool("overwrite", False, "Start again even if --output_dir holds a partial evaluation "
+                  "(without it, the same settings resume and other settings are refused).")
 flags.DEFINE_integer("grid_images", 8, "Photos shown in grid.png.")
 flags.DEFINE_string("lpips_weights", None, "lpips_vgg.npz (python -m tfcolor.convert_lpips); "
                     "without it LPIPS is skipped.")
@@ -39,14 +51,14 @@ FLAGS = flags.FLAGS
 def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)  # TF's INFO lines (saving, converting) drown ours
-    from tfcolor import evaluation
+    from tfcolor import eval_report
 
     if FLAGS.compare:
-        print(evaluation.compare(FLAGS.compare, FLAGS.output_dir))
+        print(eval_report.compare(FLAGS.compare, FLAGS.output_dir))
         return 0
     if not FLAGS.model or not FLAGS.data:
         raise app.UsageError("give --model and --data (or --compare)")
-    from tfcolor import perceptual
+    from tfcolor import eval_data, evaluation, perceptual
     from tfcolor.colorizer import load_colorizer
     from tfcolor.progress import Progress
 
@@ -69,26 +81,41 @@ def main(argv):
         print(note, file=sys.stderr)
     try:
         colorize, description = load_colorizer(FLAGS.model, FLAGS.threads or None)
+        settings = {"model": os.path.abspath(FLAGS.model), "data": os.path.abspath(FLAGS.data),
+                    "eval_size": FLAGS.eval_size, "lpips": lpips is not None, "fid": inception is not None}
+        log = evaluation.ResultsLog(FLAGS.output_dir, settings, FLAGS.overwrite)
     except (ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
+    total = eval_data.count_photos(FLAGS.data, FLAGS.max_images)
+    resumed = f", {len(log.done)} measured before: going on" if log.done else ""
+    print(f"evaluating {description} on {total} photos from {FLAGS.data}{resumed}")
     skipped = {}
-    samples = evaluation.load_samples(FLAGS.data, FLAGS.max_images, skipped)
-    if not samples:
+    photos = eval_data.stream_photos(FLAGS.data, FLAGS.max_images, FLAGS.eval_size, skipped)
+    progress = Progress(total, label="evaluate ", unit="photos")
+    kept, interrupted = [], False
+    try:
+        kept = evaluation.evaluate(colorize, photos, log, lpips, inception, FLAGS.grid_images,
+                                   FLAGS.batch_size, progress)
+    except KeyboardInterrupt:
+        interrupted = True
+    progress.close()
+    per_image = log.rows
+    if not per_image:
         print(f"error: no colour photos in {FLAGS.data}", file=sys.stderr)
         return 1
-    print(f"evaluating {description} on {len(samples)} photos from {FLAGS.data}")
-    progress = Progress(len(samples), label="evaluate ")
-    per_image, fid, kept = evaluation.evaluate(colorize, samples, lpips, inception, FLAGS.grid_images, progress)
-    progress.close()
+    fid = log.fid() if inception is not None else {}
     if inception is not None and not fid:
         notes.append("FID skipped: needs at least 2 photos")
-    result = {"model": description, "data": FLAGS.data, "count": len(per_image), "skipped": skipped,
-              "notes": notes, "summary": evaluation.summarize(per_image, fid), "per_image": per_image}
-    evaluation.write_outputs(FLAGS.output_dir, result, kept)
-    print(evaluation.report_markdown(result).split("![grid]")[0].rstrip())
+    if interrupted:
+        notes.append(f"interrupted after {len(per_image)} of {total} photos: run the same command again to go on")
+    result = {"model": description, "data": FLAGS.data, "eval_size": FLAGS.eval_size, "count": len(per_image),
+              "skipped": skipped, "notes": notes, "summary": evaluation.summarize(per_image, fid),
+              "per_image": per_image}
+    eval_report.write_outputs(FLAGS.output_dir, result, kept)
+    print(eval_report.report_markdown(result).split("![grid]")[0].rstrip())
     print(f"wrote {FLAGS.output_dir}/metrics.json, report.md, grid.png, hist_psnr.png, hist_colorfulness.png")
-    return 0
+    return 130 if interrupted else 0
 
 
 if __name__ == "__main__":

@@ -1,101 +1,228 @@
 """Evaluation of a colouriser on real photos (library of ``python -m tfcolor.evaluate``).
 
-Every metric is computed on RGB images at the photo's stored resolution: the model gets the
-gray version of each photo (its L with ab = 0), and its output is compared with the real
-colours. The same metrics on the gray input itself are the floor every model must beat.
+Every metric is computed on RGB images at the photo's stored resolution (or at the
+``eval_size`` square): the model gets the gray version of each photo (its L with ab = 0), and
+its output is compared with the real colours. The same metrics on the gray input itself are
+the floor every model must beat.
+
+The photos stream through in batches (``tfcolor.eval_data``): a batch is colourised at once
+where the model takes batches, measured in padded metric batches that mix sizes
+(``metrics.padded_batch``), and its rows are appended to ``per_image.jsonl`` in the output
+folder (Inception features for FID to ``fid_features.f32``). An interrupted evaluation started
+again with the same settings goes on from there (``ResultsLog``).
 """
 
-import dataclasses
 import json
 import os
 
 import numpy as np
 
 PER_IMAGE_METRICS = ("psnr", "ssim", "mae", "uiqi", "colorfulness", "delta_colorfulness", "lpips")
-HIGHER_IS_BETTER = {"psnr": True, "ssim": True, "mae": False, "uiqi": True, "lpips": False, "fid": False}
+METRIC_PIXELS = 8_000_000  # padded pixels per metric batch (model and gray): ~1 GB at peak
 
 
-@dataclasses.dataclass
-class Sample:
-    key: str
-    truth: np.ndarray  # uint8 RGB [H, W, 3]
+class ResultsLog:
+    """The rows measured so far in ``output_dir``: per_image.jsonl (one JSON row per photo),
+    fid_features.f32 (per photo: model, gray, truth Inception features), run.json (the settings
+    they belong to). Rows are appended after their features, so a kill at any moment leaves a
+    prefix that a rerun trims and continues from."""
 
+    ROWS, FEATURES, SETTINGS = "per_image.jsonl", "fid_features.f32", "run.json"
 
-def load_samples(data, max_images=0, skipped=None):
-    """Real colour photos from prepared Lab TFRecords (a dataset folder: its val, else test,
-    else train shards; or a glob) or from a folder/glob of image files. Gray photos in a
-    folder are skipped (counted in ``skipped``)."""
-    import tensorflow as tf
+    def __init__(self, output_dir, settings, overwrite=False, feature_dim=2048):
+        self.dir = output_dir
+        self.feature_row = 3 * feature_dim
+        os.makedirs(output_dir, exist_ok=True)
+        paths = [self._path(n) for n in (self.ROWS, self.FEATURES, self.SETTINGS)]
+        previous = self._read_json(self._path(self.SETTINGS))
+        if previous is not None and previous != settings and not overwrite:
+            changed = sorted(k for k in set(previous) | set(settings) if previous.get(k) != settings.get(k))
+            raise ValueError(f"{output_dir} holds an evaluation with other settings ({', '.join(changed)}); "
+                             "pass --overwrite to start it again, or choose another --output_dir")
+        if overwrite or previous != settings:
+            for path in paths:
+                if os.path.exists(path):
+                    os.remove(path)
+        with open(self._path(self.SETTINGS), "w") as f:
+            json.dump(settings, f, indent=1)
+        self.rows = self._read_rows()
+        self._trim_features(len(self.rows))
+        self.done = {row["key"] for row in self.rows}
 
-    from tfcolor import color, inference, schema
+    def _path(self, name):
+        return os.path.join(self.dir, name)
 
-    skipped = {} if skipped is None else skipped
-    files = [f for f in schema.shards_to_read(data) if f.endswith(schema.SHARD_SUFFIX)]
-    samples = []
-    if files:
-        for record in tf.data.TFRecordDataset(files):
-            example = schema.parse_example(record)
-            rgb = inference.to_uint8(color.lab_to_rgb(example["lab"])).numpy()
-            samples.append(Sample(example["key"].numpy().decode(), rgb))
-            if max_images and len(samples) >= max_images:
-                break
-        return samples
-    from data_prep.decode import SkipImage, is_grayscale
-    from tfcolor.colorizer import collect_inputs, read_photo
-
-    inputs, _ = collect_inputs([data])
-    for path, name in inputs:
+    @staticmethod
+    def _read_json(path):
         try:
-            rgb, _ = read_photo(path)
-        except SkipImage as e:
-            skipped[e.reason] = skipped.get(e.reason, 0) + 1
-            continue
-        if is_grayscale(rgb):
-            skipped["grayscale"] = skipped.get("grayscale", 0) + 1
-            continue
-        samples.append(Sample(name, rgb))
-        if max_images and len(samples) >= max_images:
-            break
-    return samples
+            with open(path) as f:
+                return json.load(f)
+        except (OSError, ValueError):
+            return None
+
+    def _read_rows(self):
+        rows, good_bytes = [], 0
+        path = self._path(self.ROWS)
+        if not os.path.exists(path):
+            return rows
+        with open(path, "rb") as f:
+            for line in f:
+                try:
+                    rows.append(json.loads(line))
+                except ValueError:
+                    break  # a line cut by a kill: dropped with everything after it
+                good_bytes += len(line)
+        with open(path, "r+b") as f:
+            f.truncate(good_bytes)
+        return rows
+
+    def _trim_features(self, count):
+        path = self._path(self.FEATURES)
+        if os.path.exists(path):
+            with open(path, "r+b") as f:
+                f.truncate(min(os.path.getsize(path), count * self.feature_row * 4))
+
+    def append(self, rows, features=None):
+        if features is not None:
+            with open(self._path(self.FEATURES), "ab") as f:
+                f.write(np.asarray(features, np.float32).tobytes())
+        with open(self._path(self.ROWS), "a") as f:
+            f.writelines(json.dumps(row) + "\n" for row in rows)
+        self.rows.extend(rows)
+        self.done.update(row["key"] for row in rows)
+
+    def fid(self, chunk=1024):
+        """FID of the model's and the gray input's features against the real photos', from the
+        features file in chunks (mean and covariance from running sums in float64)."""
+        from tfcolor import metrics
+
+        path = self._path(self.FEATURES)
+        if not os.path.exists(path):
+            return {}
+        data = np.memmap(path, np.float32, "r").reshape(-1, 3, self.feature_row // 3)
+        count = len(data)
+        if count < 2:
+            return {}
+        sums = np.zeros((3, data.shape[2]))
+        products = np.zeros((3, data.shape[2], data.shape[2]))
+        for start in range(0, count, chunk):
+            block = np.asarray(data[start:start + chunk], np.float64)
+            sums += block.sum(axis=0)
+            products += np.einsum("nsi,nsj->sij", block, block)
+        means = sums / count
+        covariances = (products - count * np.einsum("si,sj->sij", means, means)) / (count - 1)
+        return {who: metrics.frechet_distance(means[s], covariances[s], means[2], covariances[2])
+                for s, who in enumerate(("model", "gray"))}
 
 
-def image_metrics(pred, truth, truth_colorfulness, lpips=None):
+def colorize_batch(colorize, images):
+    """Colourises a list of uint8 photos: runs of equal size go through ``colorize.batch`` at
+    once when the colouriser has it (Keras generators and SavedModels), else one by one."""
+    batch = getattr(colorize, "batch", None)
+    if batch is None:
+        return [colorize(image) for image in images]
+    out, start = [], 0
+    while start < len(images):
+        end = start + 1
+        while end < len(images) and images[end].shape == images[start].shape:
+            end += 1
+        out.extend(batch(np.stack(images[start:end])))
+        start = end
+    return out
+
+
+def _metric_groups(shapes, budget=METRIC_PIXELS):
+    """Consecutive index ranges whose padded model + gray batch stays within ``budget`` pixels."""
     from tfcolor import metrics
 
-    values = {name: float(fn(pred, truth)) for name, fn in metrics.PER_IMAGE.items()}
-    values["colorfulness"] = float(metrics.colorfulness(pred))
-    values["delta_colorfulness"] = values["colorfulness"] - truth_colorfulness
+    groups, start = [], 0
+    while start < len(shapes):
+        end = start + 1
+        while end < len(shapes):
+            height, width = metrics.padded_shape(shapes[start:end + 1])
+            if 2 * metrics.padded_count(end + 1 - start) * height * width > budget:
+                break
+            end += 1
+        groups.append((start, end))
+        start = end
+    return groups
+
+
+def measure(photos, colorized, lpips=None):
+    """Per-photo rows {key, size, truth_colorfulness, model: {...}, gray: {...}}."""
+    from tfcolor import metrics
+
+    rows = []
+    for start, end in _metric_groups([p.truth.shape for p in photos]):
+        group = photos[start:end]
+        preds, sizes = metrics.padded_batch([*colorized[start:end], *(p.gray for p in group)])
+        truths, _ = metrics.padded_batch([p.truth for p in group] * 2)
+        values = {k: v.numpy() for k, v in metrics.image_metrics(preds, truths, sizes).items()}
+        truth_cf = metrics.colorfulness(truths[:len(group)], sizes[:len(group)]).numpy()
+        n = len(group)
+        for i, photo in enumerate(group):
+            row = {"key": photo.key, "size": list(photo.truth.shape[:2]), "truth_colorfulness": float(truth_cf[i])}
+            for who, j in (("model", i), ("gray", n + i)):
+                row[who] = {name: float(values[name][j]) for name in ("psnr", "ssim", "mae", "uiqi", "colorfulness")}
+                row[who]["delta_colorfulness"] = row[who]["colorfulness"] - row["truth_colorfulness"]
+            rows.append(row)
     if lpips is not None:
-        values["lpips"] = float(lpips(pred, truth))
-    return values
+        _add_lpips(rows, photos, colorized, lpips)
+    return rows
 
 
-def evaluate(colorize, samples, lpips=None, inception=None, keep=8, progress=None):
-    """Runs the model on every sample. Returns (per_image list, fid dict, kept triples)."""
-    from tfcolor import inference, metrics
+def _add_lpips(rows, photos, colorized, lpips):
+    start = 0
+    while start < len(photos):  # runs of equal size in one batch: LPIPS sees no padding
+        end = start + 1
+        while end < len(photos) and photos[end].truth.shape == photos[start].truth.shape:
+            end += 1
+        truth = np.stack([p.truth for p in photos[start:end]])
+        for who, images in (("model", colorized[start:end]), ("gray", [p.gray for p in photos[start:end]])):
+            for row, value in zip(rows[start:end], lpips(np.stack(images), truth).numpy(), strict=True):
+                row[who]["lpips"] = float(value)
+        start = end
 
-    per_image, kept = [], []
-    features = {"model": [], "gray": [], "truth": []}
-    for sample in samples:
-        gray = inference.gray_rgb(sample.truth).numpy()
-        colorized = colorize(gray)
-        truth_cf = float(metrics.colorfulness(sample.truth))
-        per_image.append({"key": sample.key, "size": list(sample.truth.shape[:2]), "truth_colorfulness": truth_cf,
-                          "model": image_metrics(colorized, sample.truth, truth_cf, lpips),
-                          "gray": image_metrics(gray, sample.truth, truth_cf, lpips)})
-        if inception is not None:
-            for name, image in (("model", colorized), ("gray", gray), ("truth", sample.truth)):
-                features[name].append(np.asarray(inception(image))[0])
-        if len(kept) < keep:
-            kept.append((gray, colorized, sample.truth))
+
+def inception_rows(inception, photos, colorized):
+    """[N, 3 * D] features of (model, gray, truth) per photo, Inception run on batches of 32."""
+    images = [image for photo, out in zip(photos, colorized, strict=True) for image in (out, photo.gray, photo.truth)]
+    features = np.concatenate([np.asarray(inception(images[i:i + 32])) for i in range(0, len(images), 32)])
+    return features.reshape(len(photos), -1)
+
+
+def evaluate(colorize, photos, log, lpips=None, inception=None, keep=8, batch_size=16, progress=None):
+    """Measures every photo of the stream ``photos`` not already in ``log`` (a ResultsLog),
+    ``batch_size`` at a time. Returns the first ``keep`` (gray, colourised, truth) triples for
+    the grid (photos measured before a resume are colourised again for it)."""
+    kept, batch = [], []
+
+    def flush():
+        if not batch:
+            return
+        colorized = colorize_batch(colorize, [p.gray for p in batch])
+        for photo, out in zip(batch, colorized, strict=True):
+            if len(kept) < keep:
+                kept.append((photo.gray, out, photo.truth))
+        features = inception_rows(inception, batch, colorized) if inception is not None else None
+        log.append(measure(batch, colorized, lpips), features)
         if progress is not None:
-            progress.update()
-    fid = {}
-    if inception is not None and len(per_image) >= 2:
-        from tfcolor import perceptual
+            progress.update(len(batch))
+        batch.clear()
 
-        fid = {name: perceptual.fid(features[name], features["truth"]) for name in ("model", "gray")}
-    return per_image, fid, kept
+    for photo in photos:
+        if photo.key in log.done:
+            if len(kept) + len(batch) < keep:
+                flush()  # the grid keeps the stream's order
+                kept.append((photo.gray, colorize_batch(colorize, [photo.gray])[0], photo.truth))
+            if progress is not None:
+                progress.update()
+            continue
+        batch.append(photo)
+        if len(batch) >= batch_size:
+            flush()
+    flush()
+    return kept
 
 
 def summarize(per_image, fid):
@@ -112,114 +239,3 @@ def summarize(per_image, fid):
             means["fid"] = fid[who]
         summary[who] = means
     return summary
-
-
-ROWS = (("psnr", "PSNR (dB)"), ("ssim", "SSIM"), ("mae", "MAE (0-255)"), ("uiqi", "UIQI"),
-        ("lpips", "LPIPS"), ("fid", "FID"), ("colorfulness", "colourfulness"),
-        ("delta_colorfulness", "delta CF"))
-
-
-def _arrow(name):
-    if name == "delta_colorfulness":
-        return " (0 best)"
-    if name not in HIGHER_IS_BETTER:
-        return ""
-    return " (higher better)" if HIGHER_IS_BETTER[name] else " (lower better)"
-
-
-def report_markdown(result):
-    summary = result["summary"]
-    lines = [f"# Evaluation of {result['model']}", "",
-             f"{result['count']} photos from `{result['data']}`, metrics on RGB at each photo's "
-             "resolution; the model sees the gray photo (L, ab = 0).", ""]
-    if result.get("skipped"):
-        lines += ["Skipped: " + ", ".join(f"{k} {v}" for k, v in sorted(result["skipped"].items())), ""]
-    if result.get("notes"):
-        lines += [f"- {note}" for note in result["notes"]] + [""]
-    lines += ["| metric | model | gray input (floor) |", "|---|---:|---:|"]
-    for name, label in ROWS:
-        if name in summary["model"]:
-            lines.append(f"| {label}{_arrow(name)} | {summary['model'][name]:.4g} | {summary['gray'][name]:.4g} |")
-    lines += ["", f"Colourfulness of the real photos: {summary['truth']['colorfulness']:.4g}.", "",
-              "![grid](grid.png)", "", "![PSNR](hist_psnr.png) ![colourfulness](hist_colorfulness.png)", ""]
-    return "\n".join(lines)
-
-
-def _grid(kept, height=160):
-    from PIL import Image
-
-    rows = []
-    for triple in kept:
-        images = [Image.fromarray(t) for t in triple]
-        images = [im.resize((max(1, round(im.width * height / im.height)), height), Image.BICUBIC)
-                  for im in images]
-        rows.append(np.concatenate([np.asarray(im) for im in images], axis=1))
-    width = max(r.shape[1] for r in rows)
-    rows = [np.pad(r, ((0, 4), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in rows]
-    return np.concatenate(rows, axis=0)
-
-
-def write_outputs(output_dir, result, kept):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from PIL import Image
-
-    os.makedirs(output_dir, exist_ok=True)
-    with open(os.path.join(output_dir, "metrics.json"), "w") as f:
-        json.dump(result, f, indent=1)
-    with open(os.path.join(output_dir, "report.md"), "w") as f:
-        f.write(report_markdown(result))
-    if kept:
-        Image.fromarray(_grid(kept)).save(os.path.join(output_dir, "grid.png"))
-    per_image = result["per_image"]
-    for name, label in (("psnr", "PSNR (dB)"), ("colorfulness", "colourfulness")):
-        fig, ax = plt.subplots(figsize=(5, 3.2))
-        ax.hist([row["gray"][name] for row in per_image], bins=20, alpha=0.6, label="gray input")
-        ax.hist([row["model"][name] for row in per_image], bins=20, alpha=0.6, label="model")
-        if name == "colorfulness":
-            ax.hist([row["truth_colorfulness"] for row in per_image], bins=20, alpha=0.6, label="real photos")
-        ax.set_xlabel(label)
-        ax.set_ylabel("photos")
-        ax.legend()
-        fig.tight_layout()
-        fig.savefig(os.path.join(output_dir, f"hist_{name}.png"), dpi=100)
-        plt.close(fig)
-
-
-def compare(dirs, output_dir):
-    """One table and bar charts over several evaluation output folders."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    runs = []
-    for directory in dirs:
-        with open(os.path.join(directory, "metrics.json")) as f:
-            runs.append((os.path.basename(os.path.normpath(directory)), json.load(f)))
-    names = [n for n, _ in ROWS if all(n in r["summary"]["model"] for _, r in runs)]
-    labels = dict(ROWS)
-    lines = ["# Comparison", "", "| run | photos | " + " | ".join(labels[n] + _arrow(n) for n in names) + " |",
-             "|---|---:|" + "---:|" * len(names)]
-    for run, result in runs:
-        values = " | ".join(f"{result['summary']['model'][n]:.4g}" for n in names)
-        lines.append(f"| {run} | {result['count']} | {values} |")
-    gray = runs[0][1]["summary"]["gray"]
-    lines.append("| gray input (floor, first run's photos) | | " + " | ".join(f"{gray[n]:.4g}" for n in names) + " |")
-    os.makedirs(output_dir, exist_ok=True)
-    fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 3.4), squeeze=False)
-    for ax, name in zip(axes[0], names, strict=True):
-        ax.bar([r for r, _ in runs], [res["summary"]["model"][name] for _, res in runs], color="tab:blue")
-        ax.axhline(gray[name], color="gray", linestyle="--", label="gray input")
-        ax.set_title(labels[name] + _arrow(name), fontsize=9)
-        ax.tick_params(axis="x", rotation=45, labelsize=8)
-    axes[0][0].legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(os.path.join(output_dir, "compare.png"), dpi=100)
-    plt.close(fig)
-    lines += ["", "![comparison](compare.png)", ""]
-    with open(os.path.join(output_dir, "compare.md"), "w") as f:
-        f.write("\n".join(lines))
-    return "\n".join(lines)

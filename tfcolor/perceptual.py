@@ -37,7 +37,8 @@ class MissingWeights(RuntimeError):
 
 
 def inception_features(weights="imagenet"):
-    """A function RGB images -> [N, 2048] InceptionV3 pool features (299 px, bilinear)."""
+    """A function RGB images (a batch, or a list of photos of any sizes) -> [N, 2048]
+    InceptionV3 pool features (each photo resized to 299 px, bilinear; one network call)."""
     import keras
 
     if weights != "imagenet" and not (weights and os.path.exists(weights)):
@@ -50,11 +51,20 @@ def inception_features(weights="imagenet"):
             f"could not load InceptionV3 ImageNet weights ({type(e).__name__}: {str(e)[:120]}); "
             "pass --inception_weights=PATH to inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5") from e
 
-    def features(images):
+    @tf.function(input_signature=[tf.TensorSpec([None, INCEPTION_SIZE, INCEPTION_SIZE, 3], tf.float32)])
+    def pool_features(x):
+        return model(x * 2.0 - 1.0, training=False)
+
+    def resized(images):
         x = metrics.to_unit_rgb(images)
         x = tf.reshape(x, tf.concat([[-1], tf.shape(x)[-3:]], 0))
-        x = tf.image.resize(x, [INCEPTION_SIZE, INCEPTION_SIZE], "bilinear")
-        return model(x * 2.0 - 1.0, training=False)
+        return tf.image.resize(x, [INCEPTION_SIZE, INCEPTION_SIZE], "bilinear")
+
+    def features(images):
+        """RGB images [..., H, W, 3], or a list of RGB photos of any sizes -> [N, 2048]."""
+        if isinstance(images, (list, tuple)):
+            return pool_features(tf.concat([resized(image) for image in images], axis=0))
+        return pool_features(resized(images))
 
     return features
 
