@@ -173,13 +173,19 @@ COMPILED = (_to_planes, _errors, _colorfulness, _ssim_rows, _ssim_finish, _uiqi_
 
 
 def _flat(images, sizes):
-    """[..., H, W, 3] -> (planes [N, 3, H, W] on 0..255, sizes [N, 2], leading shape)."""
+    """[..., H, W, 3] -> (planes [N, 3, H', W'] on 0..255, sizes [N, 2], leading shape).
+
+    Where H and W are known, they are padded to padded_size (the sizes mask the padding), so
+    calls on photos of many sizes compile a bounded number of times."""
     x = _to_255(images)
     shape = tf.shape(x)
-    x = _to_planes(tf.reshape(x, tf.concat([[-1], shape[-3:]], 0)))
+    x = tf.reshape(x, tf.concat([[-1], shape[-3:]], 0))
     if sizes is None:
         sizes = tf.tile(tf.reshape(shape[-3:-1], [1, 2]), [tf.shape(x)[0], 1])
-    return x, tf.reshape(tf.cast(sizes, tf.int32), [-1, 2]), shape[:-3]
+    height, width = x.shape[1], x.shape[2]
+    if height is not None and width is not None:
+        x = tf.pad(x, [[0, 0], [0, padded_size(height) - height], [0, padded_size(width) - width], [0, 0]])
+    return _to_planes(x), tf.reshape(tf.cast(sizes, tf.int32), [-1, 2]), shape[:-3]
 
 
 def image_metrics(pred, truth, sizes=None):
