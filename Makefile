@@ -25,6 +25,7 @@ bench: $(STAMP)
 	$(PY) -m bench.bench_reader
 	$(PY) -m bench.bench_prep --images=3000 --repeats=1
 	$(PY) -m bench.bench_tflite --with_transposed
+	$(PY) -m bench.bench_evaluate
 	$(PY) -m bench.bench_matmul_conv
 	$(PY) -m bench.bench_train_step --size=256 --batches=4,1 --steps=8 --repeats=3
 	$(PY) -m bench.bench_train_step --size=32 --batches=64 --steps=20 --repeats=3

@@ -14,6 +14,13 @@ so that a metric can never silently be computed on Lab numbers. Per-image result
 * ``keras_metric(name)``: the per-image metrics as Keras metrics (mean over images).
 * ``frechet_distance`` of two Gaussians (FID once fed Inception features, see
   tfcolor/perceptual.py), with the usual numerical safeguards.
+
+Speed: the per-image metrics run as a few XLA computations on batches (``image_metrics``):
+SSIM's Gaussian and UIQI's box windows as separable sums of shifted slices
+(tfcolor/filtering.py), ~100 ms for all of them on a 1024x640 photo and its gray floor on 2
+CPU cores, ~70x the per-photo eager ops before (bench/README.md). A batch may mix sizes:
+``padded_batch`` pads each photo to one of a few bucket sizes and the sizes mask the padding,
+so values equal the single-photo ones and XLA compiles once per bucket shape (~1 s each).
 """
 
 import numpy as np
