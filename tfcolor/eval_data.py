@@ -50,9 +50,9 @@ def count_photos(data, max_images=0):
     """How many photos ``stream_photos`` will go through (before skipping gray files)."""
     files = _record_files(data)
     if files:
-        import tensorflow as tf
+        from tfcolor.training.builders import count_records
 
-        count = int(tf.data.TFRecordDataset(files).reduce(np.int64(0), lambda n, _: n + 1))
+        count = count_records(files)
     else:
         from tfcolor.colorizer import collect_inputs
 

@@ -84,10 +84,10 @@ def main(argv):
         settings = {"model": os.path.abspath(FLAGS.model), "data": os.path.abspath(FLAGS.data),
                     "eval_size": FLAGS.eval_size, "lpips": lpips is not None, "fid": inception is not None}
         log = evaluation.ResultsLog(FLAGS.output_dir, settings, FLAGS.overwrite)
+        total = eval_data.count_photos(FLAGS.data, FLAGS.max_images)  # corrupt records: DataError
     except (ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    total = eval_data.count_photos(FLAGS.data, FLAGS.max_images)
     resumed = f", {len(log.done)} measured before: going on" if log.done else ""
     print(f"evaluating {description} on {total} photos from {FLAGS.data}{resumed}")
     skipped = {}

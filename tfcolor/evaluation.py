@@ -118,20 +118,25 @@ class ResultsLog:
                 for s, who in enumerate(("model", "gray"))}
 
 
+def equal_shape_runs(images):
+    """(start, end) of each run of consecutive images with the same shape."""
+    runs, start = [], 0
+    while start < len(images):
+        end = start + 1
+        while end < len(images) and images[end].shape == images[start].shape:
+            end += 1
+        runs.append((start, end))
+        start = end
+    return runs
+
+
 def colorize_batch(colorize, images):
     """Colourises a list of uint8 photos: runs of equal size go through ``colorize.batch`` at
     once when the colouriser has it (Keras generators and SavedModels), else one by one."""
     batch = getattr(colorize, "batch", None)
     if batch is None:
         return [colorize(image) for image in images]
-    out, start = [], 0
-    while start < len(images):
-        end = start + 1
-        while end < len(images) and images[end].shape == images[start].shape:
-            end += 1
-        out.extend(batch(np.stack(images[start:end])))
-        start = end
-    return out
+    return [out for start, end in equal_shape_runs(images) for out in batch(np.stack(images[start:end]))]
 
 
 def _metric_groups(shapes, budget=METRIC_PIXELS):
@@ -175,16 +180,12 @@ def measure(photos, colorized, lpips=None):
 
 
 def _add_lpips(rows, photos, colorized, lpips):
-    start = 0
-    while start < len(photos):  # runs of equal size in one batch: LPIPS sees no padding
-        end = start + 1
-        while end < len(photos) and photos[end].truth.shape == photos[start].truth.shape:
-            end += 1
+    # Runs of equal size in one call: LPIPS's network must see no padding.
+    for start, end in equal_shape_runs([p.truth for p in photos]):
         truth = np.stack([p.truth for p in photos[start:end]])
         for who, images in (("model", colorized[start:end]), ("gray", [p.gray for p in photos[start:end]])):
             for row, value in zip(rows[start:end], lpips(np.stack(images), truth).numpy(), strict=True):
                 row[who]["lpips"] = float(value)
-        start = end
 
 
 def inception_rows(inception, photos, colorized):
