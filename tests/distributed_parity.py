@@ -1,21 +1,23 @@
 """One training step of each objective on 1 device and under MirroredStrategy on 2 logical
-CPU devices, from the same initial weights; prints the largest weight difference as JSON.
+devices (the first GPU split in two, else the CPU), from the same initial weights; prints the
+largest weight difference as JSON.
 
 Run by tests/test_gans.py in a fresh process per objective (logical devices must be set
-before TF starts): ``python tests/distributed_parity.py wgan``. ``... optimizers`` instead
-compares the fused optimizers with Keras's under MirroredStrategy (tests/test_optimizers.py).
+before TF starts): ``python tests/distributed_parity.py wgan``; by bench/gpu.sh on a GPU.
+``... optimizers`` instead compares the fused optimizers with Keras's under MirroredStrategy
+(tests/test_optimizers.py).
 """
 
 import json
 import sys
 
-import tensorflow as tf
+from tfcolor.devices import split_first_device
 
-cpu = tf.config.list_physical_devices("CPU")[0]
-tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+KIND, DEVICES = split_first_device(2, gpu_memory_mb=4096)
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
 
 from tfcolor import gans, models, optimizers  # noqa: E402
 
@@ -61,7 +63,7 @@ def trainable_mask(objective):
 def optimizer_parity():
     """Three Keras fit steps of a small model under MirroredStrategy with each fused optimizer
     and with Keras's: the largest difference between the device copies and to Keras's."""
-    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    strategy = tf.distribute.MirroredStrategy(DEVICES)
     x = np.linspace(-1, 1, 32, dtype=np.float32).reshape(8, 4)
     y = np.ones((8, 3), np.float32)
     result = {}
@@ -95,8 +97,8 @@ def main():
     # mix up their collective ops.
     for objective in sys.argv[1:]:
         initial = [v.numpy() for v in (lambda g: g.generator.weights + g.discriminator.weights)(build(objective))]
-        single = one_step(objective, tf.distribute.OneDeviceStrategy("/cpu:0"), initial, data)
-        mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+        single = one_step(objective, tf.distribute.OneDeviceStrategy(DEVICES[0]), initial, data)
+        mirrored = tf.distribute.MirroredStrategy(DEVICES)
         assert mirrored.num_replicas_in_sync == 2
         double = one_step(objective, mirrored, initial, data)
         mask = trainable_mask(objective)
@@ -104,6 +106,7 @@ def main():
         result[objective] = {
             "max_diff": max(float(np.abs(a - b).max()) for a, b in zip(single, double)),
             "max_update": moved,
+            "devices": f"2 x {KIND}",
         }
     json.dump(result, sys.stdout)
 

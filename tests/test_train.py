@@ -179,30 +179,27 @@ def test_data_problems_give_clear_errors(dataset, tmp_path):
     assert "Traceback" not in bad.stderr
 
 
-MIRRORED = """
-import sys
-import tensorflow as tf
-cpu = tf.config.list_physical_devices("CPU")[0]
-tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-from absl import flags
-from tfcolor import train as entry
-flags.FLAGS(["train", *sys.argv[1:]])
-from tfcolor.training import loop
-strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-result = loop.run_training(entry.config_from_flags(), strategy)
-print("replicas", strategy.num_replicas_in_sync, "steps", result.steps)
-"""
-
-
-def test_training_under_mirrored_strategy_on_two_logical_cpus(dataset, tmp_path):
-    env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="2")
-    result = subprocess.run(
-        [sys.executable, "-c", MIRRORED, f"--train={dataset}", f"--model_dir={tmp_path}/mirrored", *TINY],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "replicas 2 steps 10" in result.stdout
+def test_training_under_mirrored_strategy_on_two_virtual_devices(dataset, tmp_path):
+    # --virtual_devices splits the first GPU, here the CPU, as one would test on a 1-GPU machine.
+    result = train(f"--train={dataset}", f"--model_dir={tmp_path}/mirrored", *TINY, "--virtual_devices=2",
+                   "--strategy=mirrored")
+    assert "2 replica(s)" in result.stdout and "done: 10 steps" in result.stdout
     assert os.path.exists(tmp_path / "mirrored" / "generator.keras")
+
+
+def test_jit_compile_trains_with_xla_and_is_refused_with_mirrored_cpus(dataset, tmp_path):
+    result = train(f"--train={dataset}", f"--model_dir={tmp_path}/xla", *TINY, "--jit_compile=true", "--epochs=1")
+    assert "done: 5 steps" in result.stdout
+    summary = json.loads((tmp_path / "xla" / "summary.json").read_text())
+    assert summary["steps"] == 5
+    assert {"g_loss", "d_loss", "l1"} <= set(summary["final_logs"])
+    assert all(np.isfinite(summary["final_logs"][k]) for k in ("g_loss", "d_loss", "l1"))
+    refused = train(f"--train={dataset}", f"--model_dir={tmp_path}/no", *TINY, "--jit_compile=true",
+                    "--virtual_devices=2", check=False)
+    assert refused.returncode == 1 and "--jit_compile with MirroredStrategy on CPU" in refused.stderr
+    wrong = train(f"--train={dataset}", f"--model_dir={tmp_path}/no", *TINY, "--virtual_devices=2",
+                  "--strategy=one_device", check=False)
+    assert wrong.returncode == 1 and "--virtual_devices=2 is for --strategy=auto or mirrored" in wrong.stderr
 
 
 def free_ports(count):

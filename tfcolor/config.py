@@ -75,6 +75,9 @@ class RunConfig:
     seed: int = -1  # <0: not seeded
     precision: str = "float32"
     strategy: str = "auto"
+    jit_compile: str = "auto"  # XLA for the whole train step: auto (Keras: on GPUs) | true | false
+    virtual_devices: int = 1  # >1: split the first GPU (else the CPU) into this many devices
+    virtual_device_mb: int = 16384  # GPU memory of each virtual device
     checkpoint_every: int = 500  # steps
     keep_checkpoints: int = 3
     log_every: int = 50  # steps between TensorBoard scalar points
@@ -105,6 +108,7 @@ class TrainConfig:
         _choice("--optimizer", opt.optimizer, ("", "adam", "rmsprop", "sgd"))
         _choice("--precision", r.precision, PRECISIONS)
         _choice("--strategy", r.strategy, STRATEGIES)
+        _choice("--jit_compile", r.jit_compile, ("auto", "true", "false"))
         if not d.train:
             raise ValueError("--train is required: a prepared dataset directory or a TFRecord glob")
         if not r.model_dir:
@@ -126,7 +130,11 @@ class TrainConfig:
             raise ValueError(f"--decay_epochs ({opt.decay_epochs}) exceeds --epochs ({r.epochs})")
         if o.pretrain_epochs >= r.epochs:
             raise ValueError(f"--pretrain_epochs ({o.pretrain_epochs}) must be < --epochs ({r.epochs})")
+        if r.virtual_devices > 1 and r.strategy in ("one_device", "multi_worker"):
+            raise ValueError(f"--virtual_devices={r.virtual_devices} is for --strategy=auto or mirrored, "
+                             f"not {r.strategy}")
         for name, value in (("--batch_size", r.batch_size), ("--epochs", r.epochs),
+                            ("--virtual_devices", r.virtual_devices), ("--virtual_device_mb", r.virtual_device_mb),
                             ("--image_size", d.image_size), ("--checkpoint_every", r.checkpoint_every)):
             if value < 1:
                 raise ValueError(f"{name} must be >= 1, got {value}")

@@ -70,6 +70,11 @@ HELP = {
     "seed": "Random seed; >= 0 also makes ops deterministic, so a CPU run repeats step for step.",
     "precision": "float32 | mixed_float16 (loss scaling) | mixed_bfloat16.",
     "strategy": "auto (mirrored on >1 GPU) | one_device | mirrored | multi_worker (TF_CONFIG).",
+    "jit_compile": "XLA for the whole train step: auto (Keras's choice: on when a GPU is present) | "
+                   "true | false. On the CPU XLA is slower, and true is refused with MirroredStrategy.",
+    "virtual_devices": "Split the first GPU (else the CPU) into this many logical devices and mirror "
+                       "over them: MirroredStrategy on a machine with one GPU.",
+    "virtual_device_mb": "GPU memory of each virtual device (MiB).",
     "checkpoint_every": "Generator steps between checkpoints (also one per epoch).",
     "keep_checkpoints": "Checkpoints kept.",
     "log_every": "Generator steps between logged loss points.",
@@ -116,7 +121,15 @@ def main(argv):
     # Keras says this when a finite validation set ends, which is how validation works here.
     warnings.filterwarnings("ignore", message="Your input ran out of data")
 
-    strategy = builders.make_strategy(config.run.strategy)
+    devices = None
+    if config.run.virtual_devices > 1:
+        from tfcolor.devices import split_first_device
+
+        _, devices = split_first_device(config.run.virtual_devices, config.run.virtual_device_mb)
+    strategy = builders.make_strategy(config.run.strategy, devices)
+    if config.run.jit_compile == "true" and builders.mirrors_on_cpu(strategy):
+        raise app.UsageError("--jit_compile with MirroredStrategy on CPU devices is not supported by "
+                             "TensorFlow: use one device (--virtual_devices=1) or GPUs")
     if builders.is_chief(strategy):
         os.makedirs(config.run.model_dir, exist_ok=True)
         with open(os.path.join(config.run.model_dir, "flags.txt"), "w") as f:

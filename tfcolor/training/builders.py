@@ -15,9 +15,13 @@ class DataError(ValueError):
     """A dataset problem, explained for the user."""
 
 
-def make_strategy(name):
+def make_strategy(name, devices=None):
+    """The tf.distribute strategy called ``name``; ``devices`` (logical device names, e.g.
+    from tfcolor.devices.split_first_device) makes auto and mirrored mirror over them."""
     if name == "multi_worker":  # first: it must configure TF before anything initialises it
         return tf.distribute.MultiWorkerMirroredStrategy()
+    if devices and len(devices) > 1 and name in ("auto", "mirrored"):
+        return tf.distribute.MirroredStrategy(devices)
     gpus = tf.config.list_logical_devices("GPU")
     if name == "auto":
         if len(gpus) <= 1:
@@ -31,6 +35,12 @@ def make_strategy(name):
     if name == "mirrored":
         return tf.distribute.MirroredStrategy()
     raise ValueError(f"unknown strategy {name!r}")
+
+
+def mirrors_on_cpu(strategy):
+    """MirroredStrategy over CPU devices (where XLA's jit_compile does not work with it)."""
+    return (isinstance(strategy, tf.distribute.MirroredStrategy) and strategy.num_replicas_in_sync > 1
+            and all("CPU" in d.upper() for d in strategy.extended.worker_devices))
 
 
 def is_chief(strategy):
@@ -213,7 +223,8 @@ def build_gan(config, total_steps):
         else:
             kwargs["gp_weight"] = o.gp_weight
     gan = gans.build_gan(o.gan, generator, discriminator, **kwargs)
-    gan.compile(*build_optimizers(config, total_steps))
+    jit = {"auto": "auto", "true": True, "false": False}[config.run.jit_compile]
+    gan.compile(*build_optimizers(config, total_steps), jit_compile=jit)
     return gan
 
 
