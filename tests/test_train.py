@@ -261,3 +261,46 @@ def test_an_empty_dataset_is_a_clear_error(tmp_path):
                   num_workers=0, log=lambda m: None)
     result = train(f"--train={tmp_path}/empty", f"--model_dir={tmp_path}/m", *TINY, check=False)
     assert result.returncode == 1 and "holds no records" in result.stderr
+
+
+def _config_of(model_dir, **changes):
+    from tfcolor import config as cfg
+
+    saved = json.loads(open(os.path.join(model_dir, "config.json")).read())
+    for key, value in changes.items():
+        section = next(name for name, values in saved.items() if key in values)
+        saved[section][key] = value
+    return cfg.TrainConfig(**{name: cls(**saved[name]) for name, cls in
+                              (("data", cfg.DataConfig), ("model", cfg.ModelConfig), ("objective", cfg.ObjectiveConfig),
+                               ("optim", cfg.OptimConfig), ("run", cfg.RunConfig))})
+
+
+def test_init_from_restores_exactly_the_given_weights(dataset, tmp_path):
+    import tensorflow as tf
+
+    from tfcolor.serving import load_generator
+    from tfcolor.training import builders
+
+    source = str(tmp_path / "source")
+    train(f"--train={dataset}", f"--model_dir={source}", *TINY, "--epochs=1")
+    config = _config_of(source)
+    weights = lambda gan: gan.generator.get_weights() + gan.discriminator.get_weights()  # noqa: E731
+    reference = builders.build_gan(config, 10)  # the source run's checkpoint, restored in full
+    tf.train.Checkpoint(gan=reference).restore(tf.train.latest_checkpoint(f"{source}/checkpoints")).expect_partial()
+    fresh = builders.build_gan(config, 10)
+    assert not all(np.array_equal(a, b) for a, b in zip(weights(fresh), weights(reference), strict=True))
+    assert "generator and discriminator" in builders.initialize_from(fresh, source)
+    assert all(np.array_equal(a, b) for a, b in zip(weights(fresh), weights(reference), strict=True))
+    # A generator file: the generator only.
+    other = builders.build_gan(config, 10)
+    builders.initialize_from(other, f"{source}/generator.keras")
+    saved, _ = load_generator(source)
+    assert all(np.array_equal(a, b) for a, b in zip(other.generator.get_weights(), saved.get_weights(), strict=True))
+    assert not np.array_equal(other.discriminator.get_weights()[0], reference.discriminator.get_weights()[0])
+    with pytest.raises(builders.DataError, match="another architecture"):
+        builders.initialize_from(builders.build_gan(_config_of(source, g_filters=16), 10), f"{source}/generator.keras")
+    with pytest.raises(builders.DataError, match="differ from this run's"):
+        builders.initialize_from(builders.build_gan(_config_of(source, g_filters=16), 10), source)
+    # The command: a new run starts from the source's networks.
+    tuned = train(f"--train={dataset}", f"--model_dir={tmp_path}/tuned", *TINY, "--epochs=1", f"--init_from={source}")
+    assert f"initialised generator and discriminator from {source}/checkpoints/ckpt-" in tuned.stdout

@@ -78,6 +78,7 @@ class RunConfig:
     jit_compile: str = "auto"  # XLA for the whole train step: auto (Keras: on GPUs) | true | false
     virtual_devices: int = 1  # >1: split the first GPU (else the CPU) into this many devices
     virtual_device_mb: int = 16384  # GPU memory of each virtual device
+    init_from: str = ""  # fine-tuning: a training run or generator.keras to start from
     checkpoint_every: int = 500  # steps
     keep_checkpoints: int = 3
     log_every: int = 50  # steps between TensorBoard scalar points

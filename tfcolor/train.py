@@ -75,6 +75,8 @@ HELP = {
     "virtual_devices": "Split the first GPU (else the CPU) into this many logical devices and mirror "
                        "over them: MirroredStrategy on a machine with one GPU.",
     "virtual_device_mb": "GPU memory of each virtual device (MiB).",
+    "init_from": "Fine-tune: start a new run from an earlier run's networks (its --model_dir: latest "
+                 "checkpoint, generator and discriminator) or from a generator.keras (generator only).",
     "checkpoint_every": "Generator steps between checkpoints (also one per epoch).",
     "keep_checkpoints": "Checkpoints kept.",
     "log_every": "Generator steps between logged loss points.",

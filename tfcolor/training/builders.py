@@ -231,3 +231,33 @@ def build_gan(config, total_steps):
 def write_json(path, obj):
     with tf.io.gfile.GFile(path, "w") as f:
         json.dump(obj, f, indent=2, sort_keys=True)
+
+
+def initialize_from(gan, path):
+    """Fine-tuning: sets ``gan``'s weights from an earlier training run (its latest checkpoint:
+    generator and discriminator, not the optimizers or the step counter) or from a generator
+    file (a ``.keras`` file, or a folder holding ``generator.keras``: the generator only).
+    Returns a line saying what was loaded; raises DataError when nothing there fits."""
+    checkpoints = os.path.join(path, "checkpoints")
+    latest = tf.train.latest_checkpoint(checkpoints) if os.path.isdir(checkpoints) else None
+    if latest:
+        networks = tf.train.Checkpoint(generator=gan.generator, discriminator=gan.discriminator)
+        try:  # shapes that differ fail in restore, missing layers in the assertion
+            tf.train.Checkpoint(gan=networks).restore(latest).expect_partial().assert_existing_objects_matched()
+        except (AssertionError, ValueError) as e:
+            raise DataError(f"--init_from={path}: its networks differ from this run's "
+                            f"(--generator, --discriminator and their sizes must match): {str(e)[:300]}") from e
+        return f"initialised generator and discriminator from {latest}"
+    generator_file = path if path.endswith(".keras") else os.path.join(path, "generator.keras")
+    if not os.path.isfile(generator_file):
+        raise DataError(f"--init_from={path}: no checkpoints/ and no generator.keras there")
+    from tfcolor.serving import load_generator
+
+    source, _ = load_generator(generator_path=generator_file)
+    theirs, ours = source.get_weights(), gan.generator.get_weights()
+    if [w.shape for w in theirs] != [w.shape for w in ours]:
+        raise DataError(f"--init_from={generator_file}: that generator has another architecture "
+                        f"({len(theirs)} weight arrays, {sum(w.size for w in theirs):,} values; this run's: "
+                        f"{len(ours)}, {sum(w.size for w in ours):,})")
+    gan.generator.set_weights(theirs)
+    return f"initialised the generator from {generator_file} (the discriminator starts fresh)"

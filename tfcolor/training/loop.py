@@ -169,7 +169,10 @@ def run_training(config, strategy=None, log=print):
     if manager.latest_checkpoint:
         checkpoint.restore(manager.latest_checkpoint).expect_partial()
         log(f"resumed from {manager.latest_checkpoint} (epoch {int(epoch.numpy())}, step "
-            f"{int(gan.g_optimizer.iterations.numpy())})")
+            f"{int(gan.g_optimizer.iterations.numpy())})"
+            + (f"; --init_from={run.init_from} applies to new runs only" if run.init_from else ""))
+    elif run.init_from:
+        log(builders.initialize_from(gan, run.init_from))
     start_epoch = int(epoch.numpy())
     done_in_epoch = int(gan.g_optimizer.iterations.numpy()) - start_epoch * steps_per_epoch
     if chief:
