@@ -167,7 +167,8 @@ def commands(tmp):
             old = run_command(worktree, model_dir, data, os.path.join(tmp, f"old_{label}"))
             rows.append((label, count, old, new))
         data = write_photos(os.path.join(tmp, "photos_scale"), FLAGS.photos_scale, (256, 256))
-        rows.append(("256x256", FLAGS.photos_scale, None, run_command(REPO, model_dir, data, os.path.join(tmp, "scale"))))
+        scale = run_command(REPO, model_dir, data, os.path.join(tmp, "scale"))
+        rows.append(("256x256", FLAGS.photos_scale, None, scale))
     finally:
         subprocess.run(["git", "worktree", "remove", "--force", worktree], cwd=REPO, capture_output=True)
     return rows
@@ -190,7 +191,8 @@ def main(argv):
               f"FID of 5,000 photos (3 images each) ~{5000 * 3 * batched / 32 / 60:.0f} min of features")
         if FLAGS.commands:
             print("\nWhole evaluate command (photos/s of the work; wall time with start-up):")
-            print("| photos | count | baseline photos/s | this tree photos/s | speed-up | wall baseline | wall this tree |")
+            print("| photos | count | baseline photos/s | this tree photos/s | speed-up | wall baseline | "
+                  "wall this tree |")
             print("|---|---:|---:|---:|---:|---:|---:|")
             for label, count, old, (new_rate, new_wall) in commands(tmp):
                 if old is None:

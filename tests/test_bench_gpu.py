@@ -18,7 +18,8 @@ def test_gpu_script_smoke_run_writes_the_table(tmp_path):
     table = (tmp_path / "table.md").read_text()
     assert "no GPU (nvidia-smi not found)" in table
     assert re.search(r"CPU matmul path: [1-9]", table)  # on a CPU the small maps take it
-    rows = re.findall(r"^\| (pix2pix|wgan_gp) \| 32 \| 2 \| float32 \| (yes|no) \| ([\d.]+) \| ([\d.]+) \| ([\d.]+)x", table, re.M)
+    row = r"^\| (pix2pix|wgan_gp) \| 32 \| 2 \| float32 \| (yes|no) \| ([\d.]+) \| ([\d.]+) \| ([\d.]+)x"
+    rows = re.findall(row, table, re.M)
     assert {(gan, xla) for gan, xla, *_ in rows} == {("pix2pix", "no"), ("pix2pix", "yes"), ("wgan_gp", "no")}
     for _, _, tutorial, tfcolor, ratio in rows:  # the ratio of the two (unrounded) rates
         tutorial, tfcolor, ratio = float(tutorial), float(tfcolor), float(ratio)

@@ -106,3 +106,30 @@ def test_colorize_command_fails_only_when_nothing_was_colourised(model_files, tm
         cwd=REPO, env=dict(os.environ, PYTHONPATH=REPO), capture_output=True, text=True, timeout=300)
     assert result.returncode == 1
     assert "0 colourised, 1 skipped" in result.stdout
+
+
+def test_render_size_changes_what_the_network_sees_and_nothing_else(trained_generator, tmp_path):
+    from tfcolor.inference import gray_rgb
+
+    trained_generator.save(tmp_path / "generator.keras")  # trained at 32 px, 4 levels: multiples of 16
+    gray = gray_rgb(photo("chelsea")).numpy()  # 300x451
+    default, _ = load_colorizer(str(tmp_path))
+    at_64, _ = load_colorizer(str(tmp_path), render_size=64)
+    assert serving.load_generator(str(tmp_path), render_size=64)[0].input_shape == (None, 64, 64, 1)
+    base, big = default(gray), at_64(gray)
+    assert big.shape == base.shape == gray.shape
+    lightness = lambda rgb: color.rgb_to_lab(rgb).numpy()[..., 0]  # noqa: E731
+    for out in (base, big):  # the photo's own L, up to 8-bit rounding and gamut clipping
+        assert np.abs(lightness(out) - lightness(gray)).mean() < 0.5
+    assert np.abs(big.astype(int) - base).mean() > 1.0  # the network saw more, the colours changed
+    same, _ = load_colorizer(str(tmp_path), render_size=32)  # the training size: exactly the default
+    np.testing.assert_array_equal(same(gray), base)
+    with pytest.raises(ValueError, match="multiple of 2"):
+        load_colorizer(str(tmp_path), render_size=40)
+    # Export at a render size: the SavedModel gives the same photo; exported models refuse one.
+    run_module("tfcolor.export", f"--generator={tmp_path / 'generator.keras'}", "--render_size=64",
+               f"--output_root={tmp_path / 'saved'}", "--name=c")
+    exported, _ = load_colorizer(str(tmp_path / "saved" / "c"))
+    assert np.abs(exported(gray).astype(int) - big).max() <= 1
+    with pytest.raises(ValueError, match="exported with"):
+        load_colorizer(str(tmp_path / "saved" / "c"), render_size=64)

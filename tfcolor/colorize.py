@@ -29,6 +29,9 @@ flags.DEFINE_bool("side_by_side", False, "Also write NAME_side_by_side.png (gray
 flags.DEFINE_bool("recursive", True, "Search folders recursively.")
 flags.DEFINE_bool("overwrite", True, "Replace existing outputs (else skip photos already done).")
 flags.DEFINE_integer("max_pixels", 200_000_000, "Larger photos are skipped (decompression bombs).")
+flags.DEFINE_integer("render_size", 0, "The size the network sees of each photo: the generator rebuilt "
+                     "at this input size, same weights (like DeOldify's render factor); 0: its training "
+                     "size. Output size and L are unchanged.")
 flags.DEFINE_integer("threads", 0, "TFLite threads (0: all cores).")
 flags.mark_flags_as_required(["model", "input"])
 FLAGS = flags.FLAGS
@@ -55,7 +58,7 @@ def main(argv):
         print("error: no input photos found", file=sys.stderr)
         return 1
     try:
-        colorize, description = load_colorizer(FLAGS.model, FLAGS.threads or None)
+        colorize, description = load_colorizer(FLAGS.model, FLAGS.threads or None, FLAGS.render_size)
     except (ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

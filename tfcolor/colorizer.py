@@ -79,11 +79,17 @@ def side_by_side(rgb_in, colorized):
     return np.concatenate([gray_rgb(rgb_in).numpy(), colorized], axis=1)
 
 
-def load_colorizer(path, num_threads=None):
+def load_colorizer(path, num_threads=None, render_size=0):
     """A callable uint8 RGB [H, W, 3] -> uint8 RGB [H, W, 3] and a description of the model.
-    Keras generators and SavedModels also have ``.batch`` for same-size stacks (one call)."""
+    Keras generators and SavedModels also have ``.batch`` for same-size stacks (one call).
+    ``render_size``: the size the network sees (training runs and generator.keras only; an
+    exported model renders at the size it was exported with)."""
     import tensorflow as tf
 
+    exported = path.endswith(".tflite") or not os.path.exists(os.path.join(path, "generator.keras"))
+    if render_size and exported:
+        raise ValueError(f"{path}: --render_size needs a training run or generator.keras; a SavedModel or "
+                         "TFLite file renders at the size it was exported with (tfcolor.export --render_size)")
     if path.endswith(".tflite") and os.path.isfile(path):
         from tfcolor import lite
 
@@ -95,7 +101,7 @@ def load_colorizer(path, num_threads=None):
         from tfcolor import inference
         from tfcolor.serving import load_generator
 
-        generator, size = load_generator(path)
+        generator, size = load_generator(path, render_size=render_size)
 
         @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.uint8)])
         def run(images):

@@ -43,6 +43,9 @@ flags.DEFINE_string("lpips_weights", None, "lpips_vgg.npz (python -m tfcolor.con
 flags.DEFINE_string("inception_weights", "imagenet", "InceptionV3 no-top weights file for FID, or "
                     "'imagenet' (Keras download; skipped with a message when offline); '' skips FID.")
 flags.DEFINE_list("compare", [], "Evaluation output folders to compare (no --model/--data then).")
+flags.DEFINE_integer("render_size", 0, "The size the network sees of each photo: the generator rebuilt "
+                     "at this input size, same weights (like DeOldify's render factor); 0: its training "
+                     "size. Output size and L are unchanged.")
 flags.DEFINE_integer("threads", 0, "TFLite threads (0: all cores).")
 flags.mark_flag_as_required("output_dir")
 FLAGS = flags.FLAGS
@@ -80,9 +83,10 @@ def main(argv):
     for note in notes:
         print(note, file=sys.stderr)
     try:
-        colorize, description = load_colorizer(FLAGS.model, FLAGS.threads or None)
+        colorize, description = load_colorizer(FLAGS.model, FLAGS.threads or None, FLAGS.render_size)
         settings = {"model": os.path.abspath(FLAGS.model), "data": os.path.abspath(FLAGS.data),
-                    "eval_size": FLAGS.eval_size, "lpips": lpips is not None, "fid": inception is not None}
+                    "eval_size": FLAGS.eval_size, "render_size": FLAGS.render_size, "lpips": lpips is not None,
+                    "fid": inception is not None}
         log = evaluation.ResultsLog(FLAGS.output_dir, settings, FLAGS.overwrite)
         total = eval_data.count_photos(FLAGS.data, FLAGS.max_images)  # corrupt records: DataError
     except (ValueError, OSError) as e:

@@ -34,6 +34,9 @@ from tfcolor.serving import export_saved_model, load_generator, next_version, wr
 
 flags.DEFINE_string("model_dir", None, "Training --model_dir (uses generator.keras and config.json).")
 flags.DEFINE_string("generator", None, "A saved generator (.keras) instead of --model_dir.")
+flags.DEFINE_integer("render_size", 0, "The size the network sees of each photo: the generator rebuilt "
+                     "at this input size, same weights (like DeOldify's render factor); 0: its training "
+                     "size. Output size and L are unchanged.")
 flags.DEFINE_integer("image_size", 0, "Generator input size (default: from config.json or the model).")
 flags.DEFINE_string("name", "colorizer", "Model name: the folder under --output_root.")
 flags.DEFINE_string("output_root", "saved_models", "Root of the TF Serving model folders.")
@@ -68,7 +71,7 @@ def main(argv):
     calibration = FLAGS.calibration_data or _training_data(FLAGS.model_dir)
     if "int8" in FLAGS.tflite and not calibration:
         raise app.UsageError("--tflite=int8 needs --calibration_data (a prepared dataset folder or TFRecord glob)")
-    generator, size = load_generator(FLAGS.model_dir, FLAGS.generator, FLAGS.image_size)
+    generator, size = load_generator(FLAGS.model_dir, FLAGS.generator, FLAGS.image_size, FLAGS.render_size)
     root = os.path.join(FLAGS.output_root, FLAGS.name)
     version = FLAGS.version or next_version(root)
     path = export_saved_model(generator, size, os.path.join(root, str(version)),

@@ -33,6 +33,41 @@ def colorize(generator, rgb, model_size):
     return color.lab_to_rgb(tf.concat([l_full, ab_full], axis=-1))
 
 
+def generator_at(generator, size):
+    """The same generator (same weights) taking [B, size, size, 1]: what the network sees at
+    ``--render_size`` (like DeOldify's render factor). Larger sizes give the network more
+    detail and context, smaller ones are faster; the output keeps the photo's size and L."""
+    import keras
+
+    import tfcolor.models  # noqa: F401 (registers tfcolor's custom layers)
+
+    import numpy as np
+
+    trained = generator.input_shape[1]
+    if trained == size:
+        return generator
+
+    def resize_inputs(config):  # nested models (the ResNet-18 encoder) have inputs of their own
+        for layer in config.get("layers", []):
+            if layer["class_name"] == "InputLayer":
+                shape = list(layer["config"]["batch_shape"])
+                if shape[1:3] == [trained, trained]:
+                    layer["config"]["batch_shape"] = (shape[0], size, size, *shape[3:])
+            else:
+                resize_inputs(layer.get("config", {}))
+        return config
+
+    try:
+        resized = generator.__class__.from_config(resize_inputs(generator.get_config()))
+        resized.set_weights(generator.get_weights())
+        resized(np.zeros((1, size, size, 1), np.float32), training=False)  # sizes a U-Net cannot take fail here
+    except Exception as e:  # noqa: BLE001 (Keras and TF raise several types for a bad size)
+        raise ValueError(f"this generator cannot run at {size}x{size}: a U-Net needs a multiple of 2 to the power "
+                         f"of its depth, e.g. of its training size {trained} ({type(e).__name__}: "
+                         f"{str(e).splitlines()[0][:150]})") from e
+    return resized
+
+
 def shrink(images, size):
     """[B, H, W, C] -> [B, size, size, C], an area-style resize made of TFLite builtin ops.
 

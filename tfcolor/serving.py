@@ -74,8 +74,11 @@ def write_models_config(output_root, container_root="/models"):
     return path
 
 
-def load_generator(model_dir=None, generator_path=None, image_size=0):
+def load_generator(model_dir=None, generator_path=None, image_size=0, render_size=0):
     """A saved generator and its input size (from the run's config.json or the model).
+
+    With ``render_size`` the generator is rebuilt (same weights) to take render_size x
+    render_size inputs: the size the network sees of every photo (inference.generator_at).
 
     Loading a ``.keras`` generator needs tfcolor's custom layers registered: use this (or
     ``import tfcolor.models``) rather than a bare ``keras.models.load_model``.
@@ -89,4 +92,8 @@ def load_generator(model_dir=None, generator_path=None, image_size=0):
     if not image_size and model_dir and os.path.exists(os.path.join(model_dir, "config.json")):
         with open(os.path.join(model_dir, "config.json")) as f:
             image_size = json.load(f)["data"]["image_size"]
+    if render_size:
+        from tfcolor.inference import generator_at
+
+        return generator_at(generator, render_size), render_size
     return generator, image_size or generator.input_shape[1]
