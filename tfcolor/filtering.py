@@ -1,21 +1,22 @@
 """Separable sliding-window filters for the image metrics (SSIM's Gaussian, UIQI's box).
 
-``valid_filter(x, taps)`` is the 2-D "valid" correlation of every plane of ``x`` [N, C, H, W]
-with the separable kernel ``outer(taps, taps)``: the same numbers as a depthwise convolution
-with that kernel, in two 1-D passes (2n instead of n^2 multiplications per output).
+``filter_columns(filter_rows(x, taps), taps)`` is the 2-D "valid" correlation of every plane of
+``x`` [N, C, H, W] with the separable kernel ``outer(taps, taps)``: the same numbers as a
+depthwise convolution with that kernel, in two 1-D passes (2n instead of n^2 multiplications
+per output).
 
 Each pass is a sum of n shifted slices compiled by XLA into one loop over memory. Planes, not
 channels-last: with W innermost XLA's loops vectorise (channels-last with 3-15 channels was 3-4x
 slower here), and several maps are best returned as separate outputs, not concatenated (a
-concatenation inside the loop cost 3-4x too). The passes are
-two separate XLA computations on purpose: compiled together, XLA fuses the first pass into the
-second and recomputes it for each of the second pass's taps (n^2 work again). Callers may fuse
-cheap element-wise work into either computation: the maps to filter into the first (recomputed
-per tap, but read from fewer bytes), and what consumes the result into the second. On a 2-core CPU,
-for 12 maps of 640x1024 and an 11-tap Gaussian (bench/README.md): 16 ms in two computations,
-55 ms fused into one, 77 ms as two depthwise convolutions, 216 ms as a plain TF graph. XLA
-compiles each pass once per input shape; ``tfcolor.metrics`` pads photos to a few bucket sizes
-so that a dataset of many sizes compiles a bounded number of times.
+concatenation inside the loop cost 3-4x too). Callers run the two passes as two separate XLA
+computations (tfcolor/metrics.py) on purpose: compiled together, XLA fuses the first pass into
+the second and recomputes it for each of the second pass's taps (n^2 work again). Cheap
+element-wise work can be fused into either: the maps to filter into the first (recomputed per
+tap, but read from fewer bytes), and what consumes the result into the second. On a 2-core
+CPU, for 12 maps of 640x1024 and an 11-tap Gaussian (bench/README.md): 16 ms in two
+computations, 55 ms fused into one, 77 ms as two depthwise convolutions, 216 ms as a plain TF
+graph. XLA compiles each computation once per input shape; ``tfcolor.metrics`` pads photos to
+a few bucket sizes so that a dataset of many sizes compiles a bounded number of times.
 """
 
 import numpy as np
@@ -53,19 +54,3 @@ def filter_columns(x, taps):
     """1-D valid correlation along W of [N, C, H, W]."""
     return _shifted_sum(x, taps, axis=3)
 
-
-@tf.function(jit_compile=True)
-def _rows(x, taps):
-    return filter_rows(x, taps)
-
-
-@tf.function(jit_compile=True)
-def _columns(x, taps):
-    return filter_columns(x, taps)
-
-
-def valid_filter(x, taps):
-    """[N, C, H, W] float32 -> [N, C, H - n + 1, W - n + 1]: every plane correlated with
-    outer(taps, taps) over the windows that lie inside the image (n = len(taps))."""
-    taps = tuple(float(t) for t in taps)
-    return _columns(_rows(x, taps), taps)

@@ -37,11 +37,9 @@ def generator_at(generator, size):
     """The same generator (same weights) taking [B, size, size, 1]: what the network sees at
     ``--render_size`` (like DeOldify's render factor). Larger sizes give the network more
     detail and context, smaller ones are faster; the output keeps the photo's size and L."""
-    import keras
-
-    import tfcolor.models  # noqa: F401 (registers tfcolor's custom layers)
-
     import numpy as np
+
+    import tfcolor.models  # noqa: F401 (registers tfcolor's custom layers for from_config)
 
     trained = generator.input_shape[1]
     if trained == size:

@@ -32,11 +32,16 @@ SSIM_WINDOW, SSIM_SIGMA, SSIM_K1, SSIM_K2 = 11, 1.5, 0.01, 0.03
 UIQI_WINDOW = 8
 
 
-def to_unit_rgb(images):
-    """uint8 or float [0, 1] RGB -> float32 [0, 1]; refuses anything that is not RGB."""
+def _rgb_tensor(images):
     images = tf.convert_to_tensor(images)
     if images.shape.rank is None or images.shape.rank < 3 or images.shape[-1] != 3:
         raise ValueError(f"expected RGB images [..., H, W, 3], got shape {images.shape}")
+    return images
+
+
+def to_unit_rgb(images):
+    """uint8 or float [0, 1] RGB -> float32 [0, 1]; refuses anything that is not RGB."""
+    images = _rgb_tensor(images)
     if images.dtype == tf.uint8:
         return tf.cast(images, tf.float32) / 255.0
     if not images.dtype.is_floating:
@@ -57,10 +62,8 @@ def to_unit_rgb(images):
 
 def _to_255(images):
     """RGB images -> float32 on the 0..255 scale (uint8 values stay exact integers)."""
-    images = tf.convert_to_tensor(images)
+    images = _rgb_tensor(images)
     if images.dtype == tf.uint8:
-        if images.shape.rank is None or images.shape.rank < 3 or images.shape[-1] != 3:
-            raise ValueError(f"expected RGB images [..., H, W, 3], got shape {images.shape}")
         return tf.cast(images, tf.float32)
     return to_unit_rgb(images) * 255.0
 
