@@ -304,3 +304,22 @@ def test_init_from_restores_exactly_the_given_weights(dataset, tmp_path):
     # The command: a new run starts from the source's networks.
     tuned = train(f"--train={dataset}", f"--model_dir={tmp_path}/tuned", *TINY, "--epochs=1", f"--init_from={source}")
     assert f"initialised generator and discriminator from {source}/checkpoints/ckpt-" in tuned.stdout
+
+
+def test_the_colour_terms_train_and_are_logged(dataset, tmp_path):
+    from tests.test_color_losses import _vgg_file
+
+    vgg = _vgg_file(tmp_path)
+    model_dir = str(tmp_path / "run")
+    flags = [f"--train={dataset}", f"--model_dir={model_dir}", *TINY, "--pretrain_epochs=1", "--rebalance_l1",
+             "--colorfulness_weight=5", "--perceptual_weight=0.1", f"--perceptual_weights={vgg}"]
+    train(*flags)
+    header = open(os.path.join(model_dir, "losses.csv")).readline().strip().split(",")
+    assert {"l1", "l1_rebalanced", "color_gap", "perceptual", "g_adv"} <= set(header), header
+    rows = [line.split(",") for line in open(os.path.join(model_dir, "losses.csv")).read().splitlines()[1:]]
+    assert len(rows) >= 10 and all(np.isfinite(float(v)) for row in rows for v in row if v)
+    missing = train(*flags[:-1], f"--perceptual_weights={tmp_path}/none.npz", f"--model_dir={tmp_path}/m2",
+                    check=False)
+    assert missing.returncode == 1 and "--perceptual_weights" in missing.stderr and "Traceback" not in missing.stderr
+    no_path = train(*flags[:-1], f"--model_dir={tmp_path}/m3", check=False)
+    assert no_path.returncode != 0 and "--perceptual_weight needs --perceptual_weights" in no_path.stderr

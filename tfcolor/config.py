@@ -53,6 +53,11 @@ class ObjectiveConfig:
     clip_value: float = 0.01
     gp_weight: float = 10.0
     pretrain_epochs: int = 0
+    rebalance_l1: bool = False  # weight L1 by the rarity of each pixel's true colour (Zhang et al.)
+    rebalance_lambda: float = 0.5  # mix of the colour prior with a uniform one (1: plain L1)
+    colorfulness_weight: float = 0.0  # colourfulness gap to the truth (against sepia)
+    perceptual_weight: float = 0.0  # VGG16 feature L1
+    perceptual_weights: str = ""  # .npz with torchvision VGG16 weights (lpips_vgg.npz)
 
 
 @dataclasses.dataclass
@@ -121,6 +126,13 @@ class TrainConfig:
             )
         if o.gan == "pix2pix" and o.n_critic > 1:
             raise ValueError("--n_critic applies to --gan=wgan or wgan_gp; pix2pix updates D once per step")
+        if not 0.0 < o.rebalance_lambda <= 1.0:
+            raise ValueError(f"--rebalance_lambda must be in (0, 1], got {o.rebalance_lambda}")
+        if o.colorfulness_weight < 0 or o.perceptual_weight < 0:
+            raise ValueError("--colorfulness_weight and --perceptual_weight must be >= 0")
+        if o.perceptual_weight and not o.perceptual_weights:
+            raise ValueError("--perceptual_weight needs --perceptual_weights=PATH to VGG16 weights "
+                             "(lpips_vgg.npz from python -m tfcolor.convert_lpips)")
         if d.jitter_size and d.jitter_size < d.image_size:
             raise ValueError(f"--jitter_size ({d.jitter_size}) must be >= --image_size ({d.image_size})")
         if m.generator == "unet" and not m.num_downs and d.image_size & (d.image_size - 1):

@@ -101,3 +101,61 @@ def gradient_penalty(critic, l, real_ab, fake_ab, alpha=None, epsilon=1e-10, tra
     grads = tape.gradient(outputs, x_hat)
     norms = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=tf.range(1, tf.rank(grads))) + epsilon)
     return tf.reduce_mean(tf.square(norms - 1.0))
+
+
+# ----- terms against sepia and wrong colours (generator side, all optional) -------------------
+
+def colorfulness(rgb, epsilon=1e-6):
+    """Hasler & Suesstrunk's colourfulness per image, differentiable: RGB ``[B, H, W, 3]`` in
+    [0, 1], computed on the 0..255 scale, ``sqrt(var(rg) + var(yb)) + 0.3 * sqrt(mean(rg)^2 +
+    mean(yb)^2)`` with rg = R - G, yb = (R + G) / 2 - B (population variance, as
+    :func:`tfcolor.metrics.colorfulness`). ``epsilon`` inside each square root keeps the
+    gradient finite on gray images."""
+    rgb = 255.0 * tf.cast(rgb, tf.float32)
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    rg, yb = r - g, 0.5 * (r + g) - b
+    mean_rg, var_rg = tf.nn.moments(rg, axes=[1, 2])
+    mean_yb, var_yb = tf.nn.moments(yb, axes=[1, 2])
+    return tf.sqrt(var_rg + var_yb + epsilon) + 0.3 * tf.sqrt(mean_rg ** 2 + mean_yb ** 2 + epsilon)
+
+
+def colorfulness_loss(pred_rgb, truth_rgb):
+    """Saturation-aware colourfulness term: ``mean(max(C(truth) - C(pred), 0)) / 100``.
+
+    DDColor (Kang et al. 2023) adds ``1 - C(pred) / 100`` to fight dull, sepia output; this
+    one pushes only up to the real photo's colourfulness, so it cannot reward colours more
+    saturated than the truth. 0 when the prediction is at least as colourful."""
+    gap = colorfulness(truth_rgb) - colorfulness(pred_rgb)
+    return tf.reduce_mean(tf.nn.relu(gap)) / 100.0
+
+
+def rebalanced_l1_loss(target_ab, pred_ab, bin_weights, grid=10.0, ab_scale=110.0):
+    """Class-rebalanced L1 (the idea of Zhang et al. 2016 applied to L1): each pixel's
+    ``|target - pred|`` (both ab channels) is weighted by the weight of the ab bin its *target*
+    colour falls in, so rare saturated colours count as much as the common grays and browns.
+
+    Args:
+      target_ab, pred_ab: normalised ab ``[B, H, W, 2]`` (natural units / ``ab_scale``).
+      bin_weights: ``[n, n]`` weights over a grid of ``grid``-wide bins covering
+        ``[-n * grid / 2, n * grid / 2)`` in a and b (from :func:`tfcolor.rebalance.weights`).
+    Returns:
+      ``mean(w(bin(target)) * |target - pred|)``.
+    """
+    target_ab = tf.cast(target_ab, tf.float32)
+    pred_ab = tf.cast(pred_ab, tf.float32)
+    bin_weights = tf.convert_to_tensor(bin_weights, tf.float32)
+    n = tf.shape(bin_weights)[0]
+    index = tf.cast(tf.floor(target_ab * ab_scale / grid), tf.int32) + n // 2
+    index = tf.clip_by_value(index, 0, n - 1)
+    weights = tf.gather_nd(bin_weights, index)  # [B, H, W]
+    return tf.reduce_mean(weights[..., None] * tf.abs(target_ab - pred_ab))
+
+
+def perceptual_loss(features_pred, features_truth):
+    """Perceptual (feature) term of Johnson et al. 2016 with L1: the sum over the feature maps
+    of ``mean(|f(pred) - f(truth)|)``; the lists come from a fixed network such as
+    :class:`tfcolor.perceptual.VGGFeatures`."""
+    total = 0.0
+    for fp, ft in zip(features_pred, features_truth, strict=True):
+        total += tf.reduce_mean(tf.abs(tf.cast(fp, tf.float32) - tf.cast(ft, tf.float32)))
+    return total

@@ -28,6 +28,7 @@ INCEPTION_SIZE = 299
 # relu2_2, relu3_3, relu4_3, relu5_3) as the number of convolutions before each tap.
 VGG_CONVS = (0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28)
 LPIPS_TAPS = (2, 4, 7, 10, 13)
+POOL_AFTER = (2, 4, 7, 10)  # VGG16's max-pools follow these convolutions
 LPIPS_SHIFT = np.array([-0.030, -0.088, -0.188], np.float32)
 LPIPS_SCALE = np.array([0.458, 0.448, 0.450], np.float32)
 
@@ -86,32 +87,48 @@ def lpips_from_features(features_a, features_b, linear_weights, eps=1e-10):
     return total
 
 
+class VGGFeatures:
+    """VGG16 feature maps (ReLU outputs) of RGB images, from torchvision's VGG16 convolution
+    weights in an .npz (keys ``features.<i>.weight`` [out, in, 3, 3] and ``features.<i>.bias``,
+    as in ``lpips_vgg.npz`` made by tfcolor.convert_lpips). ``taps``: how many convolutions
+    come before each returned map (2 = relu1_2, 4 = relu2_2, 7 = relu3_3, 10 = relu4_3,
+    13 = relu5_3); only the convolutions up to the last tap are run. The weights are
+    constants: nothing here trains."""
+
+    def __init__(self, path, taps=LPIPS_TAPS, what="VGG16 weights"):
+        if not path or not os.path.exists(path):
+            raise MissingWeights(
+                f"{what} {path!r} not found: make lpips_vgg.npz once with `python -m "
+                "tfcolor.convert_lpips` (needs the official vgg.pth and torchvision's VGG16 weights)")
+        if not taps or sorted(taps) != list(taps) or taps[-1] > len(VGG_CONVS) or taps[0] < 1:
+            raise ValueError(f"taps must be increasing convolution counts in 1..{len(VGG_CONVS)}, got {taps}")
+        self.taps = tuple(taps)
+        self.weights = np.load(path)
+        self.convs = [(tf.constant(self.weights[f"features.{i}.weight"].transpose(2, 3, 1, 0)),
+                       tf.constant(self.weights[f"features.{i}.bias"])) for i in VGG_CONVS[:self.taps[-1]]]
+
+    def __call__(self, images):
+        """RGB ``[..., H, W, 3]`` (see metrics.to_unit_rgb) -> list of ``[N, h, w, C]`` maps."""
+        x = metrics.to_unit_rgb(images)
+        x = tf.reshape(x, tf.concat([[-1], tf.shape(x)[-3:]], 0))  # [N, H, W, 3]
+        x = (x * 2.0 - 1.0 - LPIPS_SHIFT) / LPIPS_SCALE  # torchvision's ImageNet normalisation
+        taps = []
+        for n, (kernel, bias) in enumerate(self.convs, start=1):
+            x = tf.nn.relu(tf.nn.conv2d(x, kernel, 1, "SAME") + bias)
+            if n in self.taps:
+                taps.append(x)
+            if n in POOL_AFTER and n < self.taps[-1]:
+                x = tf.nn.max_pool2d(x, 2, 2, "VALID")
+        return taps
+
+
 class LPIPS:
     """LPIPS (VGG) distance between RGB images; 0 for identical images, ~0.1-0.7 for real
     differences. Weights from an .npz made by tfcolor.convert_lpips."""
 
     def __init__(self, path):
-        if not path or not os.path.exists(path):
-            raise MissingWeights(
-                f"LPIPS weights {path!r} not found: make lpips_vgg.npz once with `python -m "
-                "tfcolor.convert_lpips` (needs the official vgg.pth and torchvision's VGG16 weights)")
-        weights = np.load(path)
-        self.convs = [(tf.constant(weights[f"features.{i}.weight"].transpose(2, 3, 1, 0)),
-                       tf.constant(weights[f"features.{i}.bias"])) for i in VGG_CONVS]
-        self.linear = [tf.constant(weights[f"lin{k}"].reshape(-1)) for k in range(len(LPIPS_TAPS))]
-
-    def features(self, images):
-        x = metrics.to_unit_rgb(images)
-        x = tf.reshape(x, tf.concat([[-1], tf.shape(x)[-3:]], 0))  # [N, H, W, 3]
-        x = (x * 2.0 - 1.0 - LPIPS_SHIFT) / LPIPS_SCALE
-        taps = []
-        for n, (kernel, bias) in enumerate(self.convs, start=1):
-            x = tf.nn.relu(tf.nn.conv2d(x, kernel, 1, "SAME") + bias)
-            if n in LPIPS_TAPS:
-                taps.append(x)
-                if n != LPIPS_TAPS[-1]:
-                    x = tf.nn.max_pool2d(x, 2, 2, "VALID")
-        return taps
+        self.features = VGGFeatures(path, LPIPS_TAPS, what="LPIPS weights")
+        self.linear = [tf.constant(self.features.weights[f"lin{k}"].reshape(-1)) for k in range(len(LPIPS_TAPS))]
 
     def __call__(self, pred, truth):
         """Distance per image: [...] for images [..., H, W, 3]."""

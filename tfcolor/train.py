@@ -55,7 +55,17 @@ HELP = {
     "n_critic": "Critic updates per generator update (0: 1 for pix2pix, 5 for the WGANs).",
     "clip_value": "WGAN weight clipping bound c.",
     "gp_weight": "WGAN-GP lambda_GP.",
-    "pretrain_epochs": "Epochs of L1-only generator pretraining before the GAN.",
+    "pretrain_epochs": "Epochs of generator-only pretraining (the reconstruction terms, no GAN) before the GAN.",
+    "rebalance_l1": "Class-rebalanced L1 (Zhang et al. 2016): each pixel weighted by the rarity of its true "
+                    "colour in the training set's ab histogram, against sepia.",
+    "rebalance_lambda": "Rebalancing: mix of the colour prior with a uniform prior (Zhang et al.: 0.5; 1: "
+                        "every weight 1, plain L1).",
+    "colorfulness_weight": "Weight of the colourfulness term: the generated photo's colourfulness below the "
+                           "real one's, / 100 (0: off).",
+    "perceptual_weight": "Weight of the perceptual term: L1 between VGG16 relu1_2, relu2_2 and relu3_3 "
+                         "features of generated and real RGB (0: off).",
+    "perceptual_weights": "VGG16 weights for --perceptual_weight: an .npz with torchvision's VGG16 "
+                          "(lpips_vgg.npz from python -m tfcolor.convert_lpips); never downloaded.",
     "optimizer": "adam | rmsprop | sgd (default: the objective's paper recipe).",
     "g_lr": "Generator learning rate (0: the objective's default).",
     "d_lr": "Discriminator learning rate (0: the objective's default).",

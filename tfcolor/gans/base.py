@@ -23,7 +23,8 @@ optimizers are wrapped in ``LossScaleOptimizer``.
 import keras
 import tensorflow as tf
 
-from tfcolor import color, losses
+from tfcolor import color
+from tfcolor.gans.reconstruction import Reconstruction
 from tfcolor.optimizers import make_optimizer
 
 
@@ -43,26 +44,30 @@ class ColorGAN(keras.Model):
       discriminator: Keras model [L, ab] -> outputs of any shape.
       l1_weight: lambda of the L1 reconstruction term in the generator loss.
       n_critic: discriminator updates per generator update.
+      reconstruction: the generator's non-adversarial loss (a
+        :class:`tfcolor.gans.reconstruction.Reconstruction`); None: ``l1_weight`` * L1.
     """
 
     EXTRA_METRICS = ()
     OPTIMIZER = None  # the paper's recipe: (name, learning rate, beta_1, beta_2)
     N_CRITIC = 1
 
-    def __init__(self, generator, discriminator, l1_weight=100.0, n_critic=None, **kwargs):
+    def __init__(self, generator, discriminator, l1_weight=100.0, n_critic=None, reconstruction=None,
+                 **kwargs):
         super().__init__(**kwargs)
         n_critic = self.N_CRITIC if n_critic is None else n_critic
         if n_critic < 1:
             raise ValueError(f"n_critic must be >= 1, got {n_critic}")
         self.generator = generator
         self.discriminator = discriminator
-        self.l1_weight = float(l1_weight)
+        self.reconstruction = reconstruction or Reconstruction(l1_weight)
+        self.l1_weight = self.reconstruction.l1_weight
         self.n_critic = int(n_critic)
         self.pretraining = False
         # One discriminator call on concat(real, fake) halves the calls, but
         # would mix real and fake batch statistics: only without BatchNorm.
         self._joint_discriminator_call = not has_batchnorm(discriminator)
-        names = ("d_loss", "g_loss", "g_adv", "l1", "psnr") + tuple(self.EXTRA_METRICS)
+        names = ("d_loss", "g_loss", "g_adv", "l1", "psnr") + self.reconstruction.names + tuple(self.EXTRA_METRICS)
         self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
 
     # ----- pieces supplied by each objective -------------------------------
@@ -166,8 +171,8 @@ class ColorGAN(keras.Model):
                 l, ab, tf.stop_gradient(fake_ab), real_outputs, fake_outputs
             )
             g_adv = self.generator_adversarial_loss(fake_outputs)
-            l1 = losses.l1_loss(ab, fake_ab)
-            g_loss = g_adv + self.l1_weight * l1
+            g_rec, rec_logs = self.reconstruction(l, ab, fake_ab)
+            g_loss = g_adv + g_rec
             d_scaled = self._scaled(d_loss, self.d_optimizer)
             g_scaled = self._scaled(g_loss, self.g_optimizer)
         d_grads = tape.gradient(d_scaled, self.discriminator.trainable_variables)
@@ -175,22 +180,22 @@ class ColorGAN(keras.Model):
         del tape
         self._update_discriminator(d_grads)
         self.g_optimizer.apply_gradients(zip(g_grads, self.generator.trainable_variables))
-        self._log({"d_loss": d_loss, "g_loss": g_loss, "g_adv": g_adv, "l1": l1, **logs})
+        self._log({"d_loss": d_loss, "g_loss": g_loss, "g_adv": g_adv, **rec_logs, **logs})
 
     def _pretrain_step(self, l, ab):
         with tf.GradientTape() as tape:
             fake_ab = self.generator(l, training=True)
-            l1 = losses.l1_loss(ab, fake_ab)
-            scaled = self._scaled(l1, self.g_optimizer)
+            g_loss, rec_logs = self.reconstruction(l, ab, fake_ab)
+            scaled = self._scaled(g_loss, self.g_optimizer)
         grads = tape.gradient(scaled, self.generator.trainable_variables)
         self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_variables))
-        self._log({"l1": l1, "g_loss": self.l1_weight * l1})
+        self._log({"g_loss": g_loss, **rec_logs})
 
     def train_step(self, data):
         l, ab = data[0], data[1]
         if self.pretraining:
             self._pretrain_step(l, ab)
-            names = ("g_loss", "l1")  # the discriminator's trackers are idle
+            names = ("g_loss", "l1") + self.reconstruction.names  # the discriminator's are idle
         else:
             for _ in range(self.n_critic - 1):
                 self._discriminator_step(l, ab)

@@ -6,7 +6,8 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from tfcolor import data, gans, models, schema
+from tfcolor import color, data, gans, models, rebalance, schema
+from tfcolor.gans.reconstruction import Reconstruction
 from tfcolor.optimizers import make_optimizer
 from tfcolor.training.schedules import make_schedule
 
@@ -209,11 +210,44 @@ def n_critic_of(config):
     return config.objective.n_critic or gans.OBJECTIVES[config.objective.gan].N_CRITIC
 
 
-def build_gan(config, total_steps):
+PRIOR_IMAGES = 2000  # training images read for the ab histogram of --rebalance_l1
+PERCEPTUAL_TAPS = (2, 4, 7)  # relu1_2, relu2_2, relu3_3
+
+
+def colour_prior(config, info, max_images=PRIOR_IMAGES):
+    """ab histogram counts of (up to ``max_images``) training images, centre crops at the
+    training size, for --rebalance_l1."""
+    ds = data.make_dataset(info.train_files, 64, training=False, image_size=config.data.image_size,
+                           deterministic=True).take(-(-max_images // 64))
+    counts = 0.0
+    for _, ab_norm in ds:
+        counts = counts + rebalance.histogram(ab_norm.numpy() * color.AB_SCALE)
+    return counts
+
+
+def build_reconstruction(config, counts=None):
+    """The generator's non-adversarial loss from the flags (``counts``: colour_prior's output,
+    needed with --rebalance_l1)."""
+    o = config.objective
+    bin_weights = None
+    if o.rebalance_l1:
+        bin_weights = rebalance.weights(counts, lam=o.rebalance_lambda)
+    features = None
+    if o.perceptual_weight:
+        from tfcolor import perceptual
+
+        try:
+            features = perceptual.VGGFeatures(o.perceptual_weights, PERCEPTUAL_TAPS)
+        except (perceptual.MissingWeights, KeyError) as e:
+            raise DataError(f"--perceptual_weights: {e}") from e
+    return Reconstruction(o.l1_weight, bin_weights, o.colorfulness_weight, features, o.perceptual_weight)
+
+
+def build_gan(config, total_steps, reconstruction=None):
     """Networks, objective and optimizers; call inside ``strategy.scope()``."""
     o = config.objective
     generator, discriminator = build_networks(config)
-    kwargs = dict(l1_weight=o.l1_weight)
+    kwargs = dict(l1_weight=o.l1_weight, reconstruction=reconstruction)
     if o.gan == "pix2pix":
         kwargs.update(gan_mode=o.gan_mode, from_logits=config.model.d_activation != "sigmoid")
     else:

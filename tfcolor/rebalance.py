@@ -1,0 +1,58 @@
+"""Colour rebalancing weights from the training set's ab histogram (Zhang et al. 2016, sec. 2.2).
+
+Most pixels of natural photos are grayish, brown or sky blue; a loss averaged over pixels is
+won by predicting those, which is where sepia output comes from. Zhang et al. weight each pixel
+by the rarity of its true colour:
+
+    p       = ab histogram of the training pixels on a grid of 10-unit bins
+    p_tilde = p smoothed with a Gaussian (sigma = 5 ab units)
+    w       ~ ((1 - lambda) * p_tilde + lambda / Q) ** -1,   Q = bins seen in the data
+    w      /= sum(p_tilde * w)          (so the expected weight under p_tilde is 1)
+
+with lambda = 0.5. Here the weights multiply the L1 term
+(:func:`tfcolor.losses.rebalanced_l1_loss`) instead of the classification loss. Pure numpy.
+"""
+
+import numpy as np
+
+GRID = 10.0  # ab units per bin
+BINS = 22  # bins per axis: [-110, 110) in a and b, the sRGB gamut
+SIGMA = 5.0  # ab units
+LAMBDA = 0.5
+
+
+def histogram(ab, grid=GRID, bins=BINS):
+    """Counts of ab values (natural units, ``[..., 2]``) per ``bins x bins`` grid cell; values
+    outside the grid go to the edge cells."""
+    ab = np.asarray(ab, np.float64).reshape(-1, 2)
+    index = np.clip(np.floor(ab / grid).astype(np.int64) + bins // 2, 0, bins - 1)
+    counts = np.zeros((bins, bins), np.float64)
+    np.add.at(counts, (index[:, 0], index[:, 1]), 1.0)
+    return counts
+
+
+def _gaussian_smooth(p, sigma_bins):
+    """Separable Gaussian blur (truncated at 3 sigma, zero outside the grid)."""
+    if sigma_bins <= 0:
+        return p
+    radius = max(1, int(np.ceil(3 * sigma_bins)))
+    x = np.arange(-radius, radius + 1)
+    taps = np.exp(-0.5 * (x / sigma_bins) ** 2)
+    taps /= taps.sum()
+    p = np.apply_along_axis(lambda v: np.convolve(v, taps, mode="same"), 0, p)
+    return np.apply_along_axis(lambda v: np.convolve(v, taps, mode="same"), 1, p)
+
+
+def weights(counts, lam=LAMBDA, sigma=SIGMA, grid=GRID):
+    """Per-bin weights ``[bins, bins]`` from histogram counts (see the module docstring).
+    Bins never seen get the weight of a seen bin of zero probability."""
+    counts = np.asarray(counts, np.float64)
+    if counts.sum() <= 0:
+        raise ValueError("empty ab histogram: no pixels to estimate the colour prior from")
+    p = counts / counts.sum()
+    smoothed = _gaussian_smooth(p, sigma / grid)
+    smoothed /= smoothed.sum()
+    q = max(int((counts > 0).sum()), 1)
+    w = 1.0 / ((1.0 - lam) * smoothed + lam / q)
+    w /= (smoothed * w).sum()
+    return w.astype(np.float32)
