@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[test,beam]'
 	touch $(STAMP)
 
 quickstart: $(STAMP)
@@ -23,7 +23,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m bench.bench_color
 	$(PY) -m bench.bench_reader
-	$(PY) -m bench.bench_prep --images=3000 --repeats=1
+	$(PY) -m bench.bench_prep --images=3000 --repeats=2 --runners=local,beam
 	$(PY) -m bench.bench_tflite --with_transposed
 	$(PY) -m bench.bench_evaluate
 	$(PY) -m bench.bench_matmul_conv

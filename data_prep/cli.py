@@ -14,7 +14,8 @@ from data_prep.pipeline import write_dataset
 FLAGS = flags.FLAGS
 _COMMON = (
     "output_dir", "image_size", "store_size", "drop_grayscale", "gray_tolerance",
-    "max_pixels", "min_size", "images_per_shard", "num_workers", "overwrite", "seed",
+    "max_pixels", "min_size", "images_per_shard", "num_workers", "overwrite", "seed", "runner",
+    "beam_pipeline_options",
 )
 
 
@@ -41,6 +42,13 @@ def define_flags(image_size=256, drop_grayscale=True, min_size=32, images_per_sh
     flags.DEFINE_integer("num_workers", None, "Worker processes (default: all cores; 0: inline).")
     flags.DEFINE_bool("overwrite", False, "Replace a different dataset in --output_dir.")
     flags.DEFINE_integer("seed", 0, "Seed of the deterministic selection, split and shuffle.")
+    flags.DEFINE_enum("runner", "local", ["local", "beam"],
+                      "local: a process pool on this machine (fast; resumes after kill -9). beam: an Apache "
+                      "Beam pipeline (pip install 'tfcolor[beam]'), same output; see --beam_pipeline_options.")
+    flags.DEFINE_string("beam_pipeline_options", "",
+                        "Beam PipelineOptions as one string, e.g. \"--runner=DataflowRunner --project=P "
+                        "--region=R --temp_location=gs://B/tmp\". Without --runner: Beam's in-process "
+                        "FnApiRunner with --num_workers processes (offline; no Prism download).")
 
 
 def define_folder_flags(images_help, fraction, val_fraction):
@@ -92,6 +100,8 @@ def run(splits, source, source_flags):
         num_workers=FLAGS.num_workers,
         overwrite=FLAGS.overwrite,
         log=lambda message: print(message, file=sys.stderr, flush=True),
+        runner=FLAGS.runner,
+        beam_options=FLAGS.beam_pipeline_options,
     )
     print_summary(manifest, FLAGS.output_dir)
     return manifest

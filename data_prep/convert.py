@@ -80,6 +80,8 @@ class Converter:
 
     def __call__(self, item):
         fixes = []
+        if item.skip:
+            return Result(item.key, None, item.skip)
         try:
             rgb, load_fixes = load_rgb(item, self.config.max_pixels)
             fixes.extend(load_fixes)

@@ -11,7 +11,8 @@ Fixes: ``exif_rotated``, ``cmyk_converted``, ``icc_converted``,
 Skip reasons: ``empty_file``, ``unreadable``, ``not_an_image``,
 ``truncated_or_corrupt``, ``too_many_pixels`` (decompression bomb, refused from
 the header before any pixel is decoded), ``too_small``, ``grayscale``,
-``unsupported_mode``.
+``unsupported_mode``, ``duplicate_key`` (a key listed before; decided when
+planning, see data_prep.pipeline).
 """
 
 import dataclasses
@@ -21,6 +22,8 @@ import warnings
 
 import numpy as np
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+
+from data_prep import storage
 
 # We enforce our own pixel limit from the header; Pillow's own check would
 # raise a different error for the same files.
@@ -43,6 +46,7 @@ class Item:
     key: str
     path: str | None = None
     array: np.ndarray | None = None
+    skip: str | None = None  # a reason decided before decoding (duplicate_key)
 
 
 _SRGB_PROFILE = None
@@ -122,10 +126,15 @@ def _to_rgb(image, fixes):
 
 
 def open_image(path, max_pixels):
-    """Opens a file lazily, checking it before any pixel is decoded."""
+    """Opens a file lazily, checking it before any pixel is decoded (paths with a scheme, such
+    as gs://, are read whole through Beam's filesystems)."""
     try:
-        size = os.path.getsize(path)
-    except OSError as e:
+        if storage.is_remote(path):
+            path = io.BytesIO(storage.read_bytes(path))
+            size = len(path.getbuffer())
+        else:
+            size = os.path.getsize(path)
+    except Exception as e:  # noqa: BLE001 (each filesystem raises its own kinds)
         raise SkipImage("unreadable", str(e)) from e
     if size == 0:
         raise SkipImage("empty_file")

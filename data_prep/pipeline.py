@@ -1,22 +1,27 @@
 """Writes lists of inputs as sharded Lab TFRecords, in parallel, crash-safe and resumable.
 
 Plan: the items of each split are cut into contiguous shards (the sources
-shuffle them first, so every shard is a mix). Worker processes convert items
-(:mod:`data_prep.convert`); this process writes the records in order into
-``SPLIT-00003-of-00010.tfrecord.tmp``, writes the shard's statistics to
-``.prep/``, then renames the shard to its final name. A run killed at any point
-and started again with the same arguments skips the finished shards and redoes
-the rest, so every good image ends up in the dataset exactly once.
+shuffle them first, so every shard is a mix); a key seen before is marked
+``duplicate_key`` and skipped. Each shard is written under a temporary name,
+its statistics go to ``.prep/``, then it is renamed to its final name. A run
+killed at any point and started again with the same arguments skips the
+finished shards and redoes the rest, so every good image ends up in the
+dataset exactly once. The manifest and ``skipped.tsv`` are built from those
+statistics.
+
+Two runners do the converting (:mod:`data_prep.convert`, the same code for
+both), with identical output: ``local`` (worker processes convert items, this
+process writes the records in order) and ``beam`` (an Apache Beam pipeline,
+one task per shard: :mod:`data_prep.beam_runner`).
 """
 
 import collections
 import dataclasses
-import glob
 import hashlib
-import json
 import multiprocessing
 import os
 
+from data_prep import storage
 from data_prep.convert import Converter, convert_in_worker, init_worker
 from tfcolor import schema
 from tfcolor.progress import Progress
@@ -25,6 +30,7 @@ STATE_DIR = ".prep"
 PLAN_NAME = "plan.json"
 SKIPPED_NAME = "skipped.tsv"
 _EXAMPLES_PER_REASON = 20
+RUNNERS = ("local", "beam")
 
 
 @dataclasses.dataclass
@@ -39,15 +45,6 @@ class Shard:
         return schema.shard_name(self.split, self.index, self.count)
 
 
-def _atomic_write_json(path, obj):
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(obj, f, indent=2, sort_keys=True)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
 def plan_shards(splits, images_per_shard):
     """Cuts each split's items into contiguous, near-equal shards."""
     shards = []
@@ -59,6 +56,21 @@ def plan_shards(splits, images_per_shard):
             lo, hi = index * len(items) // count, (index + 1) * len(items) // count
             shards.append(Shard(split, index, count, items[lo:hi]))
     return shards
+
+
+def mark_duplicates(splits):
+    """The same splits, every repeat of a key already seen (in any split) marked to be skipped
+    as ``duplicate_key``: a photo listed twice must not be trained on twice or leak into val."""
+    seen, result = set(), {}
+    for split, items in splits.items():
+        marked = []
+        for item in items:
+            if item.key in seen:
+                item = dataclasses.replace(item, skip="duplicate_key")
+            seen.add(item.key)
+            marked.append(item)
+        result[split] = marked
+    return result
 
 
 def _plan_record(splits, config, source, images_per_shard):
@@ -78,41 +90,55 @@ def _plan_record(splits, config, source, images_per_shard):
 
 def _prepare_output(output_dir, plan, overwrite):
     """Checks that output_dir is empty or holds an unfinished run of the same plan."""
-    state = os.path.join(output_dir, STATE_DIR)
-    os.makedirs(state, exist_ok=True)
-    plan_path = os.path.join(state, PLAN_NAME)
-    old_shards = glob.glob(os.path.join(output_dir, f"*{schema.SHARD_SUFFIX}*"))
-    if os.path.exists(plan_path):
-        with open(plan_path) as f:
-            old_plan = json.load(f)
+    state = storage.join(output_dir, STATE_DIR)
+    storage.makedirs(state)
+    plan_path = storage.join(state, PLAN_NAME)
+    old_shards = storage.listdir(output_dir, f"*{schema.SHARD_SUFFIX}*")
+    if storage.exists(plan_path):
+        old_plan = storage.read_json(plan_path)
         if old_plan != plan:
             if not overwrite:
                 raise ValueError(
                     f"{output_dir} holds a dataset made with other inputs or arguments; "
                     "use another --output_dir or pass --overwrite to replace it"
                 )
-            old_shards += glob.glob(os.path.join(state, "*.json"))
-            for path in old_shards:
-                os.remove(path)
+            storage.remove(old_shards + storage.listdir(state, "*.json*"))
     elif old_shards:
         if not overwrite:
             raise ValueError(
                 f"{output_dir} already has TFRecord files not made by data_prep; "
                 "use another --output_dir or pass --overwrite"
             )
-        for path in old_shards:
-            os.remove(path)
-    _atomic_write_json(plan_path, plan)
+        storage.remove(old_shards)
+    storage.write_json_atomic(plan_path, plan)
 
 
-def _stats_path(output_dir, shard):
-    return os.path.join(output_dir, STATE_DIR, shard.name + ".json")
+def stats_path(output_dir, shard):
+    return storage.join(output_dir, STATE_DIR, shard.name + ".json")
+
+
+def new_stats():
+    return {"records": 0, "skipped": {}, "fixed": {}}
+
+
+def add_result(stats, result):
+    """Counts one conversion result into a shard's statistics."""
+    if result.record is not None:
+        stats["records"] += 1
+    else:
+        stats["skipped"].setdefault(result.reason, []).append(result.key)
+    for fix in result.fixes:
+        stats["fixed"][fix] = stats["fixed"].get(fix, 0) + 1
 
 
 def _is_done(output_dir, shard):
-    return os.path.exists(os.path.join(output_dir, shard.name)) and os.path.exists(
-        _stats_path(output_dir, shard)
-    )
+    return storage.exists(storage.join(output_dir, shard.name)) and storage.exists(stats_path(output_dir, shard))
+
+
+def remove_temporary_files(output_dir):
+    """Shards and statistics a killed or failed run left half-written."""
+    storage.remove(storage.listdir(output_dir, "*.tmp*") + storage.listdir(storage.join(output_dir, STATE_DIR),
+                                                                             "*.tmp*"))
 
 
 def _results(items, config, num_workers):
@@ -139,22 +165,18 @@ class _ShardWriter:
         self.final = os.path.join(output_dir, shard.name)
         self.tmp = self.final + ".tmp"
         self.writer = tf.io.TFRecordWriter(self.tmp)
-        self.stats = {"records": 0, "skipped": {}, "fixed": {}}
+        self.stats = new_stats()
         self.remaining = len(shard.items)
 
     def add(self, result):
         if result.record is not None:
             self.writer.write(result.record)
-            self.stats["records"] += 1
-        else:
-            self.stats["skipped"].setdefault(result.reason, []).append(result.key)
-        for fix in result.fixes:
-            self.stats["fixed"][fix] = self.stats["fixed"].get(fix, 0) + 1
+        add_result(self.stats, result)
         self.remaining -= 1
 
     def finish(self):
         self.writer.close()
-        _atomic_write_json(_stats_path(self.output_dir, self.shard), self.stats)
+        storage.write_json_atomic(stats_path(self.output_dir, self.shard), self.stats)
         os.replace(self.tmp, self.final)
 
 
@@ -165,8 +187,7 @@ def _summarize(output_dir, shards, plan):
     examples = collections.defaultdict(list)
     skipped_rows = []
     for shard in shards:
-        with open(_stats_path(output_dir, shard)) as f:
-            stats = json.load(f)
+        stats = storage.read_json(stats_path(output_dir, shard))
         entry = splits.setdefault(
             shard.split, {"records": 0, "inputs": 0, "shards": shard.count, "files": []}
         )
@@ -196,14 +217,15 @@ def _summarize(output_dir, shards, plan):
 
 def write_dataset(
     splits, output_dir, config, source, images_per_shard=1000, num_workers=None,
-    overwrite=False, log=print,
+    overwrite=False, log=print, runner="local", beam_options="",
 ):
     """Converts every split's items into Lab TFRecord shards plus ``manifest.json``.
 
     Args:
       splits: dict split name -> list of :class:`data_prep.decode.Item`, in
         the order they should be written.
-      output_dir: destination folder.
+      output_dir: destination folder (with ``runner="beam"``, any path Beam's
+        filesystems take: gs://, s3://, hdfs://).
       config: :class:`data_prep.convert.PrepConfig`.
       source: JSON-able description of the source and its arguments, copied
         into the manifest.
@@ -211,19 +233,42 @@ def write_dataset(
       num_workers: worker processes; None = all cores, 0 = convert inline.
       overwrite: replace a dataset in ``output_dir`` made with other inputs.
       log: function that prints one message.
+      runner: ``local`` (a process pool) or ``beam`` (data_prep.beam_runner).
+      beam_options: Beam pipeline options as one command-line string.
 
     Returns:
       The manifest dict (also written to ``output_dir/manifest.json``).
     """
+    if runner not in RUNNERS:
+        raise ValueError(f"runner must be one of {', '.join(RUNNERS)}, got {runner!r}")
+    if runner == "beam":
+        from data_prep import beam_runner
+
+        beam_runner.require_beam()
+    elif storage.is_remote(output_dir):
+        raise ValueError(f"{output_dir}: the local runner writes local folders; use --runner=beam for "
+                         "gs://, s3:// or hdfs:// output")
     num_workers = os.cpu_count() if num_workers is None else num_workers
+    splits = mark_duplicates(splits)
     plan = _plan_record(splits, config, source, images_per_shard)
     _prepare_output(output_dir, plan, overwrite)
     shards = plan_shards(splits, images_per_shard)
-    for path in glob.glob(os.path.join(output_dir, "*.tmp")):
-        os.remove(path)  # left by a killed run; those shards are redone
+    remove_temporary_files(output_dir)  # left by a killed run; those shards are redone
     pending = [s for s in shards if not _is_done(output_dir, s)]
     if len(pending) < len(shards):
         log(f"resuming: {len(shards) - len(pending)} of {len(shards)} shards already complete")
+    if runner == "beam":
+        beam_runner.write_shards(pending, output_dir, config, num_workers, beam_options, log)
+    else:
+        _write_shards_locally(pending, output_dir, config, num_workers)
+    manifest, skipped_rows = _summarize(output_dir, shards, plan)
+    storage.write_bytes_atomic(storage.join(output_dir, SKIPPED_NAME),
+                               ("split\tkey\treason\n" + "".join(row + "\n" for row in skipped_rows)).encode())
+    storage.write_json_atomic(storage.join(output_dir, schema.MANIFEST_NAME), manifest)
+    return manifest
+
+
+def _write_shards_locally(pending, output_dir, config, num_workers):
     work = [item for shard in pending for item in shard.items]
     progress = Progress(len(work), label="converting ")
     queue = iter(pending)
@@ -239,8 +284,3 @@ def write_dataset(
             writer.finish()
     if work:
         progress.close()
-    manifest, skipped_rows = _summarize(output_dir, shards, plan)
-    with open(os.path.join(output_dir, SKIPPED_NAME), "w") as f:
-        f.write("split\tkey\treason\n" + "".join(row + "\n" for row in skipped_rows))
-    _atomic_write_json(os.path.join(output_dir, schema.MANIFEST_NAME), manifest)
-    return manifest

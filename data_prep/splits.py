@@ -9,6 +9,7 @@ import os
 
 import numpy as np
 
+from data_prep import storage
 from data_prep.decode import Item
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm")
@@ -20,6 +21,10 @@ def find_images(root, extensions=IMAGE_EXTENSIONS):
     Broken links and unreadable files are kept: they are counted as skipped
     later instead of vanishing silently.
     """
+    if storage.is_remote(root):  # gs://, s3://... through Beam's filesystems
+        prefix = root.rstrip("/") + "/"
+        return [Item(key=path[len(prefix):], path=path) for path in storage.list_tree(root)
+                if path.lower().endswith(extensions)]
     if not os.path.isdir(root):
         raise ValueError(f"{root} is not a directory")
     items = []

@@ -96,8 +96,9 @@ def test_places365_plain_folders(tmp_path):
     assert read_manifest(str(out))["records"] == {"train": 4, "val": 1}
 
 
-def test_folder_with_every_kind_of_bad_file_never_crashes(tmp_path):
-    images = tmp_path / "photos"
+def make_bad_folder(images):
+    """4 good photos, 5 odd ones that are fixed or skipped, and 5 broken files: the kinds of file
+    a real photo collection holds."""
     coffee = photo("coffee")[100:300, 200:400]
     for i, crop in enumerate(photo_crops(4, size=100)):
         save(str(images / "good" / f"{i}.jpg"), crop)
@@ -117,6 +118,11 @@ def test_folder_with_every_kind_of_bad_file_never_crashes(tmp_path):
     (bad / "bomb.png").write_bytes(png_header_only(30000, 30000))
     os.symlink(bad / "missing.jpg", bad / "dangling.jpg")
     (images / "README.txt").write_text("not an image extension: ignored")
+
+
+def test_folder_with_every_kind_of_bad_file_never_crashes(tmp_path):
+    images = tmp_path / "photos"
+    make_bad_folder(images)
     out = tmp_path / "out"
     result = run_module("data_prep.folder", f"--images={images}", f"--output_dir={out}",
                         "--image_size=64", "--val_fraction=0", "--num_workers=0")

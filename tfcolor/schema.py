@@ -92,7 +92,9 @@ def serialize_example(key, lab_u8, source_size):
         "key": _bytes(key.encode("utf-8")),
         "schema_version": _int64(SCHEMA_VERSION),
     }
-    return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
+    # deterministic: map entries in key order, so the same image gives the same bytes in every
+    # process (protobuf's map order otherwise varies between processes and runners).
+    return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString(deterministic=True)
 
 
 def parse_example(serialized):

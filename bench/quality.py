@@ -1,0 +1,238 @@
+"""Colour quality on real photos no model saw: pix2pix, WGAN, WGAN-GP and the loss terms
+against sepia, trained under one CPU budget each, measured beside the gray-photo floor.
+
+    python -m bench.quality                      # about 20 minutes per recipe on 2 cores
+    python -m bench.quality --minutes=10 --recipes=pix2pix,pix2pix_colorful
+
+Photos: the photographs (not the drawings) of Debian's wallpaper packages, fetched with
+``apt-get download`` and unpacked here (never in tests), plus the photos that ship with
+scikit-image and matplotlib. Whole photos are held out for validation (every third Debian
+photo by name): no crop of a validation photo is ever trained on. The training photos are
+cut into random crops (data_prep.folder prepares them); the held-out photos are evaluated
+whole (long side 512 px) with tfcolor.evaluate, which reports the gray floor beside each
+model, and ``evaluate --compare`` makes one table and figure.
+
+Budget: each recipe's speed is measured first (a short run); its number of steps is then
+budget x speed, so every recipe gets the same CPU time whatever else the machine does later.
+Each stage is skipped when its output exists: rerun to go on after an interruption.
+"""
+
+import argparse
+import glob
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+from PIL import Image
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# Photographs of each package (the other files are drawings, renders or gray).
+PHOTOS = {
+    "mate-backgrounds": [f"usr/share/backgrounds/mate/nature/{n}.jpg" for n in (
+        "Aqua", "Blinds", "Dune", "FreshFlower", "Garden", "GreenMeadow", "LadyBird", "RainDrops", "Storm",
+        "TwoWings", "Wood", "YellowFlower")],
+    "plasma-workspace-wallpapers": [f"usr/share/wallpapers/{n}/contents/images/{s}" for n, s in (
+        ("BytheWater", "2560x1600.jpg"), ("ColdRipple", "2560x1600.jpg"), ("ColorfulCups", "2560x1600.jpg"),
+        ("DarkestHour", "2560x1600.jpg"), ("EveningGlow", "2560x1600.jpg"), ("FallenLeaf", "2560x1600.jpg"),
+        ("Kite", "2560x1600.jpg"), ("OneStandsOut", "2560x1600.jpg"), ("Path", "2560x1600.jpg"),
+        ("summer_1am", "2560x1600.jpg"))],
+    "lomiri-wallpapers-16.04": [f"usr/share/backgrounds/{n}.jpg" for n in (
+        "Bridge_by_Sander_Klootwijk", "Dragonfly_by_Bolly", "Picture_0B_by_freespace", "Picture_1A_by_freespace",
+        "Wine_by_Jakkub_Mede", "aitzgorri_by_Aitzol_Berasategi", "analogpattern_by_Peter_Nerlich",
+        "friends_by_Aitzol_Berasategi", "life_by_Aitzol_Berasategi", "picosdeeuropa_by_Aitzol_Berasategi",
+        "seeding_by_Clements_Engelhardt", "sunset_by_Aitzol_Berasategi")],
+    "lomiri-wallpapers-20.04": ["usr/share/backgrounds/Kleiber_by_Lukas_Baubkus.jpg"],
+}
+
+COMMON = ["--flagfile=experiments/common.flags", "--generator=unet", "--g_filters=32", "--discriminator=patchgan",
+          "--d_layers=3", "--d_filters=32", "--batch_size=16", "--checkpoint_every=200", "--log_every=20",
+          "--val_images=6", "--shuffle_buffer=2000"]
+PIX2PIX = ["--gan=pix2pix", "--d_norm=batch"]
+RECIPES = {
+    "pix2pix": PIX2PIX,
+    "wgan": ["--gan=wgan", "--d_norm=batch", "--n_critic=5", "--clip_value=0.01", "--optimizer=rmsprop",
+             "--g_lr=5e-5", "--d_lr=5e-5"],
+    "wgan_gp": ["--gan=wgan_gp", "--d_norm=layer", "--n_critic=5", "--gp_weight=10", "--optimizer=adam",
+                "--g_lr=1e-4", "--d_lr=1e-4", "--beta1=0.5", "--beta2=0.9"],
+    "pix2pix_colorful": PIX2PIX + ["--colorfulness_weight=10"],
+    "pix2pix_rebalanced": PIX2PIX + ["--rebalance_l1"],
+    "pix2pix_perceptual": PIX2PIX + ["--perceptual_weight=1"],  # needs --perceptual_weights
+}
+
+
+def log(message):
+    print(message, flush=True)
+
+
+def run(args, **kwargs):
+    env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2")
+    result = subprocess.run(args, cwd=ROOT, env=env, text=True, capture_output=True, **kwargs)
+    if result.returncode:
+        raise SystemExit(f"failed: {' '.join(args)}\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}")
+    return result.stdout
+
+
+def fetch_packages(work):
+    """apt-get download + dpkg-deb -x of each package, into work/debs and work/unpacked."""
+    debs, unpacked = os.path.join(work, "debs"), os.path.join(work, "unpacked")
+    os.makedirs(debs, exist_ok=True)
+    for package in PHOTOS:
+        target = os.path.join(unpacked, package)
+        if os.path.isdir(target):
+            continue
+        if not glob.glob(os.path.join(debs, f"{package}_*.deb")):
+            log(f"apt-get download {package}")
+            subprocess.run(["apt-get", "download", package], cwd=debs, check=True, capture_output=True)
+        deb = glob.glob(os.path.join(debs, f"{package}_*.deb"))[0]
+        shutil.rmtree(target + ".tmp", ignore_errors=True)
+        os.makedirs(target + ".tmp")
+        subprocess.run(["dpkg-deb", "-x", deb, target + ".tmp"], check=True)
+        os.rename(target + ".tmp", target)
+    return {f"{package}/{short_name(p)}": os.path.join(unpacked, package, p)
+            for package, paths in PHOTOS.items() for p in paths}
+
+
+def short_name(path):
+    """Plasma's wallpapers are named by their folder, the others by their file."""
+    if "/wallpapers/" in path:
+        return path.split("/wallpapers/")[1].split("/")[0]
+    return os.path.splitext(os.path.basename(path))[0]
+
+
+def load(path, long_side):
+    image = Image.open(path)
+    image.draft("RGB", (long_side, long_side))
+    image = image.convert("RGB")
+    image.thumbnail((long_side, long_side), Image.LANCZOS)
+    return np.asarray(image)
+
+
+def random_crops(photo, count, rng, out_size):
+    height, width = photo.shape[:2]
+    short = min(height, width)
+    crops = []
+    for _ in range(count):
+        side = int(rng.integers(int(short * 0.35), short + 1))
+        top, left = int(rng.integers(0, height - side + 1)), int(rng.integers(0, width - side + 1))
+        crop = Image.fromarray(photo[top:top + side, left:left + side]).resize((out_size, out_size), Image.LANCZOS)
+        crops.append(crop)
+    return crops
+
+
+def build_photo_sets(work, crops_per_photo, crop_size):
+    """work/val_photos (held-out whole photos) and work/train_photos (crops of the others)."""
+    val_dir, train_dir = os.path.join(work, "val_photos"), os.path.join(work, "train_photos")
+    if os.path.isdir(val_dir) and os.path.isdir(train_dir):
+        return val_dir, train_dir
+    from data_prep.sample_photos import sample_photos
+
+    debian = fetch_packages(work)
+    names = sorted(debian)
+    held_out = set(names[1::3])
+    rng = np.random.default_rng(0)
+    for d in (val_dir, train_dir):
+        shutil.rmtree(d + ".tmp", ignore_errors=True)
+        os.makedirs(d + ".tmp")
+    training = {name: load(debian[name], 1024) for name in names if name not in held_out}
+    training.update({f"samples/{k}": v for k, v in sample_photos().items()})
+    for name in sorted(held_out):
+        Image.fromarray(load(debian[name], 512)).save(
+            os.path.join(val_dir + ".tmp", name.replace("/", "__") + ".jpg"), quality=95)
+    for name, photo in sorted(training.items()):
+        whole = Image.fromarray(photo)
+        short = min(whole.size)
+        box = ((whole.width - short) // 2, (whole.height - short) // 2)
+        pieces = [whole.resize((crop_size, crop_size), Image.LANCZOS,
+                               box=(box[0], box[1], box[0] + short, box[1] + short))]
+        pieces += random_crops(photo, crops_per_photo, rng, crop_size)
+        for i, piece in enumerate(pieces):
+            piece.save(os.path.join(train_dir + ".tmp", f"{name.replace('/', '__')}_{i:03d}.jpg"), quality=95)
+    for d in (val_dir, train_dir):
+        os.rename(d + ".tmp", d)
+    log(f"photos: {len(training)} for training ({len(training) * (crops_per_photo + 1)} crops), "
+        f"{len(held_out)} held out: {', '.join(sorted(held_out))}")
+    return val_dir, train_dir
+
+
+def recipe_flags(name, args, data_dir, model_dir):
+    flags = COMMON + RECIPES[name] + [f"--train={data_dir}", f"--model_dir={model_dir}",
+                                      f"--image_size={args.image_size}", f"--seed={args.seed}"]
+    if name == "pix2pix_perceptual":
+        flags.append(f"--perceptual_weights={args.perceptual_weights}")
+    return flags
+
+
+def steps_for(name, args, data_dir, work):
+    """Generator steps that fit the budget: budget x speed measured on a short run."""
+    calib = os.path.join(work, "calibration", name)
+    summary = os.path.join(calib, "summary.json")
+    if not os.path.exists(summary):
+        shutil.rmtree(calib, ignore_errors=True)
+        run([sys.executable, "-m", "tfcolor.train", *recipe_flags(name, args, data_dir, calib), "--epochs=1",
+             f"--steps_per_epoch={args.calibration_steps}"])
+    rate = json.load(open(summary))["images_per_second"]
+    batch = 16
+    return max(1, int(args.minutes * 60 * rate / batch)), rate
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work_dir", default=os.path.join(ROOT, "runs", "quality"))
+    parser.add_argument("--minutes", type=float, default=20.0, help="training budget per recipe")
+    parser.add_argument("--recipes", default="pix2pix,wgan,wgan_gp,pix2pix_colorful,pix2pix_rebalanced,"
+                                             "pix2pix_perceptual")
+    parser.add_argument("--image_size", type=int, default=64)
+    parser.add_argument("--crops_per_photo", type=int, default=16)
+    parser.add_argument("--calibration_steps", type=int, default=25)
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--perceptual_weights", default="",
+                        help="VGG16 weights (lpips_vgg.npz) for pix2pix_perceptual; skipped without")
+    args = parser.parse_args()
+    work = os.path.abspath(args.work_dir)
+    os.makedirs(work, exist_ok=True)
+    val_dir, train_dir = build_photo_sets(work, args.crops_per_photo, crop_size=args.image_size * 2)
+    data_dir = os.path.join(work, f"data{args.image_size}")
+    if not os.path.exists(os.path.join(data_dir, "manifest.json")):
+        run([sys.executable, "-m", "data_prep.folder", f"--images={train_dir}", f"--output_dir={data_dir}",
+             f"--image_size={args.image_size}", f"--store_size={args.image_size * 9 // 8}", "--val_fraction=0"])
+    recipes = [r for r in args.recipes.split(",") if r]
+    if "pix2pix_perceptual" in recipes and not args.perceptual_weights:
+        log("pix2pix_perceptual skipped: it needs VGG16 weights (--perceptual_weights=lpips_vgg.npz), "
+            "which nothing downloads here")
+        recipes.remove("pix2pix_perceptual")
+    budgets = {}
+    for name in recipes:
+        steps, rate = steps_for(name, args, data_dir, work)
+        budgets[name] = {"steps": steps, "images_per_second": rate}
+        log(f"{name}: {rate:.1f} img/s -> {steps} steps in {args.minutes:g} min")
+    evals = []
+    for name in recipes:
+        model_dir = os.path.join(work, "runs", name)
+        if not os.path.exists(os.path.join(model_dir, "summary.json")):
+            steps = budgets[name]["steps"]
+            per_epoch = -(-steps // args.epochs)
+            log(f"training {name}: {args.epochs} x {per_epoch} steps")
+            run([sys.executable, "-m", "tfcolor.train", *recipe_flags(name, args, data_dir, model_dir),
+                 f"--epochs={args.epochs}", f"--steps_per_epoch={per_epoch}"])
+        budgets[name]["seconds"] = json.load(open(os.path.join(model_dir, "summary.json")))["seconds"]
+        eval_dir = os.path.join(work, "eval", name)
+        if not os.path.exists(os.path.join(eval_dir, "metrics.json")):
+            log(f"evaluating {name} on the held-out photos")
+            run([sys.executable, "-m", "tfcolor.evaluate", f"--model={model_dir}", f"--data={val_dir}",
+                 f"--output_dir={eval_dir}", "--inception_weights=", "--grid_images=12"])
+        evals.append(eval_dir)
+    compare = os.path.join(work, "compare")
+    run([sys.executable, "-m", "tfcolor.evaluate", f"--compare={','.join(evals)}", f"--output_dir={compare}"])
+    with open(os.path.join(compare, "budgets.json"), "w") as f:
+        json.dump(budgets, f, indent=2)
+    log(open(os.path.join(compare, "report.md")).read())
+    log(f"table and figure: {compare}")
+
+
+if __name__ == "__main__":
+    main()

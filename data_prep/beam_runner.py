@@ -1,0 +1,154 @@
+"""data_prep on Apache Beam: the same shards, records and manifest as the local runner.
+
+The plan (which item goes to which split and shard, in which order) is made once, by
+:mod:`data_prep.pipeline`, exactly as for ``--runner=local``. Each pending shard's items are
+written to ``OUTPUT/.prep/work/SHARD.pkl``; the pipeline is then
+
+    Create(shard names) | Reshuffle | ParDo(WriteShard)
+
+where one ``WriteShard`` call converts the shard's items in order (the same
+:class:`data_prep.convert.Converter` as the local runner), writes the records under a
+temporary name, writes the shard's statistics to ``.prep/``, and renames the shard. A shard is
+the unit of work and of retry: a retried or duplicated task rewrites the same bytes, so a
+rerun after a failed or killed job finishes every shard exactly once. The manifest is built
+afterwards from the statistics files the pipeline wrote (Beam's counters only show progress).
+
+Runner: the user's ``--runner`` in ``--beam_pipeline_options`` (DataflowRunner, FlinkRunner,
+SparkRunner...), else Beam's in-process FnApiRunner with ``direct_num_workers`` worker
+processes. Beam's DirectRunner is not the default because it now hands pipelines to the Prism
+runner, which downloads a binary when it starts (and fails offline).
+"""
+
+import logging
+import os
+import pickle
+import shlex
+import tempfile
+import time
+
+from data_prep import storage
+from data_prep.convert import Converter
+from data_prep.pipeline import STATE_DIR, add_result, new_stats, stats_path
+
+WORK_DIR = "work"
+MISSING = "--runner=beam needs Apache Beam: pip install 'tfcolor[beam]' (or apache-beam)"
+
+
+def require_beam():
+    try:
+        import apache_beam  # noqa: F401
+    except ImportError as e:
+        raise SystemExit(f"error: {MISSING}") from e
+
+
+def _work_path(output_dir, name):
+    return storage.join(output_dir, STATE_DIR, WORK_DIR, name + ".pkl")
+
+
+def pipeline_options(beam_options, num_workers):
+    """(PipelineOptions, runner or None): the user's options; without a --runner there, the
+    FnApiRunner with ``num_workers`` processes (``direct_num_workers`` of the options wins)."""
+    from apache_beam.options.pipeline_options import (DirectOptions, PipelineOptions, WorkerOptions,
+                                                      StandardOptions)
+
+    options = PipelineOptions(shlex.split(beam_options or ""))
+    if options.view_as(StandardOptions).runner:
+        return options, None
+    from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+
+    direct = options.view_as(DirectOptions)
+    given = shlex.split(beam_options or "")
+    if not any(arg.startswith("--direct_num_workers") for arg in given):
+        direct.direct_num_workers = max(1, num_workers)
+    if not any(arg.startswith("--default_sdk_harness_log_level") for arg in given):
+        options.view_as(WorkerOptions).default_sdk_harness_log_level = "WARNING"
+    if not any(arg.startswith("--direct_running_mode") for arg in given):
+        direct.direct_running_mode = "multi_processing" if direct.direct_num_workers > 1 else "in_memory"
+    return options, FnApiRunner()
+
+
+class WriteShard:
+    """Beam DoFn body (wrapped in :func:`_dofn`): shard name -> shard written, (name, records)."""
+
+    def __init__(self, output_dir, config):
+        self.output_dir = output_dir
+        self.config = config
+        self.convert = None
+
+    def setup(self):
+        import tensorflow as tf
+
+        try:  # one thread per worker process: the processes are the parallelism
+            tf.config.threading.set_intra_op_parallelism_threads(1)
+            tf.config.threading.set_inter_op_parallelism_threads(1)
+        except RuntimeError:
+            pass  # TensorFlow already running in this process (in_memory mode)
+        self.convert = Converter(self.config)
+
+    def process(self, name, counters):
+        import tensorflow as tf
+
+        shard = pickle.loads(storage.read_bytes(_work_path(self.output_dir, name)))
+        with tempfile.TemporaryDirectory() as tmp:
+            local = os.path.join(tmp, shard.name)
+            stats = new_stats()
+            with tf.io.TFRecordWriter(local) as writer:
+                for item in shard.items:
+                    result = self.convert(item)
+                    if result.record is not None:
+                        writer.write(result.record)
+                    add_result(stats, result)
+                    counters["images"].inc()
+                    if result.record is None:
+                        counters["skipped"].inc()
+            storage.write_json_atomic(stats_path(self.output_dir, shard), stats)
+            storage.publish(local, storage.join(self.output_dir, shard.name))
+        counters["shards"].inc()
+        return name, stats["records"]
+
+
+def _dofn(output_dir, config):
+    import apache_beam as beam
+    from apache_beam.metrics import Metrics
+
+    class WriteShardFn(beam.DoFn):
+        def __init__(self):
+            self.body = WriteShard(output_dir, config)
+            self.counters = None
+
+        def setup(self):
+            self.body.setup()
+            self.counters = {name: Metrics.counter("data_prep", name) for name in ("images", "skipped", "shards")}
+
+        def process(self, name):
+            yield self.body.process(name, self.counters)
+
+    return WriteShardFn()
+
+
+def write_shards(pending, output_dir, config, num_workers, beam_options, log):
+    """Writes the ``pending`` shards (pipeline.Shard) with a Beam pipeline."""
+    if not pending:
+        return
+    import apache_beam as beam
+
+    logging.getLogger("apache_beam").setLevel(logging.WARNING)  # the runner's chatter
+    storage.makedirs(storage.join(output_dir, STATE_DIR, WORK_DIR))
+    for shard in pending:
+        storage.write_bytes_atomic(_work_path(output_dir, shard.name), pickle.dumps(shard))
+    options, runner = pipeline_options(beam_options, num_workers)
+    shown = type(runner).__name__ if runner else options.get_all_options()["runner"]
+    log(f"beam: {len(pending)} shards, {sum(len(s.items) for s in pending)} inputs on {shown}")
+    start = time.perf_counter()
+    pipeline = beam.Pipeline(runner=runner, options=options)
+    _ = (pipeline
+         | "shards" >> beam.Create(sorted(shard.name for shard in pending))
+         | "spread" >> beam.Reshuffle()
+         | "convert and write" >> beam.ParDo(_dofn(output_dir, config)))
+    result = pipeline.run()
+    result.wait_until_finish()
+    counters = {r.key.metric.name: r.committed for r in result.metrics().query()["counters"]}
+    log(f"beam: {counters.get('images', 0)} inputs converted ({counters.get('skipped', 0)} skipped), "
+        f"{counters.get('shards', 0)} shards in {time.perf_counter() - start:.1f} s")
+    # this run's work files, and those a killed run left for shards finished since
+    storage.remove(storage.listdir(storage.join(output_dir, STATE_DIR, WORK_DIR), "*.pkl"))

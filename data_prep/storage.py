@@ -1,0 +1,115 @@
+"""The few file operations data_prep needs, on local paths or any filesystem Apache Beam knows.
+
+Local paths go through ``os``; paths with a scheme (``gs://``, ``s3://``, ``hdfs://``) through
+Beam's ``FileSystems`` (with the matching Beam extra installed: ``apache-beam[gcp]`` for gs://,
+``[aws]`` for s3://...).
+"""
+
+import fnmatch
+import json
+import os
+import shutil
+import uuid
+
+
+def is_remote(path):
+    return "://" in str(path)
+
+
+def _fs():
+    from apache_beam.io.filesystems import FileSystems
+
+    return FileSystems
+
+
+def join(*parts):
+    return _fs().join(*parts) if is_remote(parts[0]) else os.path.join(*parts)
+
+
+def exists(path):
+    return _fs().exists(path) if is_remote(path) else os.path.exists(path)
+
+
+def makedirs(path):
+    if is_remote(path):
+        return  # object stores have no folders
+    os.makedirs(path, exist_ok=True)
+
+
+def listdir(folder, pattern="*"):
+    """Full paths of the files directly in ``folder`` whose names match ``pattern``."""
+    if is_remote(folder):
+        prefix = folder.rstrip("/") + "/"
+        found = _fs().match([prefix + pattern])[0].metadata_list
+        return sorted(m.path for m in found if "/" not in m.path[len(prefix):])
+    if not os.path.isdir(folder):
+        return []
+    return sorted(os.path.join(folder, n) for n in os.listdir(folder) if fnmatch.fnmatch(n, pattern))
+
+
+def remove(paths):
+    paths = list(paths)
+    if not paths:
+        return
+    if is_remote(paths[0]):
+        _fs().delete(paths)
+    else:
+        for path in paths:
+            os.remove(path)
+
+
+def read_bytes(path):
+    if is_remote(path):
+        with _fs().open(path) as f:
+            return f.read()
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def read_text(path):
+    return read_bytes(path).decode()
+
+
+def list_tree(root):
+    """Paths of every file below a remote folder (local folders: os.walk)."""
+    prefix = root.rstrip("/") + "/"
+    return sorted(m.path for m in _fs().match([prefix + "**"])[0].metadata_list)
+
+
+def read_json(path):
+    return json.loads(read_text(path))
+
+
+def write_bytes_atomic(path, data):
+    """Writes under a unique temporary name, then renames: readers see all or nothing, and
+    two attempts writing the same file (a retried Beam bundle) do not clash."""
+    tmp = f"{path}.tmp-{uuid.uuid4().hex[:12]}"
+    if is_remote(path):
+        with _fs().create(tmp) as f:
+            f.write(data)
+        _fs().rename([tmp], [path])
+        return
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def write_json_atomic(path, obj):
+    write_bytes_atomic(path, json.dumps(obj, indent=2, sort_keys=True).encode())
+
+
+def publish(local_path, path):
+    """Moves a finished local file to ``path`` (any filesystem): copied under a temporary name
+    next to it, then renamed, so ``path`` appears complete or not at all."""
+    tmp = f"{path}.tmp-{uuid.uuid4().hex[:12]}"
+    if not is_remote(path):
+        shutil.move(local_path, tmp)
+        os.replace(tmp, path)
+        return
+    with open(local_path, "rb") as src, _fs().create(tmp) as dst:
+        while chunk := src.read(1 << 24):
+            dst.write(chunk)
+    _fs().rename([tmp], [path])
+    os.remove(local_path)

@@ -1,0 +1,51 @@
+"""A filesystem with a scheme, like gs:// or s3://, that lives on the local disk:
+``localtest:///abs/path``. Registered with Beam's FileSystems on import, so the remote code paths
+of data_prep (storage.py) run offline. In-process only (Beam's in_memory mode)."""
+
+import os
+
+from apache_beam.io.filesystem import FileMetadata
+from apache_beam.io.localfilesystem import LocalFileSystem
+
+PREFIX = "localtest://"
+
+
+def local(path):
+    return path[len(PREFIX):] if path.startswith(PREFIX) else path
+
+
+class SchemeLocalFileSystem(LocalFileSystem):
+    @classmethod
+    def scheme(cls):
+        return "localtest"
+
+    def join(self, basepath, *paths):
+        return PREFIX + super().join(local(basepath), *paths)
+
+    def mkdirs(self, path):
+        return super().mkdirs(local(path))
+
+    def _list(self, dir_or_prefix):
+        for folder, _, files in os.walk(local(dir_or_prefix)):
+            for name in files:
+                path = os.path.join(folder, name)
+                info = os.lstat(path)  # a dangling link is listed too, as os.walk lists it
+                yield FileMetadata(PREFIX + path, info.st_size, info.st_mtime)
+
+    def create(self, path, *args, **kwargs):
+        return super().create(local(path), *args, **kwargs)
+
+    def open(self, path, *args, **kwargs):
+        return super().open(local(path), *args, **kwargs)
+
+    def rename(self, sources, destinations):
+        return super().rename([local(p) for p in sources], [local(p) for p in destinations])
+
+    def exists(self, path):
+        return super().exists(local(path))
+
+    def size(self, path):
+        return super().size(local(path))
+
+    def delete(self, paths):
+        return super().delete([local(p) for p in paths])
