@@ -48,8 +48,9 @@ PHOTOS = {
     "lomiri-wallpapers-20.04": ["usr/share/backgrounds/Kleiber_by_Lukas_Baubkus.jpg"],
 }
 
+BATCH = 16
 COMMON = ["--flagfile=experiments/common.flags", "--generator=unet", "--g_filters=32", "--discriminator=patchgan",
-          "--d_layers=3", "--d_filters=32", "--batch_size=16", "--checkpoint_every=200", "--log_every=20",
+          "--d_layers=3", "--d_filters=32", f"--batch_size={BATCH}", "--checkpoint_every=200", "--log_every=20",
           "--val_images=6", "--shuffle_buffer=2000"]
 PIX2PIX = ["--gan=pix2pix", "--d_norm=batch"]
 RECIPES = {
@@ -175,8 +176,7 @@ def steps_for(name, args, data_dir, work):
         run([sys.executable, "-m", "tfcolor.train", *recipe_flags(name, args, data_dir, calib), "--epochs=1",
              f"--steps_per_epoch={args.calibration_steps}"])
     rate = json.load(open(summary))["images_per_second"]
-    batch = 16
-    return max(1, int(args.minutes * 60 * rate / batch)), rate
+    return max(1, int(args.minutes * 60 * rate / BATCH)), rate
 
 
 def main():

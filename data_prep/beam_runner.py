@@ -26,19 +26,14 @@ import shlex
 import tempfile
 import time
 
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+
 from data_prep import storage
 from data_prep.convert import Converter
-from data_prep.pipeline import STATE_DIR, add_result, new_stats, stats_path
+from data_prep.pipeline import STATE_DIR, ShardWriter
 
 WORK_DIR = "work"
-MISSING = "--runner=beam needs Apache Beam: pip install 'tfcolor[beam]' (or apache-beam)"
-
-
-def require_beam():
-    try:
-        import apache_beam  # noqa: F401
-    except ImportError as e:
-        raise SystemExit(f"error: {MISSING}") from e
 
 
 def _work_path(output_dir, name):
@@ -48,32 +43,34 @@ def _work_path(output_dir, name):
 def pipeline_options(beam_options, num_workers):
     """(PipelineOptions, runner or None): the user's options; without a --runner there, the
     FnApiRunner with ``num_workers`` processes (``direct_num_workers`` of the options wins)."""
-    from apache_beam.options.pipeline_options import (DirectOptions, PipelineOptions, WorkerOptions,
-                                                      StandardOptions)
+    from apache_beam.options.pipeline_options import (DirectOptions, PipelineOptions, StandardOptions,
+                                                      WorkerOptions)
 
-    options = PipelineOptions(shlex.split(beam_options or ""))
+    given = shlex.split(beam_options or "")
+    options = PipelineOptions(given)
     if options.view_as(StandardOptions).runner:
         return options, None
     from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
+    def unset(name):
+        return not any(arg.startswith(f"--{name}") for arg in given)
+
     direct = options.view_as(DirectOptions)
-    given = shlex.split(beam_options or "")
-    if not any(arg.startswith("--direct_num_workers") for arg in given):
+    if unset("direct_num_workers"):
         direct.direct_num_workers = max(1, num_workers)
-    if not any(arg.startswith("--default_sdk_harness_log_level") for arg in given):
+    if unset("default_sdk_harness_log_level"):
         options.view_as(WorkerOptions).default_sdk_harness_log_level = "WARNING"
-    if not any(arg.startswith("--direct_running_mode") for arg in given):
+    if unset("direct_running_mode"):
         direct.direct_running_mode = "multi_processing" if direct.direct_num_workers > 1 else "in_memory"
     return options, FnApiRunner()
 
 
-class WriteShard:
-    """Beam DoFn body (wrapped in :func:`_dofn`): shard name -> shard written, (name, records)."""
+class WriteShard(beam.DoFn):
+    """Shard name -> the shard converted and written (pipeline.ShardWriter), (name, records)."""
 
     def __init__(self, output_dir, config):
         self.output_dir = output_dir
         self.config = config
-        self.convert = None
 
     def setup(self):
         import tensorflow as tf
@@ -84,54 +81,26 @@ class WriteShard:
         except RuntimeError:
             pass  # TensorFlow already running in this process (in_memory mode)
         self.convert = Converter(self.config)
+        self.counters = {name: Metrics.counter("data_prep", name) for name in ("images", "skipped", "shards")}
 
-    def process(self, name, counters):
-        import tensorflow as tf
-
+    def process(self, name):
         shard = pickle.loads(storage.read_bytes(_work_path(self.output_dir, name)))
         with tempfile.TemporaryDirectory() as tmp:
-            local = os.path.join(tmp, shard.name)
-            stats = new_stats()
-            with tf.io.TFRecordWriter(local) as writer:
-                for item in shard.items:
-                    result = self.convert(item)
-                    if result.record is not None:
-                        writer.write(result.record)
-                    add_result(stats, result)
-                    counters["images"].inc()
-                    if result.record is None:
-                        counters["skipped"].inc()
-            storage.write_json_atomic(stats_path(self.output_dir, shard), stats)
-            storage.publish(local, storage.join(self.output_dir, shard.name))
-        counters["shards"].inc()
-        return name, stats["records"]
-
-
-def _dofn(output_dir, config):
-    import apache_beam as beam
-    from apache_beam.metrics import Metrics
-
-    class WriteShardFn(beam.DoFn):
-        def __init__(self):
-            self.body = WriteShard(output_dir, config)
-            self.counters = None
-
-        def setup(self):
-            self.body.setup()
-            self.counters = {name: Metrics.counter("data_prep", name) for name in ("images", "skipped", "shards")}
-
-        def process(self, name):
-            yield self.body.process(name, self.counters)
-
-    return WriteShardFn()
+            writer = ShardWriter(self.output_dir, shard, os.path.join(tmp, shard.name))
+            for item in shard.items:
+                result = self.convert(item)
+                writer.add(result)
+                self.counters["images"].inc()
+                self.counters["skipped"].inc(int(result.record is None))
+            writer.finish()
+        self.counters["shards"].inc()
+        yield name, writer.stats["records"]
 
 
 def write_shards(pending, output_dir, config, num_workers, beam_options, log):
     """Writes the ``pending`` shards (pipeline.Shard) with a Beam pipeline."""
     if not pending:
         return
-    import apache_beam as beam
-
     logging.getLogger("apache_beam").setLevel(logging.WARNING)  # the runner's chatter
     storage.makedirs(storage.join(output_dir, STATE_DIR, WORK_DIR))
     for shard in pending:
@@ -144,7 +113,7 @@ def write_shards(pending, output_dir, config, num_workers, beam_options, log):
     _ = (pipeline
          | "shards" >> beam.Create(sorted(shard.name for shard in pending))
          | "spread" >> beam.Reshuffle()
-         | "convert and write" >> beam.ParDo(_dofn(output_dir, config)))
+         | "convert and write" >> beam.ParDo(WriteShard(output_dir, config)))
     result = pipeline.run()
     result.wait_until_finish()
     counters = {r.key.metric.name: r.committed for r in result.metrics().query()["counters"]}

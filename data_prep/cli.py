@@ -12,11 +12,6 @@ from data_prep.convert import PrepConfig
 from data_prep.pipeline import write_dataset
 
 FLAGS = flags.FLAGS
-_COMMON = (
-    "output_dir", "image_size", "store_size", "drop_grayscale", "gray_tolerance",
-    "max_pixels", "min_size", "images_per_shard", "num_workers", "overwrite", "seed", "runner",
-    "beam_pipeline_options",
-)
 
 
 def define_flags(image_size=256, drop_grayscale=True, min_size=32, images_per_shard=1000):

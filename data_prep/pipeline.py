@@ -31,6 +31,7 @@ PLAN_NAME = "plan.json"
 SKIPPED_NAME = "skipped.tsv"
 _EXAMPLES_PER_REASON = 20
 RUNNERS = ("local", "beam")
+BEAM_MISSING = "--runner=beam needs Apache Beam: pip install 'tfcolor[beam]' (or apache-beam)"
 
 
 @dataclasses.dataclass
@@ -154,16 +155,18 @@ def _results(items, config, num_workers):
         yield from pool.imap(convert_in_worker, items, chunksize=chunksize)
 
 
-class _ShardWriter:
-    """Writes one shard to a temporary name; ``finish`` makes it final."""
+class ShardWriter:
+    """Writes one shard's records to a local file (by default ``SHARD.tfrecord.tmp`` beside the
+    final name); ``finish`` writes the shard's statistics, then moves the file to its final name
+    (any filesystem, see storage.publish). Used by both runners."""
 
-    def __init__(self, output_dir, shard):
+    def __init__(self, output_dir, shard, local_path=None):
         import tensorflow as tf
 
         self.output_dir = output_dir
         self.shard = shard
-        self.final = os.path.join(output_dir, shard.name)
-        self.tmp = self.final + ".tmp"
+        self.final = storage.join(output_dir, shard.name)
+        self.tmp = local_path or self.final + ".tmp"
         self.writer = tf.io.TFRecordWriter(self.tmp)
         self.stats = new_stats()
         self.remaining = len(shard.items)
@@ -177,7 +180,7 @@ class _ShardWriter:
     def finish(self):
         self.writer.close()
         storage.write_json_atomic(stats_path(self.output_dir, self.shard), self.stats)
-        os.replace(self.tmp, self.final)
+        storage.publish(self.tmp, self.final)
 
 
 def _summarize(output_dir, shards, plan):
@@ -242,9 +245,12 @@ def write_dataset(
     if runner not in RUNNERS:
         raise ValueError(f"runner must be one of {', '.join(RUNNERS)}, got {runner!r}")
     if runner == "beam":
-        from data_prep import beam_runner
-
-        beam_runner.require_beam()
+        try:
+            from data_prep import beam_runner
+        except ImportError as e:
+            if not (e.name or "").startswith("apache_beam"):
+                raise
+            raise SystemExit(f"error: {BEAM_MISSING}") from e
     elif storage.is_remote(output_dir):
         raise ValueError(f"{output_dir}: the local runner writes local folders; use --runner=beam for "
                          "gs://, s3:// or hdfs:// output")
@@ -276,7 +282,7 @@ def _write_shards_locally(pending, output_dir, config, num_workers):
     skipped = 0
     for result in _results(work, config, num_workers):
         while writer is None or writer.remaining == 0:
-            writer = _ShardWriter(output_dir, next(queue))
+            writer = ShardWriter(output_dir, next(queue))
         writer.add(result)
         skipped += result.record is None
         progress.update(extra=f"skipped {skipped}")

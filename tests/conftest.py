@@ -61,6 +61,29 @@ def run_module(module, *args, timeout=300, check=True):
     return result
 
 
+def kill_after_shards(args, out, shards=1, timeout=180):
+    """Starts ``args`` (a data_prep command writing to ``out``, a Path), kills it and every process
+    it started with SIGKILL once ``shards`` shards are final, then runs it again to the end.
+    Asserts the kill came mid-run; returns the rerun's completed process."""
+    import signal
+    import time
+
+    env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="2")
+    process = subprocess.Popen(args, cwd=REPO, env=env, start_new_session=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + timeout
+    while len(list(out.glob("*.tfrecord"))) < shards and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.005)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert list(out.glob("*.tfrecord")), "no shard was finished before the kill"
+    assert not (out / "manifest.json").exists(), "the run ended before it could be killed"
+    rerun = subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert "resuming:" in rerun.stderr
+    return rerun
+
+
 def read_manifest(directory):
     with open(os.path.join(directory, "manifest.json")) as f:
         return json.load(f)

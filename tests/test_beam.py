@@ -3,10 +3,8 @@ on every source layout, survives a kill -9, reports duplicate keys, and says cle
 is missing. Beam runs offline here: its in-process FnApiRunner with 2 worker processes."""
 
 import os
-import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -14,7 +12,7 @@ from data_prep import beam_runner
 from data_prep.convert import PrepConfig
 from data_prep.decode import Item
 from data_prep.pipeline import write_dataset
-from tests.conftest import REPO, photo_crops, read_keys, read_manifest, run_module, save
+from tests.conftest import REPO, kill_after_shards, photo_crops, read_keys, read_manifest, run_module, save
 from tests.test_cifar import make_tarball, python_batches, small_images  # noqa: F401 (fixtures)
 from tests.test_sources import make_bad_folder, make_coco
 
@@ -108,20 +106,7 @@ def test_kill_9_during_a_beam_job_then_rerun_finishes_each_image_once(tmp_path):
     out = tmp_path / "out"
     args = [sys.executable, "-m", "data_prep.folder", f"--images={images}", f"--output_dir={out}", "--image_size=32",
             "--images_per_shard=2", "--val_fraction=0.25", "--runner=beam", "--num_workers=2"]
-    env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="2")
-    process = subprocess.Popen(args, cwd=REPO, env=env, start_new_session=True,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 180
-    while len(list(out.glob("*.tfrecord"))) < 2 and time.monotonic() < deadline and process.poll() is None:
-        time.sleep(0.005)
-    os.killpg(process.pid, signal.SIGKILL)  # the driver and Beam's worker processes
-    process.wait()
-    assert list(out.glob("*.tfrecord")), "no shard was finished before the kill"
-    assert not (out / "manifest.json").exists(), "the job ended before it could be killed"
-
-    rerun = subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
-    assert rerun.returncode == 0, rerun.stderr[-3000:]
-    assert "resuming:" in rerun.stderr
+    kill_after_shards(args, out, shards=2)  # the driver and Beam's worker processes
     keys = read_keys(str(out), "train") + read_keys(str(out), "val")
     assert len(keys) == len(set(keys)) == 48
     local = tmp_path / "local"

@@ -1,10 +1,6 @@
 """The sharded writer: manifest counts, worker processes, refusal to mix runs, kill -9 resume."""
 
-import os
-import signal
-import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -12,7 +8,7 @@ import pytest
 from data_prep.convert import PrepConfig
 from data_prep.decode import Item
 from data_prep.pipeline import plan_shards, write_dataset
-from tests.conftest import REPO, photo, photo_crops, read_keys, read_manifest, save
+from tests.conftest import kill_after_shards, photo, photo_crops, read_keys, read_manifest, save
 
 CONFIG = PrepConfig(image_size=32, min_size=16)
 
@@ -97,21 +93,7 @@ def test_kill_9_then_rerun_writes_every_good_image_exactly_once(tmp_path):
         sys.executable, "-m", "data_prep.folder", f"--images={images}", f"--output_dir={out}",
         "--image_size=64", "--images_per_shard=5", "--num_workers=0", "--val_fraction=0.2",
     ]
-    env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="2")
-    process = subprocess.Popen(args, cwd=REPO, env=env, start_new_session=True,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while not list(out.glob("*.tfrecord")) and time.monotonic() < deadline and process.poll() is None:
-        time.sleep(0.005)
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
-    finished = list(out.glob("*.tfrecord"))
-    assert finished, "no shard was finished before the kill"
-    assert not (out / "manifest.json").exists(), "the run ended before it could be killed"
-
-    rerun = subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
-    assert rerun.returncode == 0, rerun.stderr[-2000:]
-    assert "resuming:" in rerun.stderr
+    kill_after_shards(args, out)
     keys = read_keys(str(out), "train") + read_keys(str(out), "val")
     assert len(keys) == len(set(keys)) == 150
     assert set(keys) == {f"{i // 50}/img{i:03d}.jpg" for i in range(150)}
