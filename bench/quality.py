@@ -4,9 +4,9 @@ against sepia, trained under one CPU budget each, measured beside the gray-photo
     python -m bench.quality                      # about 20 minutes per recipe on 2 cores
     python -m bench.quality --minutes=10 --recipes=pix2pix,pix2pix_colorful
 
-Photos: the photographs (not the drawings) of Debian's wallpaper packages, fetched with
-``apt-get download`` and unpacked here (never in tests), plus the photos that ship with
-scikit-image and matplotlib. Whole photos are held out for validation (every third Debian
+Photos: the photographs (not the drawings) of Debian's wallpaper packages and OpenCV's sample
+photos (opencv-doc, training only), fetched with ``apt-get download`` and unpacked here (never in
+tests), plus the photos that ship with scikit-image and matplotlib. Whole photos are held out for validation (every third wallpaper
 photo by name): no crop of a validation photo is ever trained on. The training photos are
 cut into random crops (data_prep.folder prepares them); the held-out photos are evaluated
 whole (long side 512 px) with tfcolor.evaluate, which reports the gray floor beside each
@@ -46,7 +46,23 @@ PHOTOS = {
         "friends_by_Aitzol_Berasategi", "life_by_Aitzol_Berasategi", "picosdeeuropa_by_Aitzol_Berasategi",
         "seeding_by_Clements_Engelhardt", "sunset_by_Aitzol_Berasategi")],
     "lomiri-wallpapers-20.04": ["usr/share/backgrounds/Kleiber_by_Lukas_Baubkus.jpg"],
+    # OpenCV's sample photos: streets, signs, people, fruit, animals, aerial views (380 to 1280 px).
+    "opencv-doc": [f"usr/share/doc/opencv-doc/{n}.jpg" for n in (
+        "examples/alphamat/input_images/plant", "examples/data/aero1", "examples/data/aero3", "examples/data/aloeL",
+        "examples/data/apple", "examples/data/baboon", "examples/data/building", "examples/data/butterfly",
+        "examples/data/fruits", "examples/data/home", "examples/data/leuvenA", "examples/data/messi5",
+        "examples/data/orange", "examples/data/squirrel_cls", "examples/hfs/data/000", "examples/hfs/data/001",
+        "examples/hfs/data/002", "examples/text/scenetext01", "examples/text/scenetext02",
+        "examples/text/scenetext03", "examples/text/scenetext04", "examples/text/scenetext05",
+        "examples/text/scenetext06", "examples/text/scenetext_segmented_word01",
+        "examples/text/scenetext_segmented_word02", "examples/text/scenetext_segmented_word03",
+        "examples/text/scenetext_segmented_word04", "opencv4/html/227943776_1", "opencv4/html/230501201_1",
+        "opencv4/html/Background_Subtraction_Tutorial_frame", "opencv4/html/fsrcnnOutput",
+        "opencv4/html/fusion_mertens", "opencv4/html/pexels_double_decker_bus",
+        "opencv4/html/retina_TreeHdr_small")],
 }
+# Only trained on: the held-out photos are every third wallpaper photo, the same 12 whatever is added here.
+TRAIN_ONLY = {"opencv-doc"}
 
 BATCH = 16
 COMMON = ["--flagfile=experiments/common.flags", "--generator=unet", "--g_filters=32", "--discriminator=patchgan",
@@ -117,7 +133,7 @@ def random_crops(photo, count, rng, out_size):
     short = min(height, width)
     crops = []
     for _ in range(count):
-        side = int(rng.integers(int(short * 0.35), short + 1))
+        side = int(rng.integers(max(int(short * 0.35), min(short, out_size)), short + 1))
         top, left = int(rng.integers(0, height - side + 1)), int(rng.integers(0, width - side + 1))
         crop = Image.fromarray(photo[top:top + side, left:left + side]).resize((out_size, out_size), Image.LANCZOS)
         crops.append(crop)
@@ -133,7 +149,7 @@ def build_photo_sets(work, crops_per_photo, crop_size):
 
     debian = fetch_packages(work)
     names = sorted(debian)
-    held_out = set(names[1::3])
+    held_out = set([n for n in names if n.split("/")[0] not in TRAIN_ONLY][1::3])
     rng = np.random.default_rng(0)
     for d in (val_dir, train_dir):
         shutil.rmtree(d + ".tmp", ignore_errors=True)
