@@ -140,8 +140,31 @@ def random_crops(photo, count, rng, out_size):
     return crops
 
 
-def build_photo_sets(work, crops_per_photo, crop_size):
-    """work/val_photos (held-out whole photos) and work/train_photos (crops of the others)."""
+def write_pieces(photo, name, count, rng, crop_size, out_dir):
+    """The whole frame (centre square) and ``count`` random crops of one photo, as JPEGs."""
+    whole = Image.fromarray(photo)
+    short = min(whole.size)
+    box = ((whole.width - short) // 2, (whole.height - short) // 2)
+    pieces = [whole.resize((crop_size, crop_size), Image.LANCZOS,
+                           box=(box[0], box[1], box[0] + short, box[1] + short))]
+    pieces += random_crops(photo, count, rng, crop_size)
+    for i, piece in enumerate(pieces):
+        piece.save(os.path.join(out_dir, f"{name.replace('/', '__')}_{i:03d}.jpg"), quality=95)
+    return len(pieces)
+
+
+def extra_photo_paths(folder, limit, seed):
+    """Up to ``limit`` photos of a folder (recursive), a seeded choice when it holds more."""
+    paths = sorted(p for p in glob.glob(os.path.join(folder, "**", "*"), recursive=True)
+                   if p.lower().endswith((".jpg", ".jpeg", ".png")))
+    if len(paths) > limit:
+        paths = sorted(np.random.default_rng(seed).choice(paths, limit, replace=False).tolist())
+    return paths
+
+
+def build_photo_sets(work, crops_per_photo, crop_size, extra=(), extra_crops=2):
+    """work/val_photos (held-out whole photos) and work/train_photos (crops of the others,
+    then of the ``extra`` photos, which are only ever trained on)."""
     val_dir, train_dir = os.path.join(work, "val_photos"), os.path.join(work, "train_photos")
     if os.path.isdir(val_dir) and os.path.isdir(train_dir):
         return val_dir, train_dir
@@ -159,18 +182,20 @@ def build_photo_sets(work, crops_per_photo, crop_size):
     for name in sorted(held_out):
         Image.fromarray(load(debian[name], 512)).save(
             os.path.join(val_dir + ".tmp", name.replace("/", "__") + ".jpg"), quality=95)
-    for name, photo in sorted(training.items()):
-        whole = Image.fromarray(photo)
-        short = min(whole.size)
-        box = ((whole.width - short) // 2, (whole.height - short) // 2)
-        pieces = [whole.resize((crop_size, crop_size), Image.LANCZOS,
-                               box=(box[0], box[1], box[0] + short, box[1] + short))]
-        pieces += random_crops(photo, crops_per_photo, rng, crop_size)
-        for i, piece in enumerate(pieces):
-            piece.save(os.path.join(train_dir + ".tmp", f"{name.replace('/', '__')}_{i:03d}.jpg"), quality=95)
+    crops = sum(write_pieces(photo, name, crops_per_photo, rng, crop_size, train_dir + ".tmp")
+                for name, photo in sorted(training.items()))
+    unreadable = 0
+    for i, path in enumerate(extra):  # a big folder: one photo in memory at a time
+        try:
+            photo = load(path, 512)
+        except (OSError, ValueError):
+            unreadable += 1
+            continue
+        crops += write_pieces(photo, f"extra/{i:06d}", extra_crops, rng, crop_size, train_dir + ".tmp")
     for d in (val_dir, train_dir):
         os.rename(d + ".tmp", d)
-    log(f"photos: {len(training)} for training ({len(training) * (crops_per_photo + 1)} crops), "
+    log(f"photos: {len(training)} + {len(extra) - unreadable} extra for training ({crops} crops"
+        f"{f', {unreadable} unreadable extra photos skipped' if unreadable else ''}), "
         f"{len(held_out)} held out: {', '.join(sorted(held_out))}")
     return val_dir, train_dir
 
@@ -203,6 +228,11 @@ def main():
                                              "pix2pix_perceptual")
     parser.add_argument("--image_size", type=int, default=64)
     parser.add_argument("--crops_per_photo", type=int, default=16)
+    parser.add_argument("--extra_photos", default="",
+                        help="a folder of more photos to train on (e.g. a COCO or Places365 subset), never held "
+                             "out; the photo sets are built once per --work_dir, so give a new one")
+    parser.add_argument("--max_extra", type=int, default=5000, help="at most this many extra photos (a seeded choice)")
+    parser.add_argument("--extra_crops", type=int, default=2, help="random crops per extra photo, besides the whole")
     parser.add_argument("--calibration_steps", type=int, default=25)
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
@@ -211,7 +241,8 @@ def main():
     args = parser.parse_args()
     work = os.path.abspath(args.work_dir)
     os.makedirs(work, exist_ok=True)
-    val_dir, train_dir = build_photo_sets(work, args.crops_per_photo, crop_size=args.image_size * 2)
+    extra = extra_photo_paths(args.extra_photos, args.max_extra, args.seed) if args.extra_photos else []
+    val_dir, train_dir = build_photo_sets(work, args.crops_per_photo, args.image_size * 2, extra, args.extra_crops)
     data_dir = os.path.join(work, f"data{args.image_size}")
     if not os.path.exists(os.path.join(data_dir, "manifest.json")):
         run([sys.executable, "-m", "data_prep.folder", f"--images={train_dir}", f"--output_dir={data_dir}",
