@@ -277,7 +277,7 @@ def main():
     run([sys.executable, "-m", "tfcolor.evaluate", f"--compare={','.join(evals)}", f"--output_dir={compare}"])
     with open(os.path.join(compare, "budgets.json"), "w") as f:
         json.dump(budgets, f, indent=2)
-    log(open(os.path.join(compare, "report.md")).read())
+    log(open(os.path.join(compare, "compare.md")).read())
     log(f"table and figure: {compare}")
 
 
