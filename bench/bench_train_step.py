@@ -23,6 +23,7 @@ Example usage:
 
 import contextlib
 import json
+import os
 import time
 
 import keras
@@ -44,7 +45,9 @@ flags.DEFINE_list("variants", ["tutorial", "tfcolor"],
 flags.DEFINE_list("precisions", ["float32"], "Keras dtype policies: float32, mixed_float16, mixed_bfloat16.")
 flags.DEFINE_list("jit", ["0"], "1: the whole step under XLA (jit_compile), 0: not; both: 0,1.")
 flags.DEFINE_enum("gan", "pix2pix", ["pix2pix", "wgan_gp"], "Objective of both steps.")
-flags.DEFINE_string("json_out", "", "Also write every run's img/s (and peak GPU memory) here as JSON.")
+flags.DEFINE_string("json_out", "", "Also write every run's img/s (and peak GPU memory) here as JSON, after each "
+                    "batch size: added to the file's records, a record of the same variant, size, batch, "
+                    "precision and XLA replaced (a run split over several calls fills one file).")
 FLAGS = flags.FLAGS
 
 
@@ -230,9 +233,24 @@ def main(argv):
                                     "best": max(rates),
                                     "vs_tutorial": max(rates) / base if base else None,
                                     "peak_mib": peaks[name], "device": device})
-    if FLAGS.json_out:
-        with open(FLAGS.json_out, "w") as f:
-            json.dump(records, f, indent=1)
+                if FLAGS.json_out:
+                    save_records(FLAGS.json_out, records)
+
+
+def _key(record):
+    return tuple(record[k] for k in ("gan", "size", "batch", "precision", "xla", "variant"))
+
+
+def save_records(path, records):
+    """Writes records into the JSON list at path, replacing the file's records of the same key."""
+    old = []
+    if os.path.exists(path):
+        with open(path) as f:
+            old = json.load(f)
+    new = {_key(r) for r in records}
+    with open(path + ".tmp", "w") as f:
+        json.dump([r for r in old if _key(r) not in new] + records, f, indent=1)
+    os.replace(path + ".tmp", path)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,9 @@
 #
 # Environment: PYTHON (python), STEPS (timed steps per run, 20), REPEATS (2), BATCHES
 # (1,4,16,64), QUICK=1 (a smoke run: 32 px, batch 2, 2 steps, 5 finite steps), PARITY
-# (objectives of phase 6, "pix2pix wgan wgan_gp"; empty skips it).
+# (objectives of phase 6, "pix2pix wgan wgan_gp"; empty skips it), PHASES (the phases to run, of
+# "pix2pix256 cifar32 wgan_gp reader finite parity"; default all): a run split over several calls
+# into one OUT_DIR adds to its figures and utilisation samples, and table.md covers them all.
 # Everything also runs without a GPU (no nvidia-smi figures then), so the script is tested on CPU.
 set -euo pipefail
 OUT=${1:-runs/bench_gpu}
@@ -27,22 +29,28 @@ STEPS=${STEPS:-20}
 REPEATS=${REPEATS:-2}
 BATCHES=${BATCHES:-1,4,16,64}
 PRECISIONS=float32,mixed_float16,mixed_bfloat16
+ALL="pix2pix256 cifar32 wgan_gp reader finite parity"
 mkdir -p "$OUT"
-: > "$OUT/phases.tsv"
+if [ -z "${PHASES:-}" ]; then : > "$OUT/phases.tsv"; : > "$OUT/smi.csv"; rm -f "$OUT"/*.json; fi
+PHASES=${PHASES:-$ALL}
+wanted() { case " $PHASES " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
 if command -v nvidia-smi >/dev/null 2>&1; then
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader > "$OUT/gpu.txt"
   nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv,noheader,nounits -lms 250 \
-    > "$OUT/smi.csv" &
+    >> "$OUT/smi.csv" &
   SMI=$!
   trap 'kill $SMI 2>/dev/null || true' EXIT
 else
   echo "no GPU (nvidia-smi not found)" > "$OUT/gpu.txt"
 fi
 
-phase() {  # phase NAME COMMAND...: runs it, records its start and end for the utilisation
+phase() {  # phase NAME COMMAND...: runs it (when PHASES names it), records its start and end
   local name=$1
   shift
+  local group=$name
+  case $name in parity_*) group=parity ;; esac
+  wanted "$group" || return 0
   echo "== $name"
   local start
   start=$(date +%s.%N)

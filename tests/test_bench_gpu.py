@@ -1,6 +1,7 @@
 """bench/gpu.sh runs on a machine without a GPU (its smoke mode) and writes table.md with every
 section filled from the runs' own JSON, so the GPU session only has to run it."""
 
+import json
 import os
 import re
 import subprocess
@@ -10,11 +11,13 @@ from tests.conftest import REPO
 
 
 def test_gpu_script_smoke_run_writes_the_table(tmp_path):
-    env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="2", QUICK="1", PARITY="",
-               PYTHON=sys.executable)
-    result = subprocess.run(["bash", os.path.join(REPO, "bench", "gpu.sh"), str(tmp_path)], cwd=REPO, env=env,
-                            capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    """Split over two calls into one folder (PHASES), as on a machine lent by the call."""
+    for phases in ("cifar32 wgan_gp", "finite"):
+        env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="2", QUICK="1", PARITY="",
+                   PYTHON=sys.executable, PHASES=phases)
+        result = subprocess.run(["bash", os.path.join(REPO, "bench", "gpu.sh"), str(tmp_path)], cwd=REPO,
+                                env=env, capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     table = (tmp_path / "table.md").read_text()
     assert "no GPU (nvidia-smi not found)" in table
     assert re.search(r"CPU matmul path: [1-9]", table)  # on a CPU the small maps take it
@@ -28,3 +31,18 @@ def test_gpu_script_smoke_run_writes_the_table(tmp_path):
     assert "| pix2pix/mixed_float16 | 5 | yes |" in table and "| wgan_gp/mixed_float16 | 5 | yes |" in table
     phases = [line.split("\t")[0] for line in (tmp_path / "phases.tsv").read_text().splitlines()]
     assert phases == ["cifar32", "wgan_gp", "finite"]
+
+
+def test_train_step_records_merge_into_the_json_file(tmp_path):
+    from bench.bench_train_step import save_records
+
+    def record(batch, variant, rate):
+        return {"gan": "pix2pix", "size": 256, "batch": batch, "precision": "float32", "xla": False,
+                "variant": variant, "best": rate}
+
+    path = str(tmp_path / "steps.json")
+    save_records(path, [record(1, "tutorial", 1.0), record(1, "tfcolor", 2.0)])
+    save_records(path, [record(1, "tfcolor", 3.0), record(4, "tfcolor", 4.0)])  # a later call
+    with open(path) as f:
+        rates = {(r["batch"], r["variant"]): r["best"] for r in json.load(f)}
+    assert rates == {(1, "tutorial"): 1.0, (1, "tfcolor"): 3.0, (4, "tfcolor"): 4.0}
