@@ -33,6 +33,9 @@ ALL="pix2pix256 cifar32 wgan_gp reader finite parity"
 mkdir -p "$OUT"
 if [ -z "${PHASES:-}" ]; then : > "$OUT/phases.tsv"; : > "$OUT/smi.csv"; rm -f "$OUT"/*.json; fi
 PHASES=${PHASES:-$ALL}
+for p in $PHASES; do
+  case " $ALL " in *" $p "*) ;; *) echo "PHASES: unknown phase '$p' (phases: $ALL)" >&2; exit 2 ;; esac
+done
 wanted() { case " $PHASES " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
 if command -v nvidia-smi >/dev/null 2>&1; then
