@@ -1,16 +1,17 @@
-"""Colour quality on real photos no model saw: pix2pix, WGAN, WGAN-GP and the loss terms
-against sepia, trained under one CPU budget each, measured beside the gray-photo floor.
+"""Colour quality on real photos no model saw: pix2pix, WGAN, WGAN-GP, the loss terms against
+sepia and the plain L1 regression (no GAN), trained under one CPU budget each, measured beside
+the gray-photo floor.
 
     python -m bench.quality                      # about 20 minutes per recipe on 2 cores
     python -m bench.quality --minutes=10 --recipes=pix2pix,pix2pix_colorful
 
 Photos: the photographs (not the drawings) of Debian's wallpaper packages and OpenCV's sample
 photos (opencv-doc, training only), fetched with ``apt-get download`` and unpacked here (never in
-tests), plus the photos that ship with scikit-image and matplotlib. Whole photos are held out for validation (every third wallpaper
-photo by name): no crop of a validation photo is ever trained on. The training photos are
-cut into random crops (data_prep.folder prepares them); the held-out photos are evaluated
-whole (long side 512 px) with tfcolor.evaluate, which reports the gray floor beside each
-model, and ``evaluate --compare`` makes one table and figure.
+tests), plus the photos that ship with scikit-image and matplotlib. Whole photos are held out for
+validation (every third wallpaper photo by name): no crop of a validation photo is ever trained
+on. The training photos are cut into random crops (data_prep.folder prepares them); the held-out
+photos are evaluated whole (long side 512 px) with tfcolor.evaluate, which reports the gray floor
+beside each model, and ``evaluate --compare`` makes one table and figure.
 
 Budget: each recipe's speed is measured first (a short run); its number of steps is then
 budget x speed, so every recipe gets the same CPU time whatever else the machine does later.
@@ -78,7 +79,11 @@ RECIPES = {
     "pix2pix_colorful": PIX2PIX + ["--colorfulness_weight=10"],
     "pix2pix_rebalanced": PIX2PIX + ["--rebalance_l1"],
     "pix2pix_perceptual": PIX2PIX + ["--perceptual_weight=1"],  # needs --perceptual_weights
+    # Every epoch is L1 pretraining: the generator alone, no GAN (a regression).
+    "l1": PIX2PIX,
+    "l1_colorful": PIX2PIX + ["--colorfulness_weight=10"],
 }
+REGRESSION_ONLY = {"l1", "l1_colorful"}
 
 
 def log(message):
@@ -200,9 +205,11 @@ def build_photo_sets(work, crops_per_photo, crop_size, extra=(), extra_crops=2):
     return val_dir, train_dir
 
 
-def recipe_flags(name, args, data_dir, model_dir):
+def recipe_flags(name, args, data_dir, model_dir, epochs):
     flags = COMMON + RECIPES[name] + [f"--train={data_dir}", f"--model_dir={model_dir}",
-                                      f"--image_size={args.image_size}", f"--seed={args.seed}"]
+                                      f"--image_size={args.image_size}", f"--seed={args.seed}", f"--epochs={epochs}"]
+    if name in REGRESSION_ONLY:
+        flags.append(f"--pretrain_epochs={epochs}")
     if name == "pix2pix_perceptual":
         flags.append(f"--perceptual_weights={args.perceptual_weights}")
     return flags
@@ -214,7 +221,7 @@ def steps_for(name, args, data_dir, work):
     summary = os.path.join(calib, "summary.json")
     if not os.path.exists(summary):
         shutil.rmtree(calib, ignore_errors=True)
-        run([sys.executable, "-m", "tfcolor.train", *recipe_flags(name, args, data_dir, calib), "--epochs=1",
+        run([sys.executable, "-m", "tfcolor.train", *recipe_flags(name, args, data_dir, calib, 1),
              f"--steps_per_epoch={args.calibration_steps}"])
     rate = json.load(open(summary))["images_per_second"]
     return max(1, int(args.minutes * 60 * rate / BATCH)), rate
@@ -225,7 +232,7 @@ def main():
     parser.add_argument("--work_dir", default=os.path.join(ROOT, "runs", "quality"))
     parser.add_argument("--minutes", type=float, default=20.0, help="training budget per recipe")
     parser.add_argument("--recipes", default="pix2pix,wgan,wgan_gp,pix2pix_colorful,pix2pix_rebalanced,"
-                                             "pix2pix_perceptual")
+                                             "pix2pix_perceptual,l1,l1_colorful")
     parser.add_argument("--image_size", type=int, default=64)
     parser.add_argument("--crops_per_photo", type=int, default=16)
     parser.add_argument("--extra_photos", default="",
@@ -264,8 +271,8 @@ def main():
             steps = budgets[name]["steps"]
             per_epoch = -(-steps // args.epochs)
             log(f"training {name}: {args.epochs} x {per_epoch} steps")
-            run([sys.executable, "-m", "tfcolor.train", *recipe_flags(name, args, data_dir, model_dir),
-                 f"--epochs={args.epochs}", f"--steps_per_epoch={per_epoch}"])
+            run([sys.executable, "-m", "tfcolor.train", *recipe_flags(name, args, data_dir, model_dir, args.epochs),
+                 f"--steps_per_epoch={per_epoch}"])
         budgets[name]["seconds"] = json.load(open(os.path.join(model_dir, "summary.json")))["seconds"]
         eval_dir = os.path.join(work, "eval", name)
         if not os.path.exists(os.path.join(eval_dir, "metrics.json")):

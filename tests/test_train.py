@@ -306,6 +306,26 @@ def test_init_from_restores_exactly_the_given_weights(dataset, tmp_path):
     assert f"initialised generator and discriminator from {source}/checkpoints/ckpt-" in tuned.stdout
 
 
+def test_pretraining_every_epoch_is_a_regression_run_without_the_gan(dataset, tmp_path):
+    model_dir = str(tmp_path / "run")
+    flags = [f"--train={dataset}", f"--model_dir={model_dir}", *TINY, "--pretrain_epochs=2",
+             "--colorfulness_weight=10"]
+    result = train(*flags)
+    assert "L1 pretraining of the generator: epochs 1-2" in result.stdout
+    assert json.load(open(os.path.join(model_dir, "summary.json")))["steps"] == 10
+    header = open(os.path.join(model_dir, "losses.csv")).readline().strip().split(",")
+    assert {"g_loss", "l1", "color_gap"} <= set(header) and not {"g_adv", "d_loss"} & set(header), header
+    import tensorflow as tf
+
+    # The discriminator's optimizer never stepped; the generator's did, every step.
+    checkpoint = tf.train.load_checkpoint(f"{model_dir}/checkpoints")
+    steps = {name: int(checkpoint.get_tensor(f"gan/{name}/_iterations/.ATTRIBUTES/VARIABLE_VALUE"))
+             for name in ("g_optimizer", "d_optimizer")}
+    assert steps == {"g_optimizer": 10, "d_optimizer": 0}
+    too_many = train(*flags[:-2], "--pretrain_epochs=3", f"--model_dir={tmp_path}/m2", check=False)
+    assert too_many.returncode != 0 and "--pretrain_epochs (3) exceeds --epochs (2)" in too_many.stderr
+
+
 def test_the_colour_terms_train_and_are_logged(dataset, tmp_path):
     from tests.test_color_losses import _vgg_file
 

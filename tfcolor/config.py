@@ -141,8 +141,8 @@ class TrainConfig:
             raise ValueError("--generator=resnet18_unet needs --image_size divisible by 32")
         if opt.schedule == "linear" and opt.decay_epochs > r.epochs:
             raise ValueError(f"--decay_epochs ({opt.decay_epochs}) exceeds --epochs ({r.epochs})")
-        if o.pretrain_epochs >= r.epochs:
-            raise ValueError(f"--pretrain_epochs ({o.pretrain_epochs}) must be < --epochs ({r.epochs})")
+        if o.pretrain_epochs > r.epochs:  # equal: no adversarial phase (a regression-only baseline)
+            raise ValueError(f"--pretrain_epochs ({o.pretrain_epochs}) exceeds --epochs ({r.epochs})")
         if r.virtual_devices > 1 and r.strategy in ("one_device", "multi_worker"):
             raise ValueError(f"--virtual_devices={r.virtual_devices} is for --strategy=auto or mirrored, "
                              f"not {r.strategy}")

@@ -55,7 +55,8 @@ HELP = {
     "n_critic": "Critic updates per generator update (0: 1 for pix2pix, 5 for the WGANs).",
     "clip_value": "WGAN weight clipping bound c.",
     "gp_weight": "WGAN-GP lambda_GP.",
-    "pretrain_epochs": "Epochs of generator-only pretraining (the reconstruction terms, no GAN) before the GAN.",
+    "pretrain_epochs": "Epochs of generator-only pretraining (the reconstruction terms, no GAN) before the GAN; "
+                       "equal to --epochs: no GAN at all (a regression run).",
     "rebalance_l1": "Class-rebalanced L1 (Zhang et al. 2016): each pixel weighted by the rarity of its true "
                     "colour in the training set's ab histogram, against sepia.",
     "rebalance_lambda": "Rebalancing: mix of the colour prior with a uniform prior (Zhang et al.: 0.5; 1: "
