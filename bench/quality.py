@@ -1,25 +1,30 @@
 """Colour quality on real photos no model saw: pix2pix, WGAN, WGAN-GP, the loss terms against
-sepia and the plain L1 regression (no GAN), trained under one CPU budget each, measured beside
-the gray-photo floor.
+sepia, the plain L1 regression (no GAN) and the regression followed by the GAN, trained under one
+CPU budget each, measured beside the gray-photo floor.
 
     python -m bench.quality                      # about 20 minutes per recipe on 2 cores
     python -m bench.quality --minutes=10 --recipes=pix2pix,pix2pix_colorful
+    python -m bench.quality --gcompris --work_dir=runs/quality_gcompris   # 144 more training photos
 
 Photos: the photographs (not the drawings) of Debian's wallpaper packages and OpenCV's sample
 photos (opencv-doc, training only), fetched with ``apt-get download`` and unpacked here (never in
-tests), plus the photos that ship with scikit-image and matplotlib. Whole photos are held out for
-validation (every third wallpaper photo by name): no crop of a validation photo is ever trained
-on. The training photos are cut into random crops (data_prep.folder prepares them); the held-out
-photos are evaluated whole (long side 512 px) with tfcolor.evaluate, which reports the gray floor
-beside each model, and ``evaluate --compare`` makes one table and figure.
+tests), plus the photos that ship with scikit-image and matplotlib; with ``--gcompris`` also the
+photographs inside GCompris's resource bundles (gcompris-qt-data: animals, monuments, the sea;
+training only, read with bench/rcc.py). Whole photos are held out for validation (every third
+wallpaper photo by name, the same 12 whatever is added): no crop of a validation photo is ever
+trained on. The training photos are cut into random crops (data_prep.folder prepares them); the
+held-out photos are evaluated whole (long side 512 px) with tfcolor.evaluate, which reports the
+gray floor beside each model, and ``evaluate --compare`` makes one table and figure.
 
 Budget: each recipe's speed is measured first (a short run); its number of steps is then
-budget x speed, so every recipe gets the same CPU time whatever else the machine does later.
-Each stage is skipped when its output exists: rerun to go on after an interruption.
+budget x speed, so every recipe gets the same CPU time whatever else the machine does later (a
+recipe that pretrains with L1 before its GAN is timed at both speeds). Each stage is skipped when
+its output exists: rerun to go on after an interruption.
 """
 
 import argparse
 import glob
+import io
 import json
 import os
 import shutil
@@ -65,6 +70,25 @@ PHOTOS = {
 # Only trained on: the held-out photos are every third wallpaper photo, the same 12 whatever is added here.
 TRAIN_ONLY = {"opencv-doc"}
 
+# With --gcompris, training only: the photographs inside the Qt resource bundles (.rcc) of Debian's
+# gcompris-qt-data: animals, monuments, musicians, the sea, objects (its drawings and paintings are
+# left out). Each bundle's WebP files whose path (after "activities/") starts with one of these, at
+# least GCOMPRIS_MIN_SIDE px on their short side and not black-and-white.
+GCOMPRIS_PACKAGE, GCOMPRIS_RCC, GCOMPRIS_MIN_SIDE = "gcompris-qt-data", "usr/share/gcompris-qt/rcc", 256
+GCOMPRIS = {
+    "erase": ["erase/resource/"],
+    "explore_farm_animals": ["explore_farm_animals/resource/animals/"],
+    "explore_world_animals": ["explore_world_animals/resource/animals/"],
+    "explore_monuments": ["explore_monuments/resource/"],
+    "explore_world_music": ["explore_world_music/resource/music/"],
+    "clickgame": ["clickgame/resource/sea"],
+    "categorization": ["categorization/resource/images/"],
+    "details": [f"details/resource/image/{n}_background" for n in (
+        "OperaSidney", "Neuschwanstein", "TourEiffel", "TajMahal", "Nagoya", "NDP", "Chenonceau",
+        "TowerBridgeLondon", "EilanDonanCastle", "GizahPyramids", "EgeskovSlotSpejling", "FanoeWindmill",
+        "Louvre_2007_02_24_c")],
+}
+
 BATCH = 16
 COMMON = ["--flagfile=experiments/common.flags", "--generator=unet", "--g_filters=32", "--discriminator=patchgan",
           "--d_layers=3", "--d_filters=32", f"--batch_size={BATCH}", "--checkpoint_every=200", "--log_every=20",
@@ -82,8 +106,13 @@ RECIPES = {
     # Every epoch is L1 pretraining: the generator alone, no GAN (a regression).
     "l1": PIX2PIX,
     "l1_colorful": PIX2PIX + ["--colorfulness_weight=10"],
+    # The L1 regression for most epochs, then the GAN from it (as DeOldify's NoGAN: colour that is
+    # right first, then vivid).
+    "l1_then_pix2pix": PIX2PIX,
 }
 REGRESSION_ONLY = {"l1", "l1_colorful"}
+# Share of the epochs spent on L1 pretraining before the GAN; the rest of the recipe is the GAN.
+PRETRAIN_SHARE = {"l1_then_pix2pix": 0.8}
 
 
 def log(message):
@@ -98,24 +127,55 @@ def run(args, **kwargs):
     return result.stdout
 
 
-def fetch_packages(work):
-    """apt-get download + dpkg-deb -x of each package, into work/debs and work/unpacked."""
-    debs, unpacked = os.path.join(work, "debs"), os.path.join(work, "unpacked")
+def unpack(package, work):
+    """apt-get download + dpkg-deb -x of a package, into work/debs and work/unpacked/PACKAGE."""
+    debs, target = os.path.join(work, "debs"), os.path.join(work, "unpacked", package)
     os.makedirs(debs, exist_ok=True)
+    if os.path.isdir(target):
+        return target
+    if not glob.glob(os.path.join(debs, f"{package}_*.deb")):
+        log(f"apt-get download {package}")
+        subprocess.run(["apt-get", "download", package], cwd=debs, check=True, capture_output=True)
+    deb = glob.glob(os.path.join(debs, f"{package}_*.deb"))[0]
+    shutil.rmtree(target + ".tmp", ignore_errors=True)
+    os.makedirs(target + ".tmp")
+    subprocess.run(["dpkg-deb", "-x", deb, target + ".tmp"], check=True)
+    os.rename(target + ".tmp", target)
+    return target
+
+
+def fetch_packages(work):
+    """{name: path} of the wallpaper and OpenCV photos, their packages unpacked under work/."""
     for package in PHOTOS:
-        target = os.path.join(unpacked, package)
-        if os.path.isdir(target):
-            continue
-        if not glob.glob(os.path.join(debs, f"{package}_*.deb")):
-            log(f"apt-get download {package}")
-            subprocess.run(["apt-get", "download", package], cwd=debs, check=True, capture_output=True)
-        deb = glob.glob(os.path.join(debs, f"{package}_*.deb"))[0]
-        shutil.rmtree(target + ".tmp", ignore_errors=True)
-        os.makedirs(target + ".tmp")
-        subprocess.run(["dpkg-deb", "-x", deb, target + ".tmp"], check=True)
-        os.rename(target + ".tmp", target)
-    return {f"{package}/{short_name(p)}": os.path.join(unpacked, package, p)
+        unpack(package, work)
+    return {f"{package}/{short_name(p)}": os.path.join(work, "unpacked", package, p)
             for package, paths in PHOTOS.items() for p in paths}
+
+
+def gcompris_photos(work):
+    """{name: path} of the photographs inside GCompris's resource bundles (see GCOMPRIS), written
+    out once as they are stored (WebP) under work/unpacked/gcompris-qt-data/photos."""
+    from bench.rcc import read_rcc
+    from data_prep.decode import is_grayscale
+
+    out = os.path.join(unpack(GCOMPRIS_PACKAGE, work), "photos")
+    if not os.path.isdir(out):
+        os.makedirs(out + ".tmp", exist_ok=True)
+        for bundle, wanted in GCOMPRIS.items():
+            files = read_rcc(os.path.join(work, "unpacked", GCOMPRIS_PACKAGE, GCOMPRIS_RCC, f"{bundle}.rcc"))
+            for inner, data in sorted(files.items()):
+                name = os.path.basename(inner)
+                if not (inner.endswith(".webp") and any(inner.split("/activities/")[-1].startswith(w)
+                                                        for w in wanted)):
+                    continue
+                with Image.open(io.BytesIO(data)) as image:
+                    rgb = np.asarray(image.convert("RGB"))
+                if min(rgb.shape[:2]) < GCOMPRIS_MIN_SIDE or is_grayscale(rgb):
+                    continue  # icons and drawings' thumbnails, a black-and-white photo
+                with open(os.path.join(out + ".tmp", f"{bundle}__{name}"), "wb") as f:
+                    f.write(data)
+        os.rename(out + ".tmp", out)
+    return {f"gcompris/{os.path.splitext(f)[0]}": os.path.join(out, f) for f in sorted(os.listdir(out))}
 
 
 def short_name(path):
@@ -167,9 +227,9 @@ def extra_photo_paths(folder, limit, seed):
     return paths
 
 
-def build_photo_sets(work, crops_per_photo, crop_size, extra=(), extra_crops=2):
-    """work/val_photos (held-out whole photos) and work/train_photos (crops of the others,
-    then of the ``extra`` photos, which are only ever trained on)."""
+def build_photo_sets(work, crops_per_photo, crop_size, extra=(), extra_crops=2, gcompris=False):
+    """work/val_photos (held-out whole photos) and work/train_photos (crops of the others, of
+    GCompris's photos with ``gcompris``, then of the ``extra`` photos, which are only ever trained on)."""
     val_dir, train_dir = os.path.join(work, "val_photos"), os.path.join(work, "train_photos")
     if os.path.isdir(val_dir) and os.path.isdir(train_dir):
         return val_dir, train_dir
@@ -184,6 +244,8 @@ def build_photo_sets(work, crops_per_photo, crop_size, extra=(), extra_crops=2):
         os.makedirs(d + ".tmp")
     training = {name: load(debian[name], 1024) for name in names if name not in held_out}
     training.update({f"samples/{k}": v for k, v in sample_photos().items()})
+    if gcompris:
+        training.update({name: load(path, 1024) for name, path in gcompris_photos(work).items()})
     for name in sorted(held_out):
         Image.fromarray(load(debian[name], 512)).save(
             os.path.join(val_dir + ".tmp", name.replace("/", "__") + ".jpg"), quality=95)
@@ -210,34 +272,55 @@ def recipe_flags(name, args, data_dir, model_dir, epochs):
                                       f"--image_size={args.image_size}", f"--seed={args.seed}", f"--epochs={epochs}"]
     if name in REGRESSION_ONLY:
         flags.append(f"--pretrain_epochs={epochs}")
+    elif name in PRETRAIN_SHARE:
+        flags.append(f"--pretrain_epochs={pretrain_epochs(name, epochs)}")
     if name == "pix2pix_perceptual":
         flags.append(f"--perceptual_weights={args.perceptual_weights}")
     return flags
 
 
-def steps_for(name, args, data_dir, work):
-    """Generator steps that fit the budget: budget x speed measured on a short run."""
+def pretrain_epochs(name, epochs):
+    """Epochs of L1 pretraining in a recipe that goes on with the GAN: at least one GAN epoch."""
+    return min(epochs - 1, round(epochs * PRETRAIN_SHARE[name])) if epochs > 1 else 0
+
+
+def measured_rate(name, args, data_dir, work):
+    """Images per second of a recipe, measured on a short run (the GAN's speed for a pretrained recipe)."""
     calib = os.path.join(work, "calibration", name)
     summary = os.path.join(calib, "summary.json")
     if not os.path.exists(summary):
         shutil.rmtree(calib, ignore_errors=True)
         run([sys.executable, "-m", "tfcolor.train", *recipe_flags(name, args, data_dir, calib, 1),
              f"--steps_per_epoch={args.calibration_steps}"])
-    rate = json.load(open(summary))["images_per_second"]
+    return json.load(open(summary))["images_per_second"]
+
+
+def steps_for(name, args, data_dir, work):
+    """Generator steps that fit the budget: budget x speed measured on a short run. A recipe that
+    pretrains with L1 first is timed at the regression's speed for its pretraining share and the
+    GAN's for the rest."""
+    rate = measured_rate(name, args, data_dir, work)
+    if name in PRETRAIN_SHARE:
+        share = pretrain_epochs(name, args.epochs) / args.epochs
+        regression = measured_rate("l1", args, data_dir, work)
+        rate = 1 / (share / regression + (1 - share) / rate)
     return max(1, int(args.minutes * 60 * rate / BATCH)), rate
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
     parser.add_argument("--work_dir", default=os.path.join(ROOT, "runs", "quality"))
     parser.add_argument("--minutes", type=float, default=20.0, help="training budget per recipe")
     parser.add_argument("--recipes", default="pix2pix,wgan,wgan_gp,pix2pix_colorful,pix2pix_rebalanced,"
-                                             "pix2pix_perceptual,l1,l1_colorful")
+                                             "pix2pix_perceptual,l1,l1_colorful,l1_then_pix2pix")
     parser.add_argument("--image_size", type=int, default=64)
     parser.add_argument("--crops_per_photo", type=int, default=16)
     parser.add_argument("--extra_photos", default="",
                         help="a folder of more photos to train on (e.g. a COCO or Places365 subset), never held "
                              "out; the photo sets are built once per --work_dir, so give a new one")
+    parser.add_argument("--gcompris", action="store_true",
+                        help="also train on the 144 photographs inside Debian's gcompris-qt-data (animals, "
+                             "monuments, the sea; training only; give a new --work_dir)")
     parser.add_argument("--max_extra", type=int, default=5000, help="at most this many extra photos (a seeded choice)")
     parser.add_argument("--extra_crops", type=int, default=2, help="random crops per extra photo, besides the whole")
     parser.add_argument("--calibration_steps", type=int, default=25)
@@ -249,7 +332,8 @@ def main():
     work = os.path.abspath(args.work_dir)
     os.makedirs(work, exist_ok=True)
     extra = extra_photo_paths(args.extra_photos, args.max_extra, args.seed) if args.extra_photos else []
-    val_dir, train_dir = build_photo_sets(work, args.crops_per_photo, args.image_size * 2, extra, args.extra_crops)
+    val_dir, train_dir = build_photo_sets(work, args.crops_per_photo, args.image_size * 2, extra, args.extra_crops,
+                                         args.gcompris)
     data_dir = os.path.join(work, f"data{args.image_size}")
     if not os.path.exists(os.path.join(data_dir, "manifest.json")):
         run([sys.executable, "-m", "data_prep.folder", f"--images={train_dir}", f"--output_dir={data_dir}",

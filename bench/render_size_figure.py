@@ -14,7 +14,7 @@ from tfcolor.colorizer import load_colorizer, read_photo
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
     parser.add_argument("--model", required=True)
     parser.add_argument("--photos", required=True, help="comma-separated photo files")
     parser.add_argument("--sizes", default="64,128,256")

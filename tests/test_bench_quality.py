@@ -38,3 +38,21 @@ def test_every_recipe_is_a_valid_configuration_for_calibration_and_run():
     assert parsed["l1/1"] == ["pix2pix", 1, 1, 0.0, False] and parsed["l1/5"] == ["pix2pix", 5, 5, 0.0, False]
     assert parsed["l1_colorful/5"] == ["pix2pix", 5, 5, 10.0, False]
     assert parsed["pix2pix_rebalanced/5"][4] is True
+    # L1 then the GAN: 4 of 5 epochs pretrain; its speed measurement (1 epoch) times the GAN alone.
+    assert parsed["l1_then_pix2pix/5"] == ["pix2pix", 5, 4, 0.0, False]
+    assert parsed["l1_then_pix2pix/1"] == ["pix2pix", 1, 0, 0.0, False]
+
+
+def test_a_pretrained_recipe_gets_the_budget_at_both_speeds(tmp_path):
+    """4 of 5 epochs at the regression's speed, 1 at the GAN's: steps = budget / mean time per step."""
+    from bench import quality
+
+    for name, rate in (("l1", 100.0), ("l1_then_pix2pix", 50.0)):
+        os.makedirs(tmp_path / "calibration" / name)
+        (tmp_path / "calibration" / name / "summary.json").write_text(json.dumps({"images_per_second": rate}))
+    args = type("Args", (), {"minutes": 10.0, "epochs": 5})()
+    steps, rate = quality.steps_for("l1_then_pix2pix", args, "unused", str(tmp_path))
+    seconds_per_image = 0.8 / 100 + 0.2 / 50  # 0.012
+    assert abs(rate - 1 / seconds_per_image) < 1e-9
+    assert steps == int(600 / seconds_per_image / quality.BATCH)  # 3125
+    assert quality.pretrain_epochs("l1_then_pix2pix", 2) == 1 and quality.pretrain_epochs("l1_then_pix2pix", 1) == 0
