@@ -5,6 +5,7 @@ CPU budget each, measured beside the gray-photo floor.
     python -m bench.quality                      # about 20 minutes per recipe on 2 cores
     python -m bench.quality --minutes=10 --recipes=pix2pix,pix2pix_colorful
     python -m bench.quality --gcompris --work_dir=runs/quality_gcompris   # 144 more training photos
+    python -m bench.quality --gcompris --work_dir=runs/quality_gcompris --recipes=pix2pix --steps=5550
 
 Photos: the photographs (not the drawings) of Debian's wallpaper packages and OpenCV's sample
 photos (opencv-doc, training only), fetched with ``apt-get download`` and unpacked here (never in
@@ -18,7 +19,8 @@ gray floor beside each model, and ``evaluate --compare`` makes one table and fig
 
 Budget: each recipe's speed is measured first (a short run); its number of steps is then
 budget x speed, so every recipe gets the same CPU time whatever else the machine does later (a
-recipe that pretrains with L1 before its GAN is timed at both speeds). Each stage is skipped when
+recipe that pretrains with L1 before its GAN is timed at both speeds); ``--steps`` fixes the
+steps instead, to repeat a recorded run on a slower or faster machine. Each stage is skipped when
 its output exists: rerun to go on after an interruption.
 """
 
@@ -295,6 +297,14 @@ def measured_rate(name, args, data_dir, work):
     return json.load(open(summary))["images_per_second"]
 
 
+def budget(name, args, data_dir, work):
+    """(steps, images per second) of a recipe: ``--steps`` when given (no speed measurement: a
+    recorded run repeated on any machine), else what fits ``--minutes`` (steps_for)."""
+    if args.steps:
+        return args.steps, None
+    return steps_for(name, args, data_dir, work)
+
+
 def steps_for(name, args, data_dir, work):
     """Generator steps that fit the budget: budget x speed measured on a short run. A recipe that
     pretrains with L1 first is timed at the regression's speed for its pretraining share and the
@@ -323,6 +333,9 @@ def main():
                              "monuments, the sea; training only; give a new --work_dir)")
     parser.add_argument("--max_extra", type=int, default=5000, help="at most this many extra photos (a seeded choice)")
     parser.add_argument("--extra_crops", type=int, default=2, help="random crops per extra photo, besides the whole")
+    parser.add_argument("--steps", type=int, default=0,
+                        help="train every recipe this many generator steps instead of --minutes x its measured "
+                             "speed (to repeat a recorded run on another machine)")
     parser.add_argument("--calibration_steps", type=int, default=25)
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
@@ -345,9 +358,10 @@ def main():
         recipes.remove("pix2pix_perceptual")
     budgets = {}
     for name in recipes:
-        steps, rate = steps_for(name, args, data_dir, work)
+        steps, rate = budget(name, args, data_dir, work)
         budgets[name] = {"steps": steps, "images_per_second": rate}
-        log(f"{name}: {rate:.1f} img/s -> {steps} steps in {args.minutes:g} min")
+        log(f"{name}: {steps} steps (--steps)" if rate is None else
+            f"{name}: {rate:.1f} img/s -> {steps} steps in {args.minutes:g} min")
     evals = []
     for name in recipes:
         model_dir = os.path.join(work, "runs", name)

@@ -50,9 +50,17 @@ def test_a_pretrained_recipe_gets_the_budget_at_both_speeds(tmp_path):
     for name, rate in (("l1", 100.0), ("l1_then_pix2pix", 50.0)):
         os.makedirs(tmp_path / "calibration" / name)
         (tmp_path / "calibration" / name / "summary.json").write_text(json.dumps({"images_per_second": rate}))
-    args = type("Args", (), {"minutes": 10.0, "epochs": 5})()
-    steps, rate = quality.steps_for("l1_then_pix2pix", args, "unused", str(tmp_path))
+    args = type("Args", (), {"minutes": 10.0, "epochs": 5, "steps": 0})()
+    steps, rate = quality.budget("l1_then_pix2pix", args, "unused", str(tmp_path))
     seconds_per_image = 0.8 / 100 + 0.2 / 50  # 0.012
     assert abs(rate - 1 / seconds_per_image) < 1e-9
     assert steps == int(600 / seconds_per_image / quality.BATCH)  # 3125
     assert quality.pretrain_epochs("l1_then_pix2pix", 2) == 1 and quality.pretrain_epochs("l1_then_pix2pix", 1) == 0
+
+
+def test_fixed_steps_replace_the_time_budget_without_a_speed_measurement(tmp_path):
+    from bench import quality
+
+    args = type("Args", (), {"minutes": 10.0, "epochs": 5, "steps": 5550})()
+    assert quality.budget("pix2pix", args, "no-data-here", str(tmp_path)) == (5550, None)
+    assert not os.path.exists(tmp_path / "calibration")  # nothing was trained to time it
