@@ -160,13 +160,13 @@ def gcompris_photos(work):
     from bench.rcc import read_rcc
     from data_prep.decode import is_grayscale
 
-    out = os.path.join(unpack(GCOMPRIS_PACKAGE, work), "photos")
+    package = unpack(GCOMPRIS_PACKAGE, work)
+    out = os.path.join(package, "photos")
     if not os.path.isdir(out):
         os.makedirs(out + ".tmp", exist_ok=True)
         for bundle, wanted in GCOMPRIS.items():
-            files = read_rcc(os.path.join(work, "unpacked", GCOMPRIS_PACKAGE, GCOMPRIS_RCC, f"{bundle}.rcc"))
+            files = read_rcc(os.path.join(package, GCOMPRIS_RCC, f"{bundle}.rcc"))
             for inner, data in sorted(files.items()):
-                name = os.path.basename(inner)
                 if not (inner.endswith(".webp") and any(inner.split("/activities/")[-1].startswith(w)
                                                         for w in wanted)):
                     continue
@@ -174,7 +174,7 @@ def gcompris_photos(work):
                     rgb = np.asarray(image.convert("RGB"))
                 if min(rgb.shape[:2]) < GCOMPRIS_MIN_SIDE or is_grayscale(rgb):
                     continue  # icons and drawings' thumbnails, a black-and-white photo
-                with open(os.path.join(out + ".tmp", f"{bundle}__{name}"), "wb") as f:
+                with open(os.path.join(out + ".tmp", f"{bundle}__{os.path.basename(inner)}"), "wb") as f:
                     f.write(data)
         os.rename(out + ".tmp", out)
     return {f"gcompris/{os.path.splitext(f)[0]}": os.path.join(out, f) for f in sorted(os.listdir(out))}

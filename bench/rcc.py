@@ -15,7 +15,8 @@ FOLDER, ZLIB, ZSTD = 2, 1, 4
 
 def read_rcc(path):
     """{path inside the bundle: bytes} of every file (zstd-compressed files are left out)."""
-    blob = open(path, "rb").read()
+    with open(path, "rb") as f:
+        blob = f.read()
     magic, version, tree, data, names = struct.unpack(">4sIIII", blob[:20])
     if magic != b"qres" or version not in (1, 2, 3):
         raise ValueError(f"{path}: not a Qt resource bundle (magic {magic!r}, version {version})")
@@ -36,10 +37,10 @@ def read_rcc(path):
             count, first = struct.unpack(">II", blob[at + 6:at + 14])
             stack.extend((child, path_here) for child in range(first, first + count))
             continue
+        if flags & ZSTD:
+            continue
         (offset,) = struct.unpack(">I", blob[at + 10:at + 14])
         (size,) = struct.unpack(">I", blob[data + offset:data + offset + 4])
         payload = blob[data + offset + 4:data + offset + 4 + size]
-        if flags & ZSTD:
-            continue
         files[path_here.lstrip("/")] = zlib.decompress(payload[4:]) if flags & ZLIB else payload
     return files
