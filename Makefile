@@ -18,6 +18,7 @@ quickstart: $(STAMP)
 	$(PY) -m tfcolor.train --flagfile=experiments/quickstart.flags
 
 test: $(STAMP)
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q
 
 bench: $(STAMP)

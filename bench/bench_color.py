@@ -11,7 +11,7 @@ import numpy as np
 import tensorflow as tf
 from absl import app, flags
 
-from tfcolor import color
+from tfcolor.core import color
 
 flags.DEFINE_integer("repeats", 3, "Timed repeats of each variant (interleaved).")
 flags.DEFINE_integer("images", 200, "Images per timed repeat.")

@@ -5,8 +5,8 @@ by side in one run.
     python -m bench.bench_evaluate [--baseline=0ad80d4] [--photos_256=80] [--photos_1024=12]
 
 1. Metrics alone, model output + gray floor of one 1024x640 photo (PSNR, SSIM, MAE, UIQI,
-   colourfulness; no FID/LPIPS): the baseline's ``tfcolor/metrics.py`` (from ``git show``)
-   called per photo as its evaluate did, against ``evaluation.measure`` of this tree. Best of
+   colourfulness; no FID/LPIPS): the baseline's ``tfcolor/eval/metrics.py`` (from ``git show``)
+   called per photo as its evaluate did, against ``runner.measure`` of this tree. Best of
    ``--repeats``, the two alternated.
 2. InceptionV3 features (FID) for 32 photos, one call each against one batched call.
 3. The whole command on folders of JPEGs (256x256 and 1024x640, cut from the sample photos)
@@ -63,7 +63,7 @@ def _timed(fn):
 
 def baseline_metrics(tmp):
     path = os.path.join(tmp, "baseline_metrics.py")
-    source = subprocess.run(["git", "show", f"{FLAGS.baseline}:tfcolor/metrics.py"], cwd=REPO,
+    source = subprocess.run(["git", "show", f"{FLAGS.baseline}:tfcolor/eval/metrics.py"], cwd=REPO,
                             check=True, capture_output=True, text=True).stdout
     with open(path, "w") as f:
         f.write(source)
@@ -78,14 +78,15 @@ def metrics_alone(tmp):
     import tensorflow as tf
 
     from data_prep.sample_photos import sample_photos
-    from tfcolor import eval_data, evaluation, inference
+    from tfcolor.deploy import inference
+    from tfcolor.eval import runner, streams
 
     old = baseline_metrics(tmp)
     truth = tf.image.resize(sample_photos()["astronaut"], [640, 1024]).numpy().round().clip(0, 255).astype(np.uint8)
     rng = np.random.default_rng(0)
     model = np.clip(truth.astype(int) + rng.integers(-20, 21, truth.shape), 0, 255).astype(np.uint8)
     gray = inference.gray_rgb(truth).numpy()
-    photo = eval_data.Photo("astronaut", truth, gray)
+    photo = streams.Photo("astronaut", truth, gray)
 
     def run_old():  # what the baseline's evaluate did per photo
         for pred in (model, gray):
@@ -94,7 +95,7 @@ def metrics_alone(tmp):
         float(old.colorfulness(truth))
 
     def run_new():
-        evaluation.measure([photo], [model])
+        runner.measure([photo], [model])
 
     run_new()  # XLA compiles once per padded shape
     times = {"baseline": [], "this tree": []}
@@ -110,7 +111,7 @@ def inception_speed(tmp):
     import numpy as np
 
     from data_prep.sample_photos import sample_photos
-    from tfcolor import perceptual
+    from tfcolor.eval import perceptual
 
     keras.utils.set_random_seed(0)
     path = os.path.join(tmp, "inception.weights.h5")

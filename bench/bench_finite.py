@@ -14,7 +14,8 @@ import tensorflow as tf
 from absl import app, flags
 
 from data_prep.sample_photos import sample_photos
-from tfcolor import color, gans, models
+from tfcolor import gans, models
+from tfcolor.core import color
 
 flags.DEFINE_integer("steps", 500, "Training steps per objective and precision.")
 flags.DEFINE_integer("size", 64, "Crop size (U-Net generator, 3-layer PatchGAN critic).")

@@ -20,7 +20,7 @@ from data_prep import splits
 from data_prep.convert import PrepConfig
 from data_prep.pipeline import write_dataset
 from data_prep.sample_photos import sample_photos
-from tfcolor import color, data, schema
+from tfcolor.core import color, data, schema
 
 flags.DEFINE_integer("images", 1000, "Records in the benchmark dataset.")
 flags.DEFINE_integer("repeats", 3, "Timed passes of each reader variant (interleaved).")

@@ -24,8 +24,10 @@ import tensorflow as tf
 from absl import app, flags
 
 from data_prep.sample_photos import sample_photos
-from tfcolor import color, inference, lite, models
-from tfcolor.serving import load_generator
+from tfcolor import models
+from tfcolor.core import color
+from tfcolor.deploy import inference, lite
+from tfcolor.deploy.serving import load_generator
 
 flags.DEFINE_integer("size", 256, "Generator size for the speed part.")
 flags.DEFINE_integer("repeats", 5, "Timed runs per variant (best is kept).")

@@ -29,7 +29,8 @@ def main():
 
     import tensorflow as tf
 
-    from tfcolor import inference, metrics, serving
+    from tfcolor.deploy import inference, serving
+    from tfcolor.eval import metrics
 
     generator, size = serving.load_generator(model_dir=args.model)
     paths = sorted(glob.glob(os.path.join(args.photos, "*.jpg")) + glob.glob(os.path.join(args.photos, "*.png")))

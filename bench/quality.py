@@ -158,7 +158,7 @@ def gcompris_photos(work):
     """{name: path} of the photographs inside GCompris's resource bundles (see GCOMPRIS), written
     out once as they are stored (WebP) under work/unpacked/gcompris-qt-data/photos."""
     from bench.rcc import read_rcc
-    from data_prep.decode import is_grayscale
+    from tfcolor.core.images import is_grayscale
 
     package = unpack(GCOMPRIS_PACKAGE, work)
     out = os.path.join(package, "photos")

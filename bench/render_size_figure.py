@@ -10,7 +10,7 @@ import argparse
 import numpy as np
 from PIL import Image, ImageDraw
 
-from tfcolor.colorizer import load_colorizer, read_photo
+from tfcolor.deploy.colorizer import load_colorizer, read_photo
 
 
 def main():

@@ -31,7 +31,7 @@ from apache_beam.metrics import Metrics
 
 from data_prep import storage
 from data_prep.convert import Converter
-from data_prep.pipeline import STATE_DIR, ShardWriter
+from data_prep.shards import STATE_DIR, ShardWriter
 
 WORK_DIR = "work"
 
@@ -66,7 +66,7 @@ def pipeline_options(beam_options, num_workers):
 
 
 class WriteShard(beam.DoFn):
-    """Shard name -> the shard converted and written (pipeline.ShardWriter), (name, records)."""
+    """Shard name -> the shard converted and written (shards.ShardWriter), (name, records)."""
 
     def __init__(self, output_dir, config):
         self.output_dir = output_dir
@@ -98,7 +98,7 @@ class WriteShard(beam.DoFn):
 
 
 def write_shards(pending, output_dir, config, num_workers, beam_options, log):
-    """Writes the ``pending`` shards (pipeline.Shard) with a Beam pipeline."""
+    """Writes the ``pending`` shards (shards.Shard) with a Beam pipeline."""
     if not pending:
         return
     logging.getLogger("apache_beam").setLevel(logging.WARNING)  # the runner's chatter

@@ -65,7 +65,7 @@ class Converter:
     def __init__(self, config):
         import tensorflow as tf
 
-        from tfcolor import color, schema
+        from tfcolor.core import color, schema
 
         self.config = config
         self._schema = schema

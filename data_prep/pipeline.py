@@ -22,28 +22,16 @@ import multiprocessing
 import os
 
 from data_prep import storage
+from data_prep.shards import STATE_DIR, Shard, ShardWriter, stats_path
 from data_prep.convert import Converter, convert_in_worker, init_worker
-from tfcolor import schema
-from tfcolor.progress import Progress
+from tfcolor.core import schema
+from tfcolor.core.progress import Progress
 
-STATE_DIR = ".prep"
 PLAN_NAME = "plan.json"
 SKIPPED_NAME = "skipped.tsv"
 _EXAMPLES_PER_REASON = 20
 RUNNERS = ("local", "beam")
 BEAM_MISSING = "--runner=beam needs Apache Beam: pip install 'tfcolor[beam]' (or apache-beam)"
-
-
-@dataclasses.dataclass
-class Shard:
-    split: str
-    index: int
-    count: int
-    items: list
-
-    @property
-    def name(self):
-        return schema.shard_name(self.split, self.index, self.count)
 
 
 def plan_shards(splits, images_per_shard):
@@ -114,24 +102,6 @@ def _prepare_output(output_dir, plan, overwrite):
     storage.write_json_atomic(plan_path, plan)
 
 
-def stats_path(output_dir, shard):
-    return storage.join(output_dir, STATE_DIR, shard.name + ".json")
-
-
-def new_stats():
-    return {"records": 0, "skipped": {}, "fixed": {}}
-
-
-def add_result(stats, result):
-    """Counts one conversion result into a shard's statistics."""
-    if result.record is not None:
-        stats["records"] += 1
-    else:
-        stats["skipped"].setdefault(result.reason, []).append(result.key)
-    for fix in result.fixes:
-        stats["fixed"][fix] = stats["fixed"].get(fix, 0) + 1
-
-
 def _is_done(output_dir, shard):
     return storage.exists(storage.join(output_dir, shard.name)) and storage.exists(stats_path(output_dir, shard))
 
@@ -153,34 +123,6 @@ def _results(items, config, num_workers):
     chunksize = max(1, min(16, len(items) // (num_workers * 8)))
     with context.Pool(num_workers, initializer=init_worker, initargs=(config,)) as pool:
         yield from pool.imap(convert_in_worker, items, chunksize=chunksize)
-
-
-class ShardWriter:
-    """Writes one shard's records to a local file (by default ``SHARD.tfrecord.tmp`` beside the
-    final name); ``finish`` writes the shard's statistics, then moves the file to its final name
-    (any filesystem, see storage.publish). Used by both runners."""
-
-    def __init__(self, output_dir, shard, local_path=None):
-        import tensorflow as tf
-
-        self.output_dir = output_dir
-        self.shard = shard
-        self.final = storage.join(output_dir, shard.name)
-        self.tmp = local_path or self.final + ".tmp"
-        self.writer = tf.io.TFRecordWriter(self.tmp)
-        self.stats = new_stats()
-        self.remaining = len(shard.items)
-
-    def add(self, result):
-        if result.record is not None:
-            self.writer.write(result.record)
-        add_result(self.stats, result)
-        self.remaining -= 1
-
-    def finish(self):
-        self.writer.close()
-        storage.write_json_atomic(stats_path(self.output_dir, self.shard), self.stats)
-        storage.publish(self.tmp, self.final)
 
 
 def _summarize(output_dir, shards, plan):
@@ -205,7 +147,7 @@ def _summarize(output_dir, shards, plan):
     config = plan["config"]
     return {
         "schema_version": schema.SCHEMA_VERSION,
-        "encoding": "lab_u8 (L*255/100, a+128, b+128), see tfcolor/schema.py",
+        "encoding": "lab_u8 (L*255/100, a+128, b+128), see tfcolor/core/schema.py",
         "image_size": config["image_size"],
         "stored_size": config["store_size"] or config["image_size"],
         "source": plan["source"],

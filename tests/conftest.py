@@ -93,7 +93,7 @@ def read_keys(directory, split):
     """Every record key of a split, as a list (duplicates kept)."""
     import tensorflow as tf
 
-    from tfcolor import schema
+    from tfcolor.core import schema
 
     files = tf.io.gfile.glob(schema.shard_pattern(directory, split))
     return [
@@ -111,7 +111,7 @@ def write_lab_shard(directory, split, photos):
     """Writes uint8 RGB ``photos`` (same size) as one Lab TFRecord shard of ``split``."""
     import tensorflow as tf
 
-    from tfcolor import color, schema
+    from tfcolor.core import color, schema
 
     os.makedirs(directory, exist_ok=True)
     path = os.path.join(directory, schema.shard_name(split, 0, 1))
@@ -129,7 +129,8 @@ def trained_generator():
     import keras
     import tensorflow as tf
 
-    from tfcolor import color, models
+    from tfcolor import models
+    from tfcolor.core import color
 
     crops = np.stack([tf.image.resize(c, [32, 32]).numpy().round().astype(np.uint8)
                       for c in photo_crops(256, size=64)])

@@ -11,7 +11,7 @@ before TF starts): ``python tests/distributed_parity.py wgan``; by bench/gpu.sh 
 import json
 import sys
 
-from tfcolor.devices import split_first_device
+from tfcolor.training.devices import split_first_device
 
 KIND, DEVICES = split_first_device(2, gpu_memory_mb=4096)
 
@@ -19,7 +19,8 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from tfcolor import gans, models, optimizers  # noqa: E402
+from tfcolor import gans, models  # noqa: E402
+from tfcolor.gans import optimizers  # noqa: E402
 
 
 class FixedAlphaWGANGP(gans.WGANGP):

@@ -1,4 +1,4 @@
-"""tfcolor.color against scikit-image, in eager mode, in tf.data and through TFLite."""
+"""tfcolor.core.color against scikit-image, in eager mode, in tf.data and through TFLite."""
 
 import os
 import warnings
@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 from skimage import color as skcolor
 
-from tfcolor import color
+from tfcolor.core import color
 
 CORNERS = np.array([[i >> 2 & 1, i >> 1 & 1, i & 1] for i in range(8)], np.float64)
 

@@ -1,5 +1,5 @@
 """The loss terms against sepia (colourfulness, class-rebalanced L1, perceptual) against
-hand-computed values and references (tfcolor.metrics, scipy)."""
+hand-computed values and references (tfcolor.eval.metrics, scipy)."""
 
 import numpy as np
 import pytest
@@ -7,7 +7,10 @@ import tensorflow as tf
 from scipy import ndimage
 
 from tests.conftest import photo
-from tfcolor import color, losses, metrics, perceptual, rebalance
+from tfcolor.core import color
+from tfcolor.eval import metrics
+from tfcolor.models import vgg
+from tfcolor.gans import losses, rebalance
 from tfcolor.gans.reconstruction import Reconstruction
 
 
@@ -95,7 +98,7 @@ def test_rebalanced_l1_by_hand():
 def _vgg_file(tmp_path, convs=7):
     rng = np.random.default_rng(1)
     arrays, channels = {}, 3
-    for index, width in zip(perceptual.VGG_CONVS[:convs], (64, 64, 128, 128, 256, 256, 256)[:convs], strict=True):
+    for index, width in zip(vgg.VGG_CONVS[:convs], (64, 64, 128, 128, 256, 256, 256)[:convs], strict=True):
         arrays[f"features.{index}.weight"] = (rng.normal(size=(width, channels, 3, 3))
                                               * np.sqrt(2 / (9 * channels))).astype(np.float32)
         arrays[f"features.{index}.bias"] = rng.normal(size=width).astype(np.float32) * 0.1
@@ -109,20 +112,20 @@ def test_perceptual_loss_by_hand_and_vgg_taps(tmp_path):
     fa = [tf.constant([[[[1.0, 2.0]]]]), tf.constant([[[[0.0]], [[4.0]]]])]
     fb = [tf.constant([[[[0.0, 0.0]]]]), tf.constant([[[[1.0]], [[1.0]]]])]
     assert float(losses.perceptual_loss(fa, fb)) == pytest.approx((1 + 2) / 2 + (1 + 3) / 2)
-    features = perceptual.VGGFeatures(_vgg_file(tmp_path), taps=(2, 4, 7))
+    features = vgg.VGGFeatures(_vgg_file(tmp_path), taps=(2, 4, 7))
     image = photo("chelsea")[:32, :48]
     maps = features(image)
     assert [m.shape.as_list() for m in maps] == [[1, 32, 48, 64], [1, 16, 24, 128], [1, 8, 12, 256]]
     # relu1_2 by hand: two 3x3 convolutions on the normalised photo.
     weights = np.load(tmp_path / "vgg.npz")
-    x = (image[None] / 255.0 * 2.0 - 1.0 - perceptual.LPIPS_SHIFT) / perceptual.LPIPS_SCALE
+    x = (image[None] / 255.0 * 2.0 - 1.0 - vgg.LPIPS_SHIFT) / vgg.LPIPS_SCALE
     for i in (0, 2):
         x = tf.nn.relu(tf.nn.conv2d(x.astype(np.float32) if isinstance(x, np.ndarray) else x,
                                     weights[f"features.{i}.weight"].transpose(2, 3, 1, 0), 1, "SAME")
                        + weights[f"features.{i}.bias"])
     np.testing.assert_allclose(maps[0].numpy(), x.numpy(), rtol=1e-4, atol=1e-4)
-    with pytest.raises(perceptual.MissingWeights, match="not found"):
-        perceptual.VGGFeatures(str(tmp_path / "none.npz"))
+    with pytest.raises(vgg.MissingWeights, match="not found"):
+        vgg.VGGFeatures(str(tmp_path / "none.npz"))
 
 
 def test_reconstruction_weighs_each_term(tmp_path):
@@ -131,7 +134,7 @@ def test_reconstruction_weighs_each_term(tmp_path):
     l_norm, ab = color.split_lab(lab)
     fake = ab * 0.3 + rng.normal(size=ab.shape).astype(np.float32) * 0.01
     bins = rebalance.weights(rebalance.histogram(ab.numpy() * 110.0))
-    features = perceptual.VGGFeatures(_vgg_file(tmp_path, 4), taps=(2, 4))
+    features = vgg.VGGFeatures(_vgg_file(tmp_path, 4), taps=(2, 4))
     rec = Reconstruction(100.0, bins, 2.0, features, 0.5)
     assert rec.names == ("l1_rebalanced", "color_gap", "perceptual")
     total, logs = rec(l_norm, ab, fake)

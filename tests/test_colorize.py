@@ -8,8 +8,9 @@ import pytest
 from PIL import Image
 
 from tests.conftest import photo, run_module
-from tfcolor import color, lite, serving
-from tfcolor.colorizer import collect_inputs, load_colorizer, output_names, read_photo
+from tfcolor.core import color
+from tfcolor.deploy import lite, serving
+from tfcolor.deploy.colorizer import collect_inputs, load_colorizer, output_names, read_photo
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +110,7 @@ def test_colorize_command_fails_only_when_nothing_was_colourised(model_files, tm
 
 
 def test_render_size_changes_what_the_network_sees_and_nothing_else(trained_generator, tmp_path):
-    from tfcolor.inference import gray_rgb
+    from tfcolor.deploy.inference import gray_rgb
 
     trained_generator.save(tmp_path / "generator.keras")  # trained at 32 px, 4 levels: multiples of 16
     gray = gray_rgb(photo("chelsea")).numpy()  # 300x451

@@ -1,4 +1,4 @@
-"""tfcolor.data.make_dataset on records written by data_prep's writer."""
+"""tfcolor.core.data.make_dataset on records written by data_prep's writer."""
 
 import numpy as np
 import pytest
@@ -8,7 +8,7 @@ from data_prep.convert import PrepConfig
 from data_prep.decode import Item
 from data_prep.pipeline import write_dataset
 from tests.conftest import photo_crops, read_keys
-from tfcolor import color, data, schema
+from tfcolor.core import color, data, schema
 
 
 @pytest.fixture(scope="module")

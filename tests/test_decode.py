@@ -13,7 +13,7 @@ from PIL import Image
 from data_prep.convert import Converter, PrepConfig
 from data_prep.decode import Item, SkipImage, is_grayscale, load_rgb
 from tests.conftest import photo, save
-from tfcolor import color, schema
+from tfcolor.core import color, schema
 
 CONFIG = PrepConfig(image_size=64, min_size=16)
 

@@ -8,8 +8,9 @@ import pytest
 from PIL import Image
 
 from tests.conftest import photo, photo_crops, run_module, write_lab_shard
-from tfcolor import eval_data, inference, metrics
-from tfcolor.colorizer import load_colorizer
+from tfcolor.deploy import inference
+from tfcolor.eval import metrics, streams
+from tfcolor.deploy.colorizer import load_colorizer
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +32,7 @@ def test_evaluate_command_on_records(setup):
     assert report["count"] == 6 and len(report["per_image"]) == 6
     # Per-image numbers equal a direct computation on the same images.
     colorize, _ = load_colorizer(str(root / "run"))
-    sample = next(eval_data.stream_photos(str(root / "data")))
+    sample = next(streams.stream_photos(str(root / "data")))
     gray = inference.gray_rgb(sample.truth).numpy()
     np.testing.assert_array_equal(sample.gray, gray)
     row = report["per_image"][0]

@@ -13,7 +13,9 @@ import tensorflow as tf
 from PIL import Image
 
 from tests.conftest import photo, png_bytes
-from tfcolor import color, inference, models, serving
+from tfcolor import models
+from tfcolor.core import color
+from tfcolor.deploy import inference, serving
 
 
 @pytest.fixture(scope="module")

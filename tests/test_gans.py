@@ -12,7 +12,8 @@ import pytest
 import tensorflow as tf
 
 from tests.conftest import REPO, photo_crops
-from tfcolor import color, gans, models
+from tfcolor import gans, models
+from tfcolor.core import color
 
 
 def tiny_gan(objective, norm="batch", size=16, **kwargs):

@@ -7,7 +7,9 @@ import pytest
 import tensorflow as tf
 
 from tests.conftest import photo, photo_crops, write_lab_shard
-from tfcolor import color, inference, lite, models
+from tfcolor import models
+from tfcolor.core import color
+from tfcolor.deploy import inference, lite
 from tfcolor.models.subpixel import SubPixelConv2D, subpixel_weights, to_subpixel
 
 

@@ -1,4 +1,4 @@
-"""tfcolor.losses against hand-computed values (in the spirit of TF-GAN's tests)."""
+"""tfcolor.gans.losses against hand-computed values (in the spirit of TF-GAN's tests)."""
 
 import math
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfcolor import losses
+from tfcolor.gans import losses
 
 
 def softplus(x):

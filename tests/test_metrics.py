@@ -7,7 +7,8 @@ import skimage.metrics
 import tensorflow as tf
 
 from tests.conftest import photo
-from tfcolor import color, metrics, perceptual
+from tfcolor.core import color
+from tfcolor.eval import metrics, perceptual
 
 
 @pytest.fixture(scope="module")

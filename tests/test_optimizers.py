@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfcolor import optimizers
+from tfcolor.gans import optimizers
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -92,3 +92,19 @@ def test_fused_optimizers_under_mirrored_strategy_on_two_devices():
         assert diffs[name]["replicas"] == 0.0  # every device's copy got the same update
         assert diffs[name]["vs_keras"] <= 1e-5
         assert diffs[name]["moved"] > 1e-2
+
+
+def test_the_private_keras_slots_the_fused_kernels_read_are_there():
+    """FusedAdam / FusedRMSprop read Keras's slot variables through private names (Keras has no
+    public API for them). A Keras release that renames them must fail here, by name, rather
+    than train with wrong slots: then update tfcolor/gans/optimizers.py and the pin in setup.cfg."""
+    weights = [keras.Variable(np.ones((2, 3), np.float32)), keras.Variable(np.zeros(3, np.float32))]
+    for optimizer, slots in ((keras.optimizers.Adam(), ("_momentums", "_velocities")),
+                             (keras.optimizers.RMSprop(), ("_velocities",))):
+        optimizer.build(weights)
+        assert hasattr(optimizer, "_get_variable_index"), f"Keras {keras.__version__}: no _get_variable_index"
+        for name in slots:
+            assert hasattr(optimizer, name), f"Keras {keras.__version__} has no {type(optimizer).__name__}.{name}"
+            for weight in weights:
+                slot = getattr(optimizer, name)[optimizer._get_variable_index(weight)]
+                assert tuple(slot.shape) == tuple(weight.shape), f"{name} no longer indexed by variable"

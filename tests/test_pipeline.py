@@ -16,7 +16,7 @@ CONFIG = PrepConfig(image_size=32, min_size=16)
 def records(directory):
     import tensorflow as tf
 
-    from tfcolor import schema
+    from tfcolor.core import schema
 
     files = sorted(tf.io.gfile.glob(schema.shard_pattern(directory, "train")))
     return [schema.parse_example(r) for r in tf.data.TFRecordDataset(files)]

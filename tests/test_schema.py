@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 from tests.conftest import photo
-from tfcolor import color, schema
+from tfcolor.core import color, schema
 
 
 @pytest.mark.parametrize("name", ["astronaut", "coffee", "chelsea", "rocket"])

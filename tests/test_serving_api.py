@@ -15,7 +15,8 @@ from PIL import Image
 from tensorflow_serving.apis import predict_pb2
 
 from tests.conftest import photo, photo_crops, png_bytes, run_module, write_lab_shard
-from tfcolor import models, serving, serving_api
+from tfcolor import models
+from tfcolor.deploy import serving, serving_api
 
 
 @pytest.fixture(scope="module")

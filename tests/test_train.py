@@ -81,7 +81,7 @@ def test_inconsistent_flags_fail_at_once_with_a_clear_message(tmp_path):
     assert result.returncode != 0
     assert "needs a critic without BatchNorm" in result.stderr and "--d_norm=layer" in result.stderr
     result = train("--train=x", f"--model_dir={tmp_path}", "--generator=unet++", check=False)
-    assert result.returncode != 0 and "--generator='unet++' is not one of" in result.stderr
+    assert result.returncode != 0 and "unknown --generator 'unet++'; known: resnet18_unet, unet, unet_small" in result.stderr
 
 
 def test_a_run_leaves_everything_and_resumes(dataset, tmp_path):
@@ -98,7 +98,7 @@ def test_a_run_leaves_everything_and_resumes(dataset, tmp_path):
     epochs = open(os.path.join(model_dir, "epochs.csv")).read().splitlines()
     assert len(epochs) == 3 and "val_l1" in epochs[0]
 
-    from tfcolor.serving import load_generator  # registers tfcolor's custom layers first
+    from tfcolor.deploy.serving import load_generator  # registers tfcolor's custom layers first
 
     generator, size = load_generator(model_dir)
     assert generator.output_shape == (None, 32, 32, 2) and size == 32
@@ -264,7 +264,7 @@ def test_an_empty_dataset_is_a_clear_error(tmp_path):
 
 
 def _config_of(model_dir, **changes):
-    from tfcolor import config as cfg
+    from tfcolor.training import config as cfg
 
     saved = json.loads(open(os.path.join(model_dir, "config.json")).read())
     for key, value in changes.items():
@@ -278,7 +278,7 @@ def _config_of(model_dir, **changes):
 def test_init_from_restores_exactly_the_given_weights(dataset, tmp_path):
     import tensorflow as tf
 
-    from tfcolor.serving import load_generator
+    from tfcolor.deploy.serving import load_generator
     from tfcolor.training import builders
 
     source = str(tmp_path / "source")

@@ -1,6 +1,6 @@
 """Sends photos to a TensorFlow Serving colouriser (REST or gRPC) and saves the answers.
 
-The request/response code is in tfcolor/serving_api.py (tested without a server); this
+The request/response code is in tfcolor/deploy/serving_api.py (tested without a server); this
 module adds the flags and the network calls. REST needs nothing else; gRPC uses grpcio and
 tensorflow-serving-api (both installed with tfcolor).
 
@@ -17,8 +17,8 @@ import urllib.request
 
 from absl import app, flags
 
-from tfcolor import serving_api
-from tfcolor.colorizer import collect_inputs, output_names
+from tfcolor.deploy import serving_api
+from tfcolor.deploy.colorizer import collect_inputs, output_names
 
 flags.DEFINE_enum("protocol", "rest", ["rest", "grpc"], "How to talk to TF Serving.")
 flags.DEFINE_string("server", "localhost:8501", "host:port (REST default port 8501, gRPC 8500).")
@@ -99,5 +99,10 @@ def main(argv):
     return 0 if done else 1
 
 
-if __name__ == "__main__":
+def run():
+    """The console script's entry point."""
     app.run(main)
+
+
+if __name__ == "__main__":
+    run()

@@ -19,8 +19,8 @@ import sys
 
 from absl import app, flags, logging
 
-from tfcolor.colorizer import collect_inputs, load_colorizer, output_names, read_photo, side_by_side
-from tfcolor.progress import Progress
+from tfcolor.deploy.colorizer import collect_inputs, load_colorizer, output_names, read_photo, side_by_side
+from tfcolor.core.progress import Progress
 
 flags.DEFINE_string("model", None, "SavedModel folder, .tflite file or training --model_dir.")
 flags.DEFINE_list("input", None, "Photo files, globs or folders (comma-separated).")
@@ -49,7 +49,7 @@ def _save(path, rgb, alpha=None):
 def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)  # TF's INFO lines (saving, converting) drown ours
-    from data_prep.decode import SkipImage
+    from tfcolor.core.images import SkipImage
 
     inputs, missing = collect_inputs(FLAGS.input, FLAGS.recursive)
     for spec in missing:
@@ -91,5 +91,10 @@ def main(argv):
     return 0 if done else 1
 
 
-if __name__ == "__main__":
+def run():
+    """The console script's entry point."""
     app.run(main)
+
+
+if __name__ == "__main__":
+    run()

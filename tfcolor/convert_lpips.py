@@ -29,7 +29,7 @@ def main(argv):
     del argv
     import torch
 
-    from tfcolor.perceptual import LPIPS_TAPS, VGG_CONVS
+    from tfcolor.eval.perceptual import LPIPS_TAPS, VGG_CONVS
 
     vgg = torch.load(FLAGS.vgg_weights, map_location="cpu")
     lin = torch.load(FLAGS.lpips_weights, map_location="cpu")
@@ -43,5 +43,10 @@ def main(argv):
     print(f"wrote {FLAGS.output} ({len(arrays)} arrays)")
 
 
-if __name__ == "__main__":
+def run():
+    """The console script's entry point."""
     app.run(main)
+
+
+if __name__ == "__main__":
+    run()

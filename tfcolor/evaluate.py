@@ -54,16 +54,16 @@ FLAGS = flags.FLAGS
 def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)  # TF's INFO lines (saving, converting) drown ours
-    from tfcolor import eval_report
+    from tfcolor.eval import report
 
     if FLAGS.compare:
-        print(eval_report.compare(FLAGS.compare, FLAGS.output_dir))
+        print(report.compare(FLAGS.compare, FLAGS.output_dir))
         return 0
     if not FLAGS.model or not FLAGS.data:
         raise app.UsageError("give --model and --data (or --compare)")
-    from tfcolor import eval_data, evaluation, perceptual
-    from tfcolor.colorizer import load_colorizer
-    from tfcolor.progress import Progress
+    from tfcolor.eval import perceptual, runner, streams
+    from tfcolor.deploy.colorizer import load_colorizer
+    from tfcolor.core.progress import Progress
 
     notes = []
     lpips = inception = None
@@ -87,19 +87,19 @@ def main(argv):
         settings = {"model": os.path.abspath(FLAGS.model), "data": os.path.abspath(FLAGS.data),
                     "eval_size": FLAGS.eval_size, "render_size": FLAGS.render_size, "lpips": lpips is not None,
                     "fid": inception is not None}
-        log = evaluation.ResultsLog(FLAGS.output_dir, settings, FLAGS.overwrite)
-        total = eval_data.count_photos(FLAGS.data, FLAGS.max_images)  # corrupt records: DataError
+        log = runner.ResultsLog(FLAGS.output_dir, settings, FLAGS.overwrite)
+        total = streams.count_photos(FLAGS.data, FLAGS.max_images)  # corrupt records: DataError
     except (ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     resumed = f", {len(log.done)} measured before: going on" if log.done else ""
     print(f"evaluating {description} on {total} photos from {FLAGS.data}{resumed}")
     skipped = {}
-    photos = eval_data.stream_photos(FLAGS.data, FLAGS.max_images, FLAGS.eval_size, skipped)
+    photos = streams.stream_photos(FLAGS.data, FLAGS.max_images, FLAGS.eval_size, skipped)
     progress = Progress(total, label="evaluate ", unit="photos")
     kept, interrupted = [], False
     try:
-        kept = evaluation.evaluate(colorize, photos, log, lpips, inception, FLAGS.grid_images,
+        kept = runner.evaluate(colorize, photos, log, lpips, inception, FLAGS.grid_images,
                                    FLAGS.batch_size, progress)
     except KeyboardInterrupt:
         interrupted = True
@@ -114,13 +114,18 @@ def main(argv):
     if interrupted:
         notes.append(f"interrupted after {len(per_image)} of {total} photos: run the same command again to go on")
     result = {"model": description, "data": FLAGS.data, "eval_size": FLAGS.eval_size, "count": len(per_image),
-              "skipped": skipped, "notes": notes, "summary": evaluation.summarize(per_image, fid),
+              "skipped": skipped, "notes": notes, "summary": runner.summarize(per_image, fid),
               "per_image": per_image}
-    eval_report.write_outputs(FLAGS.output_dir, result, kept)
-    print(eval_report.report_markdown(result).split("![grid]")[0].rstrip())
+    report.write_outputs(FLAGS.output_dir, result, kept)
+    print(report.report_markdown(result).split("![grid]")[0].rstrip())
     print(f"wrote {FLAGS.output_dir}/metrics.json, report.md, grid.png, hist_psnr.png, hist_colorfulness.png")
     return 130 if interrupted else 0
 
 
-if __name__ == "__main__":
+def run():
+    """The console script's entry point."""
     app.run(main)
+
+
+if __name__ == "__main__":
+    run()

@@ -16,7 +16,7 @@ OUTPUT_ROOT/models.config lists every model there for `tensorflow_model_server
 --model_config_file`.
 
 --tflite=fp32,fp16,int8 also writes OUTPUT_ROOT/NAME/tflite/VERSION/VARIANT.tflite for
-phones (uint8 photo of any size in, uint8 RGB out; see tfcolor/lite.py); int8 is calibrated
+phones (uint8 photo of any size in, uint8 RGB out; see tfcolor/deploy/lite.py); int8 is calibrated
 on --calibration_data (default: the run's training data).
 
 Example usage:
@@ -30,7 +30,7 @@ import os
 
 from absl import app, flags, logging
 
-from tfcolor.serving import export_saved_model, load_generator, next_version, write_models_config
+from tfcolor.deploy.serving import export_saved_model, load_generator, next_version, write_models_config
 
 flags.DEFINE_string("model_dir", None, "Training --model_dir (uses generator.keras and config.json).")
 flags.DEFINE_string("generator", None, "A saved generator (.keras) instead of --model_dir.")
@@ -51,17 +51,14 @@ FLAGS = flags.FLAGS
 
 
 def _training_data(model_dir):
-    path = os.path.join(model_dir or "", "config.json")
-    if not model_dir or not os.path.exists(path):
-        return None
-    with open(path) as f:
-        return json.load(f)["data"]["train"]
+    config = rundir.read_config(model_dir)
+    return config["data"]["train"] if config else None
 
 
 def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)  # TF's INFO lines (saving, converting) drown ours
-    from tfcolor import lite
+    from tfcolor.deploy import lite
 
     if bool(FLAGS.model_dir) == bool(FLAGS.generator):
         raise app.UsageError("give exactly one of --model_dir and --generator")
@@ -84,5 +81,10 @@ def main(argv):
                             calibration)
 
 
-if __name__ == "__main__":
+def run():
+    """The console script's entry point."""
     app.run(main)
+
+
+if __name__ == "__main__":
+    run()

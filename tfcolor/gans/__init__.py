@@ -1,17 +1,24 @@
-"""The three GAN objectives, as keras.Model subclasses sharing one train_step."""
+"""The three GAN objectives, as keras.Model subclasses sharing one train_step (base.py).
 
-from tfcolor.gans.base import ColorGAN
-from tfcolor.gans.pix2pix import Pix2Pix
-from tfcolor.gans.wgan import WGAN
-from tfcolor.gans.wgan_gp import WGANGP
+The names live in tfcolor.gans.registry; the classes are imported on first use, so that the
+registry can be read without TensorFlow.
+"""
 
-OBJECTIVES = {"pix2pix": Pix2Pix, "wgan": WGAN, "wgan_gp": WGANGP}
+import importlib
+
+from tfcolor.gans.registry import GAN_MODES, OBJECTIVES
+
+_CLASSES = {"ColorGAN": "base", "Pix2Pix": "pix2pix", "WGAN": "wgan", "WGANGP": "wgan_gp"}
 
 
 def build_gan(name, generator, discriminator, **kwargs):
-    if name not in OBJECTIVES:
-        raise ValueError(f"unknown GAN objective {name!r}; known: {', '.join(sorted(OBJECTIVES))}")
-    return OBJECTIVES[name](generator, discriminator, **kwargs)
+    return OBJECTIVES.build(name, generator=generator, discriminator=discriminator, **kwargs)
 
 
-__all__ = ["ColorGAN", "Pix2Pix", "WGAN", "WGANGP", "OBJECTIVES", "build_gan"]
+def __getattr__(name):
+    if name in _CLASSES:
+        return getattr(importlib.import_module(f"tfcolor.gans.{_CLASSES[name]}"), name)
+    raise AttributeError(f"module 'tfcolor.gans' has no attribute {name!r}")
+
+
+__all__ = ["ColorGAN", "Pix2Pix", "WGAN", "WGANGP", "GAN_MODES", "OBJECTIVES", "build_gan"]

@@ -12,7 +12,7 @@ subclass supplies only its pieces:
 * ``after_discriminator_update()`` (optional, e.g. weight clipping)
 * ``default_optimizers()``
 
-Data: batches of ``(L, ab)`` normalised as in :mod:`tfcolor.color`.
+Data: batches of ``(L, ab)`` normalised as in :mod:`tfcolor.core.color`.
 Distribution: losses are per-replica means divided by ``num_replicas_in_sync``
 (Keras sums gradients across replicas); BatchNorm is synchronised. Build the
 model and call ``compile`` inside ``strategy.scope()``: ``compile`` builds
@@ -23,13 +23,14 @@ optimizers are wrapped in ``LossScaleOptimizer``.
 import keras
 import tensorflow as tf
 
-from tfcolor import color
+from tfcolor.core import color
 from tfcolor.gans.reconstruction import Reconstruction
-from tfcolor.optimizers import make_optimizer
+from tfcolor.gans.optimizers import make_optimizer
+from tfcolor.models.layers import all_layers
 
 
 def has_batchnorm(model):
-    return any(isinstance(layer, keras.layers.BatchNormalization) for layer in model._flatten_layers())
+    return any(isinstance(layer, keras.layers.BatchNormalization) for layer in all_layers(model))
 
 
 def _replicas():

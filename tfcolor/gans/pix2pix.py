@@ -5,18 +5,18 @@ G minimises ``adv(D(L, G(L))) + lambda * |ab - G(L)|_1``; D minimises
 the least-squares version (``'lsgan'``). Adam(2e-4, beta_1=0.5) for both.
 """
 
-from tfcolor import losses
+from tfcolor.core.registry import check_choice
+from tfcolor.gans import losses
 from tfcolor.gans.base import ColorGAN
-
-GAN_MODES = ("vanilla", "lsgan")
+from tfcolor.gans.registry import GAN_MODES
 
 
 class Pix2Pix(ColorGAN):
     OPTIMIZER = ("adam", 2e-4, 0.5, 0.999)
+
     def __init__(self, generator, discriminator, l1_weight=100.0, gan_mode="vanilla",
                  from_logits=True, **kwargs):
-        if gan_mode not in GAN_MODES:
-            raise ValueError(f"unknown gan_mode {gan_mode!r}; choose one of: {', '.join(GAN_MODES)}")
+        check_choice("gan_mode", gan_mode, GAN_MODES)
         super().__init__(generator, discriminator, l1_weight=l1_weight, n_critic=1, **kwargs)
         self.gan_mode = gan_mode
         self.from_logits = from_logits

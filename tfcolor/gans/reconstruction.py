@@ -4,22 +4,23 @@
   + colorfulness_weight * colourfulness gap to the truth      (optional, against sepia)
   + perceptual_weight * VGG feature L1                        (optional)
 
-Each term is a pure function of :mod:`tfcolor.losses`; this class only weighs them and names
+Each term is a pure function of :mod:`tfcolor.gans.losses`; this class only weighs them and names
 their logs. The plain L1 is always logged, so runs with and without the extra terms compare.
 """
 
 import tensorflow as tf
 
-from tfcolor import color, losses
+from tfcolor.core import color
+from tfcolor.gans import losses
 
 
 class Reconstruction:
     """Args:
       l1_weight: lambda of the L1 term.
-      bin_weights: ``[n, n]`` ab-bin weights (tfcolor.rebalance.weights) to rebalance the L1
+      bin_weights: ``[n, n]`` ab-bin weights (tfcolor.gans.rebalance.weights) to rebalance the L1
         term; None: plain L1.
-      colorfulness_weight: weight of :func:`tfcolor.losses.colorfulness_loss`.
-      perceptual: a feature extractor (tfcolor.perceptual.VGGFeatures) for the perceptual term.
+      colorfulness_weight: weight of :func:`tfcolor.gans.losses.colorfulness_loss`.
+      perceptual: a feature extractor (tfcolor.models.vgg.VGGFeatures) for the perceptual term.
       perceptual_weight: its weight.
     """
 

@@ -9,7 +9,7 @@ RMSprop(5e-5) for both, as in the paper. The generator also gets lambda * L1.
 
 import tensorflow as tf
 
-from tfcolor import losses
+from tfcolor.gans import losses
 from tfcolor.gans.base import ColorGAN
 
 

@@ -1,7 +1,7 @@
 """WGAN-GP (Gulrajani et al. 2017): Wasserstein losses + lambda_GP * gradient penalty.
 
 No weight clipping: the critic's gradient norm on random interpolates between
-real and fake ab is pushed to 1 (:func:`tfcolor.losses.gradient_penalty`,
+real and fake ab is pushed to 1 (:func:`tfcolor.gans.losses.gradient_penalty`,
 computed with a nested ``tf.GradientTape``), lambda_GP = 10, n_critic = 5,
 Adam(1e-4, beta_1=0.5, beta_2=0.9). The penalty is per sample, so the
 critic must not use BatchNorm (which couples the samples of a batch): use
@@ -10,7 +10,7 @@ layer, instance, spectral or no normalisation.
 
 import tensorflow as tf
 
-from tfcolor import losses
+from tfcolor.gans import losses
 from tfcolor.gans.base import has_batchnorm
 from tfcolor.gans.wgan import WGAN
 

@@ -13,16 +13,21 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfcolor.core.registry import check_choice
 from tfcolor.models import matmul_conv
-
-NORMS = ("batch", "instance", "layer", "spectral", "none")
-INITS = ("normal", "xavier")
-UPSAMPLINGS = ("transpose", "resize", "pixeltcl")
+from tfcolor.models.registry import INITS, NORMS, UPSAMPLINGS  # noqa: F401 (re-exported)
 
 
-def check_choice(kind, value, choices):
-    if value not in choices:
-        raise ValueError(f"unknown {kind} {value!r}; choose one of: {', '.join(choices)}")
+
+def all_layers(layer):
+    """``layer`` and every layer inside it: nested models' layers and wrapped layers
+    (SpectralNormalization's), through public attributes only."""
+    yield layer
+    for inner in getattr(layer, "layers", []):
+        yield from all_layers(inner)
+    wrapped = getattr(layer, "layer", None)
+    if isinstance(wrapped, keras.layers.Layer):
+        yield from all_layers(wrapped)
 
 
 def kernel_initializer(init, seed=None):

@@ -13,9 +13,9 @@ import math
 
 import keras
 
-from tfcolor.models.layers import (
-    UPSAMPLINGS, check_choice, conv, conv_norm_act, kernel_initializer, norm_layer,
-)
+from tfcolor.core.registry import check_choice
+from tfcolor.models.layers import conv, conv_norm_act, kernel_initializer, norm_layer
+from tfcolor.models.registry import UPSAMPLINGS
 from tfcolor.models.pixeltcl import PixelTCL
 
 
@@ -43,7 +43,7 @@ def unet_generator(image_size=256, num_downs=None, in_channels=1, out_channels=2
       norm, init, upsampling: see :mod:`tfcolor.models.layers`.
       dropout: rate in the first ``dropout_blocks`` decoder blocks.
     """
-    if num_downs is None:
+    if not num_downs:  # None or 0: the full depth
         num_downs = int(round(math.log2(image_size)))
     if image_size % (2**num_downs):
         raise ValueError(f"image_size {image_size} is not divisible by 2**{num_downs}")
@@ -74,7 +74,7 @@ def unet_generator(image_size=256, num_downs=None, in_channels=1, out_channels=2
 
 def small_unet_generator(image_size=32, **kwargs):
     """U-Net for 32 px images (CIFAR-10): 4 levels down, 4 up, no dropout by default."""
-    kwargs.setdefault("num_downs", 4)
+    kwargs["num_downs"] = kwargs.get("num_downs") or 4
     kwargs.setdefault("dropout", 0.0)
     kwargs.setdefault("name", "unet_small")
     return unet_generator(image_size=image_size, **kwargs)

@@ -6,19 +6,18 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from tfcolor import color, data, gans, models, rebalance, schema
+from tfcolor import gans, models
+from tfcolor.core import color, data, rundir, schema
+from tfcolor.core.data import DataError, count_records
+from tfcolor.gans import rebalance
 from tfcolor.gans.reconstruction import Reconstruction
-from tfcolor.optimizers import make_optimizer
+from tfcolor.gans.optimizers import make_optimizer
 from tfcolor.training.schedules import make_schedule
-
-
-class DataError(ValueError):
-    """A dataset problem, explained for the user."""
 
 
 def make_strategy(name, devices=None):
     """The tf.distribute strategy called ``name``; ``devices`` (logical device names, e.g.
-    from tfcolor.devices.split_first_device) makes auto and mirrored mirror over them."""
+    from tfcolor.training.devices.split_first_device) makes auto and mirrored mirror over them."""
     if name == "multi_worker":  # first: it must configure TF before anything initialises it
         return tf.distribute.MultiWorkerMirroredStrategy()
     if devices and len(devices) > 1 and name in ("auto", "mirrored"):
@@ -60,13 +59,6 @@ def _manifest_near(path):
         return schema.read_manifest(directory), directory
     except FileNotFoundError:
         return None, directory
-
-
-def count_records(files):
-    try:
-        return sum(1 for _ in tf.data.TFRecordDataset(files))
-    except tf.errors.DataLossError as e:
-        raise DataError(f"corrupt TFRecord data in {', '.join(files[:3])}: {e.message.splitlines()[0]}") from e
 
 
 def _records_in_manifest(manifest, files):
@@ -172,29 +164,22 @@ def sample_batch(config, info, pool=512):
 
 
 def build_networks(config):
+    """The generator and discriminator named in the config; each registry entry says which
+    model settings its builder takes (tfcolor.models.registry)."""
     m, size = config.model, config.data.image_size
-    kwargs = dict(image_size=size, norm=m.g_norm, init=m.init, upsampling=m.upsampling)
-    if m.generator in ("unet", "unet_small"):
-        kwargs.update(base_filters=m.g_filters, dropout=m.dropout)
-        if m.num_downs:
-            kwargs["num_downs"] = m.num_downs
-    elif m.generator == "resnet":
-        kwargs.update(base_filters=m.g_filters, num_blocks=m.resnet_blocks)
-    elif m.generator == "resnet18_unet":
-        kwargs.update(encoder_weights=m.encoder_weights or None)
-    generator = models.build_generator(m.generator, **kwargs)
-    d_kwargs = dict(image_size=size, base_filters=m.d_filters, norm=m.d_norm, init=m.init,
-                    final_activation=m.d_activation)
-    if m.discriminator == "patchgan":
-        d_kwargs["n_layers"] = m.d_layers
-    discriminator = models.build_discriminator(m.discriminator, **d_kwargs)
+    generator = models.GENERATORS.build(
+        m.generator, image_size=size, norm=m.g_norm, init=m.init, upsampling=m.upsampling,
+        **models.GENERATORS.kwargs_from(m.generator, m))
+    discriminator = models.DISCRIMINATORS.build(
+        m.discriminator, image_size=size, base_filters=m.d_filters, norm=m.d_norm, init=m.init,
+        final_activation=m.d_activation, **models.DISCRIMINATORS.kwargs_from(m.discriminator, m))
     return generator, discriminator
 
 
 def build_optimizers(config, total_steps):
     """The objective's paper recipe, with the flags' overrides and schedule."""
     o, opt = config.objective, config.optim
-    name, lr, *betas = gans.OBJECTIVES[o.gan].OPTIMIZER
+    name, lr, *betas = gans.OBJECTIVES.load(o.gan).OPTIMIZER
     beta1, beta2 = (betas + [0.9, 0.999][len(betas):])
     name = opt.optimizer or name
     beta1 = opt.beta1 if opt.beta1 >= 0 else beta1
@@ -207,7 +192,7 @@ def build_optimizers(config, total_steps):
 
 
 def n_critic_of(config):
-    return config.objective.n_critic or gans.OBJECTIVES[config.objective.gan].N_CRITIC
+    return config.objective.n_critic or gans.OBJECTIVES.load(config.objective.gan).N_CRITIC
 
 
 PRIOR_IMAGES = 2000  # training images read for the ab histogram of --rebalance_l1
@@ -234,11 +219,11 @@ def build_reconstruction(config, counts=None):
         bin_weights = rebalance.weights(counts, lam=o.rebalance_lambda)
     features = None
     if o.perceptual_weight:
-        from tfcolor import perceptual
+        from tfcolor.models import vgg
 
         try:
-            features = perceptual.VGGFeatures(o.perceptual_weights, PERCEPTUAL_TAPS)
-        except (perceptual.MissingWeights, KeyError) as e:
+            features = vgg.VGGFeatures(o.perceptual_weights, PERCEPTUAL_TAPS)
+        except (vgg.MissingWeights, KeyError) as e:
             raise DataError(f"--perceptual_weights: {e}") from e
     return Reconstruction(o.l1_weight, bin_weights, o.colorfulness_weight, features, o.perceptual_weight)
 
@@ -247,15 +232,11 @@ def build_gan(config, total_steps, reconstruction=None):
     """Networks, objective and optimizers; call inside ``strategy.scope()``."""
     o = config.objective
     generator, discriminator = build_networks(config)
-    kwargs = dict(l1_weight=o.l1_weight, reconstruction=reconstruction)
+    kwargs = dict(l1_weight=o.l1_weight, reconstruction=reconstruction, **gans.OBJECTIVES.kwargs_from(o.gan, o))
     if o.gan == "pix2pix":
-        kwargs.update(gan_mode=o.gan_mode, from_logits=config.model.d_activation != "sigmoid")
+        kwargs["from_logits"] = config.model.d_activation != "sigmoid"
     else:
         kwargs["n_critic"] = n_critic_of(config)
-        if o.gan == "wgan":
-            kwargs["clip_value"] = o.clip_value
-        else:
-            kwargs["gp_weight"] = o.gp_weight
     gan = gans.build_gan(o.gan, generator, discriminator, **kwargs)
     jit = {"auto": "auto", "true": True, "false": False}[config.run.jit_compile]
     gan.compile(*build_optimizers(config, total_steps), jit_compile=jit)
@@ -272,7 +253,7 @@ def initialize_from(gan, path):
     generator and discriminator, not the optimizers or the step counter) or from a generator
     file (a ``.keras`` file, or a folder holding ``generator.keras``: the generator only).
     Returns a line saying what was loaded; raises DataError when nothing there fits."""
-    checkpoints = os.path.join(path, "checkpoints")
+    checkpoints = rundir.path(path, rundir.CHECKPOINTS)
     latest = tf.train.latest_checkpoint(checkpoints) if os.path.isdir(checkpoints) else None
     if latest:
         networks = tf.train.Checkpoint(generator=gan.generator, discriminator=gan.discriminator)
@@ -282,12 +263,10 @@ def initialize_from(gan, path):
             raise DataError(f"--init_from={path}: its networks differ from this run's "
                             f"(--generator, --discriminator and their sizes must match): {str(e)[:300]}") from e
         return f"initialised generator and discriminator from {latest}"
-    generator_file = path if path.endswith(".keras") else os.path.join(path, "generator.keras")
+    generator_file = rundir.generator_file(path)
     if not os.path.isfile(generator_file):
-        raise DataError(f"--init_from={path}: no checkpoints/ and no generator.keras there")
-    from tfcolor.serving import load_generator
-
-    source, _ = load_generator(generator_path=generator_file)
+        raise DataError(f"--init_from={path}: no {rundir.CHECKPOINTS}/ and no {rundir.GENERATOR} there")
+    source = models.load_generator_file(generator_file)
     theirs, ours = source.get_weights(), gan.generator.get_weights()
     if [w.shape for w in theirs] != [w.shape for w in ours]:
         raise DataError(f"--init_from={generator_file}: that generator has another architecture "

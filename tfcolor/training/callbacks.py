@@ -8,6 +8,7 @@ import time
 import keras
 import tensorflow as tf
 
+from tfcolor.core import rundir
 from tfcolor.training import figures
 
 
@@ -67,9 +68,9 @@ class RunLogger(keras.callbacks.Callback):
     def __init__(self, model_dir, samples, every, writer):
         super().__init__()
         self.model_dir, self.samples, self.every, self.writer = model_dir, samples, every, writer
-        self.loss_path = os.path.join(model_dir, "losses.csv")
-        self.epoch_path = os.path.join(model_dir, "epochs.csv")
-        os.makedirs(os.path.join(model_dir, "samples"), exist_ok=True)
+        self.loss_path = rundir.path(model_dir, rundir.LOSSES_CSV)
+        self.epoch_path = rundir.path(model_dir, rundir.EPOCHS_CSV)
+        os.makedirs(rundir.path(model_dir, rundir.SAMPLES), exist_ok=True)
 
     @staticmethod
     def _append(path, row):
@@ -121,9 +122,9 @@ class RunLogger(keras.callbacks.Callback):
         l_norm, real_ab = self.samples[0], self.samples[1]
         fake_ab = self.model.generator(l_norm, training=False)
         grid = figures.sample_grid(l_norm, fake_ab, real_ab)
-        figures.save_grid(grid, os.path.join(self.model_dir, "samples", f"epoch_{epoch + 1:03d}.png"),
+        figures.save_grid(grid, rundir.sample_grid(self.model_dir, epoch + 1),
                           title=f"epoch {epoch + 1}, step {step}")
-        figures.plot_losses(figures.read_log(self.loss_path), os.path.join(self.model_dir, "losses.png"))
+        figures.plot_losses(figures.read_log(self.loss_path), rundir.path(self.model_dir, rundir.LOSSES_PNG))
         with self.writer.as_default(step=step):
             for name, value in logs.items():
                 if name.startswith("val_"):

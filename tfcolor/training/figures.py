@@ -8,7 +8,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from tfcolor import color  # noqa: E402
+from tfcolor.core import color  # noqa: E402
 
 
 def read_log(path):

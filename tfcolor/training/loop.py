@@ -9,9 +9,8 @@ import time
 import keras
 import tensorflow as tf
 
+from tfcolor.core import rundir
 from tfcolor.training import builders, callbacks
-
-GENERATOR_NAME = "generator.keras"
 
 
 class TrainingDiverged(RuntimeError):
@@ -30,7 +29,7 @@ class RunResult:
 
 def _checkpoint_dir(model_dir, chief, strategy):
     if chief:
-        return os.path.join(model_dir, "checkpoints")
+        return rundir.path(model_dir, rundir.CHECKPOINTS)
     # Non-chief workers write to a scratch folder (their saves are needed for the
     # collective ops, not kept).
     task_id = strategy.cluster_resolver.task_id
@@ -178,7 +177,7 @@ def run_training(config, strategy=None, log=print):
     start_epoch = int(epoch.numpy())
     done_in_epoch = int(gan.g_optimizer.iterations.numpy()) - start_epoch * steps_per_epoch
     if chief:
-        builders.write_json(os.path.join(run.model_dir, "config.json"), config.to_dict())
+        builders.write_json(rundir.path(run.model_dir, rundir.CONFIG), config.to_dict())
     log(f"{config.objective.gan}: {config.model.generator} + {config.model.discriminator}, "
         f"{info.train_records} training images, {steps_per_epoch} steps x {run.epochs} epochs, "
         f"batch {run.batch_size}, {strategy.num_replicas_in_sync} replica(s)")
@@ -186,7 +185,7 @@ def run_training(config, strategy=None, log=print):
     guard = callbacks.NaNGuard()
     throughput = callbacks.Throughput(run.batch_size)
     writer = tf.summary.create_file_writer(
-        os.path.join(run.model_dir, "logs") if chief else os.path.join(run.model_dir, ".worker_logs"))
+        rundir.path(run.model_dir, rundir.LOGS if chief else rundir.WORKER_LOGS))
     callback_list = [guard, callbacks.Checkpointer(manager, epoch, run.checkpoint_every, guard), throughput]
     if chief:
         callback_list.append(callbacks.RunLogger(run.model_dir, samples, run.log_every, writer))
@@ -201,7 +200,7 @@ def run_training(config, strategy=None, log=print):
             f"is {manager.latest_checkpoint or '(none yet)'}"
         ) from e
     seconds = time.perf_counter() - start
-    generator_path = os.path.join(run.model_dir, GENERATOR_NAME)
+    generator_path = rundir.path(run.model_dir, rundir.GENERATOR)
     if chief:
         gan.generator.save(generator_path)
     else:
@@ -210,7 +209,7 @@ def run_training(config, strategy=None, log=print):
     result = RunResult(int(gan.g_optimizer.iterations.numpy()), int(epoch.numpy()), seconds,
                        throughput.rate, final, generator_path)
     if chief:
-        builders.write_json(os.path.join(run.model_dir, "summary.json"), dataclasses.asdict(result))
+        builders.write_json(rundir.path(run.model_dir, rundir.SUMMARY), dataclasses.asdict(result))
     shown = ", ".join(f"{k} {v:.4g}" for k, v in final.items() if k.startswith("val_"))
     log(f"done: {result.steps} steps, {result.epochs} epochs in {seconds:.0f} s "
         f"({result.images_per_second:.1f} img/s){'; ' + shown if shown else ''}; generator: {generator_path}")

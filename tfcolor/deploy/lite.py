@@ -5,7 +5,7 @@ Each .tflite file has two signatures:
 * ``colorize``: ``image`` uint8 [1, H, W, 3] (any H, W: resize the input tensor, or let
   the signature runner do it) -> ``rgb`` uint8 [1, H, W, 3]. The generator sees L resized to
   its fixed input size; its colour is resized back and joined with the photo's own L, as in
-  the SavedModel (tfcolor.inference).
+  the SavedModel (tfcolor.deploy.inference).
 * ``generator``: ``l`` float32 [1, S, S, 1] (L/50 - 1) -> ``ab`` float32 [1, S, S, 2]
   (ab/110): the bare network, for parity checks and for apps with their own colour code.
 
@@ -25,7 +25,8 @@ import warnings
 import numpy as np
 import tensorflow as tf
 
-from tfcolor import color, inference
+from tfcolor.core import color
+from tfcolor.deploy import inference
 from tfcolor.models import matmul_conv
 from tfcolor.models.subpixel import to_subpixel
 
@@ -59,7 +60,7 @@ def mobile_module(generator, model_size, rewrite_transposed=True):
 def representative_photos(path, model_size, count=64):
     """Up to ``count`` uint8 RGB photos [S, S, 3] (center crops) from prepared Lab TFRecords:
     a dataset folder's validation (else test, else training) shards, or a TFRecord glob."""
-    from tfcolor import data, schema
+    from tfcolor.core import data, schema
 
     files = schema.shards_to_read(path)
     if not files:

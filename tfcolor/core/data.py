@@ -2,7 +2,7 @@
 
 Example::
 
-    from tfcolor import data
+    from tfcolor.core import data
     ds = data.make_dataset("prepared/train-*.tfrecord", batch_size=16,
                            training=True, image_size=256, jitter_size=286)
     for l_norm, ab_norm in ds.take(1):
@@ -11,7 +11,19 @@ Example::
 
 import tensorflow as tf
 
-from tfcolor import color, schema
+from tfcolor.core import color, schema
+
+
+class DataError(ValueError):
+    """A dataset problem, explained for the user."""
+
+
+def count_records(files):
+    """Records in the TFRecord ``files``; corrupt data raises DataError."""
+    try:
+        return sum(1 for _ in tf.data.TFRecordDataset(files))
+    except tf.errors.DataLossError as e:
+        raise DataError(f"corrupt TFRecord data in {', '.join(files[:3])}: {e.message.splitlines()[0]}") from e
 
 
 def list_shards(file_pattern):
@@ -118,7 +130,7 @@ def make_dataset(
 
     Returns:
       ``tf.data.Dataset`` of ``(L [B, S, S, 1], ab [B, S, S, 2])`` float32
-      tensors normalised as in :mod:`tfcolor.color`.
+      tensors normalised as in :mod:`tfcolor.core.color`.
     """
     files = list_shards(file_pattern)
     repeat = training if repeat is None else repeat

@@ -29,7 +29,7 @@ def square_crop(rgb, size):
     bilinear), then the centre square. A TF function: works eagerly and in tf.data."""
     import tensorflow as tf
 
-    from tfcolor import inference
+    from tfcolor.deploy import inference
 
     rgb = tf.convert_to_tensor(rgb)
     shape = tf.cast(tf.shape(rgb)[:2], tf.float32)
@@ -41,7 +41,7 @@ def square_crop(rgb, size):
 
 
 def _record_files(data):
-    from tfcolor import schema
+    from tfcolor.core import schema
 
     return [f for f in schema.shards_to_read(data) if f.endswith(schema.SHARD_SUFFIX)]
 
@@ -50,11 +50,11 @@ def count_photos(data, max_images=0):
     """How many photos ``stream_photos`` will go through (before skipping gray files)."""
     files = _record_files(data)
     if files:
-        from tfcolor.training.builders import count_records
+        from tfcolor.core.data import count_records
 
         count = count_records(files)
     else:
-        from tfcolor.colorizer import collect_inputs
+        from tfcolor.deploy.colorizer import collect_inputs
 
         count = len(collect_inputs([data])[0])
     return min(count, max_images) if max_images else count
@@ -77,7 +77,8 @@ def stream_photos(data, max_images=0, eval_size=0, skipped=None, workers=0, pref
 def _from_records(files, eval_size, prefetch):
     import tensorflow as tf
 
-    from tfcolor import color, inference, schema
+    from tfcolor.core import color, schema
+    from tfcolor.deploy import inference
 
     def convert(record):
         example = schema.parse_example(record)
@@ -95,9 +96,9 @@ def _from_records(files, eval_size, prefetch):
 def _from_files(data, eval_size, skipped, workers, prefetch):
     import tensorflow as tf
 
-    from data_prep.decode import SkipImage, is_grayscale
-    from tfcolor import inference
-    from tfcolor.colorizer import collect_inputs, read_photo
+    from tfcolor.core.images import SkipImage, is_grayscale
+    from tfcolor.deploy import inference
+    from tfcolor.deploy.colorizer import collect_inputs, read_photo
 
     # A graph for any size: half the time of the eager ops (8 vs 16 ms at 256x256).
     gray_rgb = tf.function(inference.gray_rgb, input_signature=[tf.TensorSpec([None, None, 3], tf.uint8)])

@@ -1,9 +1,10 @@
 """Builds and saves the SavedModel served by TensorFlow Serving (see tfcolor/export.py)."""
 
-import json
 import os
 
-from tfcolor import serving_api
+from tfcolor.core import rundir
+from tfcolor.deploy import serving_api
+from tfcolor.models import load_generator_file
 
 
 def versions(model_root):
@@ -21,7 +22,7 @@ def build_module(generator, model_size, max_pixels=40_000_000, oversize="refuse"
     """A tf.Module holding the generator and the three serving functions."""
     import tensorflow as tf
 
-    from tfcolor import inference
+    from tfcolor.deploy import inference
 
     module = tf.Module()
     module.generator = generator
@@ -81,19 +82,14 @@ def load_generator(model_dir=None, generator_path=None, image_size=0, render_siz
     render_size inputs: the size the network sees of every photo (inference.generator_at).
 
     Loading a ``.keras`` generator needs tfcolor's custom layers registered: use this (or
-    ``import tfcolor.models``) rather than a bare ``keras.models.load_model``.
+    ``tfcolor.models.load_generator_file``) rather than a bare ``keras.models.load_model``.
     """
-    import keras
-
-    import tfcolor.models  # noqa: F401 (registers tfcolor's custom layers for loading)
-
-    path = generator_path or os.path.join(model_dir, "generator.keras")
-    generator = keras.models.load_model(path, compile=False)
-    if not image_size and model_dir and os.path.exists(os.path.join(model_dir, "config.json")):
-        with open(os.path.join(model_dir, "config.json")) as f:
-            image_size = json.load(f)["data"]["image_size"]
+    generator = load_generator_file(generator_path or rundir.generator_file(model_dir))
+    config = rundir.read_config(model_dir)
+    if not image_size and config:
+        image_size = config["data"]["image_size"]
     if render_size:
-        from tfcolor.inference import generator_at
+        from tfcolor.deploy.inference import generator_at
 
         return generator_at(generator, render_size), render_size
     return generator, image_size or generator.input_shape[1]

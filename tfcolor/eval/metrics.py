@@ -13,11 +13,11 @@ so that a metric can never silently be computed on Lab numbers. Per-image result
 * ``colorfulness`` (Hasler & Suesstrunk 2003) on 0..255; ``delta_colorfulness``.
 * ``keras_metric(name)``: the per-image metrics as Keras metrics (mean over images).
 * ``frechet_distance`` of two Gaussians (FID once fed Inception features, see
-  tfcolor/perceptual.py), with the usual numerical safeguards.
+  tfcolor/eval/perceptual.py), with the usual numerical safeguards.
 
 Speed: the per-image metrics run as a few XLA computations on batches (``image_metrics``):
 SSIM's Gaussian and UIQI's box windows as separable sums of shifted slices
-(tfcolor/filtering.py), ~100 ms for all of them on a 1024x640 photo and its gray floor on 2
+(tfcolor/eval/filtering.py), ~100 ms for all of them on a 1024x640 photo and its gray floor on 2
 CPU cores, ~70x the per-photo eager ops before (bench/README.md). A batch may mix sizes:
 ``padded_batch`` pads each photo to one of a few bucket sizes and the sizes mask the padding,
 so values equal the single-photo ones and XLA compiles once per bucket shape (~1 s each).
@@ -26,43 +26,16 @@ so values equal the single-photo ones and XLA compiles once per bucket shape (~1
 import numpy as np
 import tensorflow as tf
 
-from tfcolor import filtering
+from tfcolor.core.color import check_rgb, to_unit_rgb  # noqa: F401 (to_unit_rgb: part of the metrics API)
+from tfcolor.eval import filtering
 
 SSIM_WINDOW, SSIM_SIGMA, SSIM_K1, SSIM_K2 = 11, 1.5, 0.01, 0.03
 UIQI_WINDOW = 8
 
 
-def _rgb_tensor(images):
-    images = tf.convert_to_tensor(images)
-    if images.shape.rank is None or images.shape.rank < 3 or images.shape[-1] != 3:
-        raise ValueError(f"expected RGB images [..., H, W, 3], got shape {images.shape}")
-    return images
-
-
-def to_unit_rgb(images):
-    """uint8 or float [0, 1] RGB -> float32 [0, 1]; refuses anything that is not RGB."""
-    images = _rgb_tensor(images)
-    if images.dtype == tf.uint8:
-        return tf.cast(images, tf.float32) / 255.0
-    if not images.dtype.is_floating:
-        raise ValueError(f"expected uint8 or float RGB, got {images.dtype.name}")
-    images = tf.cast(images, tf.float32)
-    low, high = tf.reduce_min(images), tf.reduce_max(images)
-    message = ("metrics take RGB in [0, 1] (float) or [0, 255] (uint8); these values look like "
-               "Lab or normalised Lab: convert with tfcolor.color.lab_to_rgb first")
-    if tf.executing_eagerly():
-        if float(low) < -1e-3 or float(high) > 1.0 + 1e-3:
-            raise ValueError(f"{message} (range [{float(low):.3g}, {float(high):.3g}])")
-        return tf.clip_by_value(images, 0.0, 1.0)
-    checks = [tf.debugging.assert_greater_equal(low, -1e-3, message=message),
-              tf.debugging.assert_less_equal(high, 1.0 + 1e-3, message=message)]
-    with tf.control_dependencies(checks):
-        return tf.clip_by_value(images, 0.0, 1.0)
-
-
 def _to_255(images):
     """RGB images -> float32 on the 0..255 scale (uint8 values stay exact integers)."""
-    images = _rgb_tensor(images)
+    images = check_rgb(images)
     if images.dtype == tf.uint8:
         return tf.cast(images, tf.float32)
     return to_unit_rgb(images) * 255.0
@@ -91,7 +64,7 @@ def _masked_mean(values, sizes, margin=0):
     return tf.reduce_sum(values * mask, axis=[1, 2, 3]) / count
 
 
-# The compiled core works on planes [N, 3, H, W] on the 0..255 scale (see tfcolor/filtering.py
+# The compiled core works on planes [N, 3, H, W] on the 0..255 scale (see tfcolor/eval/filtering.py
 # for why planes). Each metric is one or two XLA computations, compiled once per input shape;
 # the signatures take any batch and size, so each function traces once.
 _PLANES = tf.TensorSpec([None, 3, None, None], tf.float32)

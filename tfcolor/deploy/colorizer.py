@@ -4,7 +4,7 @@
 (a version folder, or a TF Serving model folder whose highest version is used) or a .tflite
 file, and returns a callable uint8 RGB [H, W, 3] -> uint8 RGB [H, W, 3] at the photo's own
 resolution. ``read_photo`` reads any file Pillow can (gray, RGB, RGBA, palette, CMYK, 16-bit,
-EXIF-rotated) through data_prep's robust decoder and keeps an alpha channel apart.
+EXIF-rotated) through tfcolor.core.images and keeps an alpha channel apart.
 """
 
 import glob
@@ -56,10 +56,10 @@ def output_names(names):
 def read_photo(path, max_pixels=200_000_000):
     """Any image file -> (uint8 RGB [H, W, 3], uint8 alpha [H, W] or None).
 
-    Raises data_prep.decode.SkipImage with a reason for files that cannot be read."""
+    Raises tfcolor.core.images.SkipImage with a reason for files that cannot be read."""
     from PIL import Image, ImageOps
 
-    from data_prep.decode import Item, load_rgb
+    from tfcolor.core.images import Item, load_rgb
 
     rgb, _ = load_rgb(Item(key=path, path=path), max_pixels=max_pixels)
     alpha = None
@@ -74,7 +74,7 @@ def read_photo(path, max_pixels=200_000_000):
 
 def side_by_side(rgb_in, colorized):
     """What the model saw (the input's L, ab = 0) | colourised, one image."""
-    from tfcolor.inference import gray_rgb
+    from tfcolor.deploy.inference import gray_rgb
 
     return np.concatenate([gray_rgb(rgb_in).numpy(), colorized], axis=1)
 
@@ -91,15 +91,15 @@ def load_colorizer(path, num_threads=None, render_size=0):
         raise ValueError(f"{path}: --render_size needs a training run or generator.keras; a SavedModel or "
                          "TFLite file renders at the size it was exported with (tfcolor.export --render_size)")
     if path.endswith(".tflite") and os.path.isfile(path):
-        from tfcolor import lite
+        from tfcolor.deploy import lite
 
         interp = lite.interpreter(path, num_threads)
         return (lambda rgb: lite.colorize_with(interp, rgb)), f"TFLite {path}"
     if not os.path.isdir(path):
         raise ValueError(f"{path}: not a training run, a SavedModel or a .tflite file")
     if os.path.exists(os.path.join(path, "generator.keras")):
-        from tfcolor import inference
-        from tfcolor.serving import load_generator
+        from tfcolor.deploy import inference
+        from tfcolor.deploy.serving import load_generator
 
         generator, size = load_generator(path, render_size=render_size)
 
@@ -109,7 +109,7 @@ def load_colorizer(path, num_threads=None, render_size=0):
 
         return _with_batch(lambda rgb: run(rgb[None])[0].numpy(), lambda rgbs: run(rgbs).numpy()), \
             f"generator {path} ({size} px)"
-    from tfcolor.serving import versions
+    from tfcolor.deploy.serving import versions
 
     numbered = versions(path)
     saved = os.path.join(path, str(max(numbered))) if numbered else path

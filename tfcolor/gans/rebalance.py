@@ -10,7 +10,7 @@ by the rarity of its true colour:
     w      /= sum(p_tilde * w)          (so the expected weight under p_tilde is 1)
 
 with lambda = 0.5. Here the weights multiply the L1 term
-(:func:`tfcolor.losses.rebalanced_l1_loss`) instead of the classification loss. Pure numpy.
+(:func:`tfcolor.gans.losses.rebalanced_l1_loss`) instead of the classification loss. Pure numpy.
 """
 
 import numpy as np

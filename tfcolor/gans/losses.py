@@ -109,7 +109,7 @@ def colorfulness(rgb, epsilon=1e-6):
     """Hasler & Suesstrunk's colourfulness per image, differentiable: RGB ``[B, H, W, 3]`` in
     [0, 1], computed on the 0..255 scale, ``sqrt(var(rg) + var(yb)) + 0.3 * sqrt(mean(rg)^2 +
     mean(yb)^2)`` with rg = R - G, yb = (R + G) / 2 - B (population variance, as
-    :func:`tfcolor.metrics.colorfulness`). ``epsilon`` inside each square root keeps the
+    :func:`tfcolor.eval.metrics.colorfulness`). ``epsilon`` inside each square root keeps the
     gradient finite on gray images."""
     rgb = 255.0 * tf.cast(rgb, tf.float32)
     r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
@@ -137,7 +137,7 @@ def rebalanced_l1_loss(target_ab, pred_ab, bin_weights, grid=10.0, ab_scale=110.
     Args:
       target_ab, pred_ab: normalised ab ``[B, H, W, 2]`` (natural units / ``ab_scale``).
       bin_weights: ``[n, n]`` weights over a grid of ``grid``-wide bins covering
-        ``[-n * grid / 2, n * grid / 2)`` in a and b (from :func:`tfcolor.rebalance.weights`).
+        ``[-n * grid / 2, n * grid / 2)`` in a and b (from :func:`tfcolor.gans.rebalance.weights`).
     Returns:
       ``mean(w(bin(target)) * |target - pred|)``.
     """
@@ -154,7 +154,7 @@ def rebalanced_l1_loss(target_ab, pred_ab, bin_weights, grid=10.0, ab_scale=110.
 def perceptual_loss(features_pred, features_truth):
     """Perceptual (feature) term of Johnson et al. 2016 with L1: the sum over the feature maps
     of ``mean(|f(pred) - f(truth)|)``; the lists come from a fixed network such as
-    :class:`tfcolor.perceptual.VGGFeatures`."""
+    :class:`tfcolor.models.vgg.VGGFeatures`."""
     total = 0.0
     for fp, ft in zip(features_pred, features_truth, strict=True):
         total += tf.reduce_mean(tf.abs(tf.cast(fp, tf.float32) - tf.cast(ft, tf.float32)))

@@ -10,6 +10,11 @@ TensorFlow's fused kernels (``ResourceApplyAdam``, ``ResourceApplyRMSProp``):
 one pass, the same formulas (Keras's Adam is the "epsilon hat" form of the
 TF kernel). Anything the kernels do not cover (AMSGrad, centred or momentum
 RMSprop, sparse gradients) falls back to Keras's own update.
+
+Keras has no public API for an optimizer's slot variables: the fused updates read
+``_get_variable_index``, ``_momentums`` and ``_velocities``, which is why setup.cfg pins
+Keras to the tested minor versions; tests/test_optimizers.py fails with a message naming
+them when a Keras release changes them.
 """
 
 import keras

@@ -8,7 +8,7 @@ detail of the input and only the colour comes from the network.
 
 import tensorflow as tf
 
-from tfcolor import color
+from tfcolor.core import color
 
 OVERSIZE_POLICIES = ("refuse", "downscale")
 
@@ -39,7 +39,9 @@ def generator_at(generator, size):
     detail and context, smaller ones are faster; the output keeps the photo's size and L."""
     import numpy as np
 
-    import tfcolor.models  # noqa: F401 (registers tfcolor's custom layers for from_config)
+    from tfcolor.models import register_custom_layers
+
+    register_custom_layers()  # for from_config
 
     trained = generator.input_shape[1]
     if trained == size:

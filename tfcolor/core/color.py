@@ -189,3 +189,32 @@ def join_lab(l_norm, ab_norm):
 def normalized_lab_to_rgb(l_norm, ab_norm):
     """Normalised network tensors -> sRGB in [0, 1]."""
     return lab_to_rgb(join_lab(l_norm, ab_norm))
+
+
+def check_rgb(images):
+    """``images`` as a tensor; ValueError unless its last axis holds 3 channels (RGB)."""
+    images = tf.convert_to_tensor(images)
+    if images.shape.rank is None or images.shape.rank < 3 or images.shape[-1] != 3:
+        raise ValueError(f"expected RGB images [..., H, W, 3], got shape {images.shape}")
+    return images
+
+
+def to_unit_rgb(images):
+    """uint8 or float [0, 1] RGB -> float32 [0, 1]; refuses anything that is not RGB."""
+    images = check_rgb(images)
+    if images.dtype == tf.uint8:
+        return tf.cast(images, tf.float32) / 255.0
+    if not images.dtype.is_floating:
+        raise ValueError(f"expected uint8 or float RGB, got {images.dtype.name}")
+    images = tf.cast(images, tf.float32)
+    low, high = tf.reduce_min(images), tf.reduce_max(images)
+    message = ("metrics take RGB in [0, 1] (float) or [0, 255] (uint8); these values look like "
+               "Lab or normalised Lab: convert with lab_to_rgb first")
+    if tf.executing_eagerly():
+        if float(low) < -1e-3 or float(high) > 1.0 + 1e-3:
+            raise ValueError(f"{message} (range [{float(low):.3g}, {float(high):.3g}])")
+        return tf.clip_by_value(images, 0.0, 1.0)
+    checks = [tf.debugging.assert_greater_equal(low, -1e-3, message=message),
+              tf.debugging.assert_less_equal(high, 1.0 + 1e-3, message=message)]
+    with tf.control_dependencies(checks):
+        return tf.clip_by_value(images, 0.0, 1.0)

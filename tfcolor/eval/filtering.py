@@ -9,13 +9,13 @@ Each pass is a sum of n shifted slices compiled by XLA into one loop over memory
 channels-last: with W innermost XLA's loops vectorise (channels-last with 3-15 channels was 3-4x
 slower here), and several maps are best returned as separate outputs, not concatenated (a
 concatenation inside the loop cost 3-4x too). Callers run the two passes as two separate XLA
-computations (tfcolor/metrics.py) on purpose: compiled together, XLA fuses the first pass into
+computations (tfcolor/eval/metrics.py) on purpose: compiled together, XLA fuses the first pass into
 the second and recomputes it for each of the second pass's taps (n^2 work again). Cheap
 element-wise work can be fused into either: the maps to filter into the first (recomputed per
 tap, but read from fewer bytes), and what consumes the result into the second. On a 2-core
 CPU, for 12 maps of 640x1024 and an 11-tap Gaussian (bench/README.md): 16 ms in two
 computations, 55 ms fused into one, 77 ms as two depthwise convolutions, 216 ms as a plain TF
-graph. XLA compiles each computation once per input shape; ``tfcolor.metrics`` pads photos to
+graph. XLA compiles each computation once per input shape; ``tfcolor.eval.metrics`` pads photos to
 a few bucket sizes so that a dataset of many sizes compiles a bounded number of times.
 """
 

@@ -5,7 +5,7 @@ Every metric is computed on RGB images at the photo's stored resolution (or at t
 its output is compared with the real colours. The same metrics on the gray input itself are
 the floor every model must beat.
 
-The photos stream through in batches (``tfcolor.eval_data``): a batch is colourised at once
+The photos stream through in batches (``tfcolor.eval.streams``): a batch is colourised at once
 where the model takes batches, measured in padded metric batches that mix sizes
 (``metrics.padded_batch``), and its rows are appended to ``per_image.jsonl`` in the output
 folder (Inception features for FID to ``fid_features.f32``). An interrupted evaluation started
@@ -97,7 +97,7 @@ class ResultsLog:
     def fid(self, chunk=1024):
         """FID of the model's and the gray input's features against the real photos', from the
         features file in chunks (mean and covariance from running sums in float64)."""
-        from tfcolor import metrics
+        from tfcolor.eval import metrics
 
         path = self._path(self.FEATURES)
         if not os.path.exists(path):
@@ -141,7 +141,7 @@ def colorize_batch(colorize, images):
 
 def _metric_groups(shapes, budget=METRIC_PIXELS):
     """Consecutive index ranges whose padded model + gray batch stays within ``budget`` pixels."""
-    from tfcolor import metrics
+    from tfcolor.eval import metrics
 
     groups, start = [], 0
     while start < len(shapes):
@@ -158,7 +158,7 @@ def _metric_groups(shapes, budget=METRIC_PIXELS):
 
 def measure(photos, colorized, lpips=None):
     """Per-photo rows {key, size, truth_colorfulness, model: {...}, gray: {...}}."""
-    from tfcolor import metrics
+    from tfcolor.eval import metrics
 
     rows = []
     for start, end in _metric_groups([p.truth.shape for p in photos]):

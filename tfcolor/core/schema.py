@@ -1,4 +1,4 @@
-"""The Lab TFRecord schema: defined once, used by data_prep (writer) and tfcolor.data (reader).
+"""The Lab TFRecord schema: defined once, used by data_prep (writer) and tfcolor.core.data (reader).
 
 Each record is a ``tf.train.Example`` holding one square image in CIE L*a*b*:
 
@@ -26,8 +26,20 @@ beside them describes the dataset (see data_prep).
 import json
 import os
 
+import importlib
+
 import numpy as np
-import tensorflow as tf
+
+
+class _Lazy:
+    """TensorFlow, imported on first use: the names and the shard layout are needed by
+    data_prep's ``--help`` and planning, which should not wait for TensorFlow to load."""
+
+    def __getattr__(self, name):
+        return getattr(importlib.import_module("tensorflow"), name)
+
+
+tf = _Lazy()
 
 SCHEMA_VERSION = 1
 MANIFEST_NAME = "manifest.json"
@@ -36,15 +48,16 @@ SHARD_SUFFIX = ".tfrecord"
 _L_TO_U8 = 255.0 / 100.0
 _AB_OFFSET = 128.0
 
-FEATURES = {
-    "lab": tf.io.FixedLenFeature([], tf.string),
-    "height": tf.io.FixedLenFeature([], tf.int64),
-    "width": tf.io.FixedLenFeature([], tf.int64),
-    "source_height": tf.io.FixedLenFeature([], tf.int64),
-    "source_width": tf.io.FixedLenFeature([], tf.int64),
-    "key": tf.io.FixedLenFeature([], tf.string),
-    "schema_version": tf.io.FixedLenFeature([], tf.int64),
+FIELDS = {  # feature name -> "bytes" or "int64"; every field is one value per record
+    "lab": "bytes", "height": "int64", "width": "int64", "source_height": "int64",
+    "source_width": "int64", "key": "bytes", "schema_version": "int64",
 }
+
+
+def features():
+    """The parsing spec of :data:`FIELDS` for ``tf.io.parse_single_example``."""
+    dtypes = {"bytes": tf.string, "int64": tf.int64}
+    return {name: tf.io.FixedLenFeature([], dtypes[kind]) for name, kind in FIELDS.items()}
 
 
 def encode_lab(lab):
@@ -104,7 +117,7 @@ def parse_example(serialized):
       dict with ``lab`` (float32 ``[H, W, 3]`` in natural units), ``key``,
       ``height``, ``width``, ``source_height``, ``source_width``.
     """
-    parsed = tf.io.parse_single_example(serialized, FEATURES)
+    parsed = tf.io.parse_single_example(serialized, features())
     check = tf.debugging.assert_equal(
         parsed["schema_version"],
         tf.constant(SCHEMA_VERSION, tf.int64),

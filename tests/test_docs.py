@@ -1,0 +1,55 @@
+"""The commands the README and docs/ show exist and take the flags they are shown with."""
+
+import glob
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO
+
+DOCS = [os.path.join(REPO, "README.md"), *sorted(glob.glob(os.path.join(REPO, "docs", "*.md")))]
+# `python -m MODULE` or a console script, then its arguments up to the end of the command
+# (a shell line, with backslash continuations joined; inline code stops at the backtick).
+COMMAND = re.compile(r"(?:python -m |(?<![\w-])tfcolor-)(tfcolor\.\w+|data_prep\.\w+|prepare|train|colorize|"
+                     r"evaluate|export|client)([^`\n|;&#]*)")
+SCRIPTS = {"prepare": "data_prep.prepare", "train": "tfcolor.train", "colorize": "tfcolor.colorize",
+           "evaluate": "tfcolor.evaluate", "export": "tfcolor.export", "client": "tfcolor.client"}
+
+
+def shown_commands():
+    """{module: {flag names}} over every command shown in the docs."""
+    found = {}
+    for path in DOCS:
+        text = re.sub(r"\\\n\s*", " ", open(path).read())
+        for name, args in COMMAND.findall(text):
+            module = SCRIPTS.get(name, name)
+            if module == "data_prep.prepare":  # tfcolor-prepare SOURCE: the source's flags
+                words = args.split()
+                if not words or not re.fullmatch(r"[a-z0-9]+", words[0]):
+                    continue  # the script named, not run
+                module, args = f"data_prep.{words[0]}", " ".join(words[1:])
+            args = re.sub(r"\"[^\"]*\"|'[^']*'", "", args)  # quoted values (Beam's own options)
+            flags = set(re.findall(r"(?<![\w-])--(?:no)?([a-z][a-z0-9_]*)", args))
+            found.setdefault(module, set()).update(flags)
+    return found
+
+
+def test_the_docs_show_commands():
+    commands = shown_commands()
+    assert {"tfcolor.train", "tfcolor.colorize", "tfcolor.evaluate", "tfcolor.export",
+            "data_prep.folder", "data_prep.samples"} <= set(commands)
+
+
+@pytest.mark.parametrize("module", sorted(shown_commands()))
+def test_every_shown_flag_exists(module):
+    result = subprocess.run([sys.executable, "-m", module, "--helpfull"], cwd=REPO, capture_output=True,
+                            text=True, timeout=120, env=dict(os.environ, PYTHONPATH=REPO))
+    # absl exits with 1 after printing the help
+    assert "Traceback" not in result.stderr and "flags:" in result.stdout, \
+        f"python -m {module} --helpfull failed:\n{result.stderr[-2000:]}"
+    known = set(re.findall(r"^\s+--(?:\[no\])?([a-z][a-z0-9_]*):", result.stdout, flags=re.M))
+    unknown = sorted(shown_commands()[module] - known - {"help", "helpfull"})
+    assert not unknown, f"the docs show python -m {module} with flags it does not have: {unknown}"

@@ -1,0 +1,50 @@
+"""The layout of a training run's folder (``--model_dir``): every file name in one place.
+
+A run folder holds ``flags.txt`` (a flagfile that reruns the experiment), ``config.json``,
+``checkpoints/``, ``logs/`` (TensorBoard), ``losses.csv``, ``epochs.csv``, ``losses.png``,
+``samples/epoch_NNN.png``, ``summary.json`` and ``generator.keras`` (the final generator).
+"""
+
+import json
+import os
+
+FLAGS = "flags.txt"
+CONFIG = "config.json"
+CHECKPOINTS = "checkpoints"
+LOGS = "logs"
+WORKER_LOGS = ".worker_logs"
+LOSSES_CSV = "losses.csv"
+EPOCHS_CSV = "epochs.csv"
+LOSSES_PNG = "losses.png"
+SAMPLES = "samples"
+SUMMARY = "summary.json"
+GENERATOR = "generator.keras"
+
+
+def path(model_dir, name):
+    """``model_dir/name`` for one of the names above."""
+    return os.path.join(model_dir, name)
+
+
+def sample_grid(model_dir, epoch):
+    """The sample grid written after ``epoch`` (1-based)."""
+    return os.path.join(model_dir, SAMPLES, f"epoch_{epoch:03d}.png")
+
+
+def generator_file(path_or_file):
+    """The generator file of a run folder, or the path itself when it is a ``.keras`` file."""
+    return path_or_file if path_or_file.endswith(".keras") else os.path.join(path_or_file, GENERATOR)
+
+
+def has_generator(model_dir):
+    """True for a run folder holding its final generator."""
+    return os.path.isfile(os.path.join(model_dir, GENERATOR))
+
+
+def read_config(model_dir):
+    """The run's config.json as a dict, or None when there is none."""
+    file = os.path.join(model_dir or "", CONFIG)
+    if not model_dir or not os.path.exists(file):
+        return None
+    with open(file) as f:
+        return json.load(f)
