@@ -43,6 +43,7 @@ def assert_same_dataset(local, beam):
     assert not leftovers and not os.listdir(os.path.join(beam, ".prep", beam_runner.WORK_DIR))
 
 
+@pytest.mark.slow
 def test_folder_with_bad_files_gives_the_same_dataset(tmp_path):
     make_bad_folder(tmp_path / "photos")
     local, beam = both_runners(tmp_path, "data_prep.folder", f"--images={tmp_path / 'photos'}", "--image_size=64",
@@ -53,6 +54,7 @@ def test_folder_with_bad_files_gives_the_same_dataset(tmp_path):
     assert manifest["splits"]["train"]["shards"] == 4
 
 
+@pytest.mark.slow
 def test_coco_places365_and_cifar_give_the_same_datasets(tmp_path, python_batches):  # noqa: F811
     make_coco(tmp_path / "coco", colour=12, gray=3)
     local, beam = both_runners(tmp_path / "c", "data_prep.coco", f"--images={tmp_path / 'coco'}", "--fraction=0.8",
@@ -99,6 +101,7 @@ def test_duplicate_keys_are_skipped_and_reported_by_both_runners(tmp_path):
     assert_same_dataset(outputs["local"], outputs["beam"])
 
 
+@pytest.mark.slow
 def test_kill_9_during_a_beam_job_then_rerun_finishes_each_image_once(tmp_path):
     images = tmp_path / "images"
     for i, crop in enumerate(photo_crops(48, size=96)):
@@ -137,6 +140,7 @@ app.run(folder.main)
 """
 
 
+@pytest.mark.slow
 def test_missing_beam_is_a_one_line_error(tmp_path):
     save(str(tmp_path / "photos" / "a.jpg"), photo_crops(1, size=64)[0])
     env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="2")

@@ -7,9 +7,12 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import REPO
 
 
+@pytest.mark.slow
 def test_gpu_script_smoke_run_writes_the_table(tmp_path):
     """Split over two calls into one folder (PHASES), as on a machine lent by the call."""
     for phases in ("cifar32 wgan_gp", "finite"):

@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import REPO
 
 PARSE_RECIPES = """
@@ -26,6 +28,7 @@ print(json.dumps(out))
 """
 
 
+@pytest.mark.slow
 def test_every_recipe_is_a_valid_configuration_for_calibration_and_run():
     env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="2")
     result = subprocess.run([sys.executable, "-c", PARSE_RECIPES], cwd=REPO, env=env, capture_output=True,

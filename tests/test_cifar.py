@@ -97,6 +97,7 @@ def test_malicious_pickle_is_refused_without_running_code(tmp_path):
     assert not marker.exists()
 
 
+@pytest.mark.slow
 def test_python_tarball_cli_keeps_train_and_test_splits(tmp_path, python_batches):
     tarball = tmp_path / "cifar-10-python.tar.gz"
     make_tarball(tarball, python_batches)

@@ -25,6 +25,7 @@ def model_files(tmp_path_factory, trained_generator):
     return {"run": str(run_dir), "saved_model": str(root / "served"), "tflite": str(tflite)}
 
 
+@pytest.mark.slow
 def test_every_model_kind_gives_the_same_colours(model_files):
     original = photo("chelsea")[:151, :203]
     results = {}
@@ -75,6 +76,7 @@ def test_read_photo_handles_modes(tmp_path):
         assert out.shape == (40, 60, 3) and np.abs(out.astype(int) - rgb).mean() < 20
 
 
+@pytest.mark.slow
 def test_colorize_command(model_files, tmp_path):
     inputs = tmp_path / "in"
     inputs.mkdir()
@@ -94,6 +96,7 @@ def test_colorize_command(model_files, tmp_path):
     assert Image.open(out / "gray_side_by_side.png").size == (154, 101)
 
 
+@pytest.mark.slow
 def test_colorize_command_fails_only_when_nothing_was_colourised(model_files, tmp_path):
     (tmp_path / "bad.png").write_bytes(b"nope")
     import subprocess
@@ -109,6 +112,7 @@ def test_colorize_command_fails_only_when_nothing_was_colourised(model_files, tm
     assert "0 colourised, 1 skipped" in result.stdout
 
 
+@pytest.mark.slow
 def test_render_size_changes_what_the_network_sees_and_nothing_else(trained_generator, tmp_path):
     from tfcolor.deploy.inference import gray_rgb
 

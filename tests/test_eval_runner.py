@@ -59,6 +59,7 @@ def test_metric_groups_stay_within_the_pixel_budget():
     assert runner._metric_groups(shapes, budget - 1) == [(0, 2), (2, 4), (4, 6), (6, 8)]
 
 
+@pytest.mark.slow
 def test_measure_matches_the_per_image_metrics_and_batches_match_single_calls(trained_generator, tmp_path):
     from tfcolor.deploy.colorizer import load_colorizer
 

@@ -22,6 +22,7 @@ def setup(tmp_path_factory, trained_generator):
     return root
 
 
+@pytest.mark.slow
 def test_evaluate_command_on_records(setup):
     root = setup
     out = root / "out_a"
@@ -48,6 +49,7 @@ def test_evaluate_command_on_records(setup):
     assert (out / "hist_psnr.png").exists() and (out / "hist_colorfulness.png").exists()
 
 
+@pytest.mark.slow
 def test_evaluate_command_on_a_folder_with_fid_and_compare(setup, tmp_path):
     import keras
 
@@ -75,6 +77,7 @@ def test_evaluate_command_on_a_folder_with_fid_and_compare(setup, tmp_path):
     assert "out_b" in result.stdout
 
 
+@pytest.mark.slow
 def test_an_interrupted_evaluation_goes_on_and_ends_as_an_uninterrupted_one(setup, tmp_path):
     root = setup
     common = [f"--model={root / 'run'}", f"--data={root / 'data'}", "--inception_weights=", "--batch_size=4"]
@@ -96,6 +99,7 @@ def test_an_interrupted_evaluation_goes_on_and_ends_as_an_uninterrupted_one(setu
     assert refused.returncode == 1 and "--overwrite" in refused.stderr
 
 
+@pytest.mark.slow
 def test_eval_size_measures_the_centre_square(setup, tmp_path):
     root = setup
     run_module("tfcolor.evaluate", f"--model={root / 'run'}", f"--data={root / 'data'}", "--inception_weights=",

@@ -27,6 +27,7 @@ def exported(tmp_path_factory):
     return generator, path, tf.saved_model.load(path)
 
 
+@pytest.mark.slow
 def test_saved_model_cli_lists_the_signatures(exported):
     _, path, _ = exported
     cli = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")

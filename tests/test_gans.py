@@ -42,6 +42,7 @@ def photo_data():
     return train, val
 
 
+@pytest.mark.slow
 def test_discriminator_updates_n_critic_times_per_generator_update():
     gan = tiny_gan("wgan", n_critic=5)
     gan.compile()
@@ -50,6 +51,7 @@ def test_discriminator_updates_n_critic_times_per_generator_update():
     assert int(gan.d_optimizer.iterations) == 15
 
 
+@pytest.mark.slow
 def test_wgan_keeps_every_critic_weight_within_the_clip_value():
     gan = tiny_gan("wgan", clip_value=0.01)
     gan.compile()
@@ -59,6 +61,7 @@ def test_wgan_keeps_every_critic_weight_within_the_clip_value():
     assert np.isclose(np.abs(values), 0.01).sum() > 10  # clipping really happened
 
 
+@pytest.mark.slow
 def test_wgan_gp_never_clips():
     gan = tiny_gan("wgan_gp", norm="layer")
     gan.compile()
@@ -88,6 +91,7 @@ def test_default_optimizers_follow_the_papers():
 @pytest.mark.parametrize("objective,norm,steps", [
     ("pix2pix", "batch", 80), ("wgan", "batch", 40), ("wgan_gp", "layer", 30),
 ])
+@pytest.mark.slow
 def test_each_objective_learns_colour_from_real_photos(photo_data, objective, norm, steps):
     train, val = photo_data
     keras.utils.set_random_seed(0)
@@ -103,6 +107,7 @@ def test_each_objective_learns_colour_from_real_photos(photo_data, objective, no
     assert after["psnr"] > before["psnr"]
 
 
+@pytest.mark.slow
 def test_l1_pretraining_updates_only_the_generator():
     gan = tiny_gan("pix2pix")
     gan.compile()
@@ -148,6 +153,7 @@ def test_mixed_precision_step_is_finite(policy):
         keras.mixed_precision.set_global_policy("float32")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("objective", ["pix2pix", "wgan", "wgan_gp"])
 def test_mirrored_step_on_two_devices_equals_one_device(objective):
     env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="2")

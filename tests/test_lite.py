@@ -62,6 +62,7 @@ def real_l(count=4):
     return color.normalize_l(color.rgb_to_lab(crops)[..., :1]).numpy()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("variant,tolerance", [("fp32", 1e-4), ("fp16", 1e-2)])
 def test_float_variants_match_the_keras_generator_on_normalised_ab(trained_generator, variants, variant,
                                                                    tolerance):

@@ -9,6 +9,7 @@ import tensorflow as tf
 from tests.conftest import photo
 from tfcolor.core import color
 from tfcolor.eval import metrics, perceptual
+from tfcolor.models import vgg
 
 
 @pytest.fixture(scope="module")
@@ -141,7 +142,7 @@ def test_lpips_network_with_a_weights_file(tmp_path):
     rng = np.random.default_rng(0)
     arrays, channels = {}, 3
     widths = (64, 64, 128, 128, 256, 256, 256, 512, 512, 512, 512, 512, 512)
-    for index, width in zip(perceptual.VGG_CONVS, widths, strict=True):
+    for index, width in zip(vgg.VGG_CONVS, widths, strict=True):
         scale = np.sqrt(2 / (9 * channels))
         arrays[f"features.{index}.weight"] = (rng.normal(size=(width, channels, 3, 3)) * scale).astype(np.float32)
         arrays[f"features.{index}.bias"] = np.zeros(width, np.float32)
@@ -158,6 +159,7 @@ def test_lpips_network_with_a_weights_file(tmp_path):
         perceptual.LPIPS(str(tmp_path / "missing.npz"))
 
 
+@pytest.mark.slow
 def test_inception_features_from_a_local_weights_file(tmp_path):
     import keras
 
@@ -204,6 +206,7 @@ def _skimage_values(pred, truth):
                                                   gaussian_weights=True, sigma=1.5, use_sample_covariance=False))
 
 
+@pytest.mark.slow
 def test_a_padded_batch_mixing_odd_sizes_gives_each_photo_its_own_values():
     source = photo("coffee")
     truths = [source[:37, :53], source[100:229, 7:300], source[50:61, 80:91], source[:90, :23], source[3:68, 5:70]]
@@ -234,6 +237,7 @@ def test_padding_rules_by_hand():
     assert metrics.padded_shape([(480, 640, 3), (640, 427, 3)]) == (512, 640)
 
 
+@pytest.mark.slow
 def test_five_photo_sizes_trace_each_compiled_function_once():
     source = photo("astronaut")
     before = [f.experimental_get_tracing_count() for f in metrics.COMPILED]

@@ -82,6 +82,7 @@ def test_make_optimizer_and_config_round_trip():
         optimizers.make_optimizer("adagrad", 0.1)
 
 
+@pytest.mark.slow
 def test_fused_optimizers_under_mirrored_strategy_on_two_devices():
     env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="2")
     result = subprocess.run([sys.executable, os.path.join(REPO, "tests", "distributed_parity.py"), "optimizers"],

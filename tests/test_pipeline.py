@@ -57,6 +57,7 @@ def test_manifest_counts_records_skips_and_fixes(tmp_path):
     assert sorted(rows[1:]) == ["val\tempty\tempty_file", "val\tgray\tgrayscale"]
 
 
+@pytest.mark.slow
 def test_worker_processes_give_the_same_records_as_inline(tmp_path):
     items = [Item(key=f"c{i:03d}", array=c) for i, c in enumerate(photo_crops(70, size=40))]
     for workers in (0, 2):
@@ -82,6 +83,7 @@ def test_rerun_with_other_inputs_is_refused_unless_overwrite(tmp_path):
     assert read_keys(out, "train") == ["b"]
 
 
+@pytest.mark.slow
 def test_kill_9_then_rerun_writes_every_good_image_exactly_once(tmp_path):
     images = tmp_path / "images"
     crops = photo_crops(150, size=160)

@@ -58,3 +58,22 @@ def test_other_schema_version_is_refused():
 
 def test_shard_names():
     assert schema.shard_name("train", 3, 10) == "train-00003-of-00010.tfrecord"
+
+
+def test_the_writer_fills_exactly_the_fields_the_reader_parses():
+    record = schema.serialize_example("k", np.zeros((2, 3, 3), np.uint8), (20, 30))
+    example = tf.train.Example.FromString(record)
+    written = {name: feature.WhichOneof("kind") for name, feature in example.features.feature.items()}
+    assert written == {name: f"{kind}_list" for name, kind in schema.FIELDS.items()}
+    parsed = schema.parse_example(record)
+    assert set(schema.FIELDS) - {"schema_version"} <= set(parsed) and int(parsed["source_width"]) == 30
+
+
+def test_importing_the_schema_does_not_import_tensorflow():
+    """data_prep's --help and planning read the schema's names; TensorFlow loads on first use."""
+    import subprocess
+    import sys
+
+    code = "import sys, tfcolor.core.schema as s; s.shard_name('train', 0, 1); print('tensorflow' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "False", result.stderr[-2000:]

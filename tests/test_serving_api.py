@@ -50,6 +50,7 @@ def test_rest_response_parsing():
         serving_api.parse_rest_response('{"predictions": ["\\u0089PNG"]}')
 
 
+@pytest.mark.slow
 def test_grpc_request_fields_and_a_round_trip_through_the_saved_model(exported):
     _, loaded = exported
     images = [png_bytes(photo("coffee")[:50, :70]), png_bytes(photo("chelsea")[:40, :30])]
@@ -145,6 +146,7 @@ def test_rest_client_command_saves_each_answer_and_skips_a_bad_photo(exported, t
     assert Image.open(tmp_path / "out" / "b.png").size == (20, 30)
 
 
+@pytest.mark.slow
 def test_export_command_writes_saved_model_warmup_config_and_tflite(tmp_path):
     keras.utils.set_random_seed(0)
     generator = models.build_generator("unet_small", image_size=32, base_filters=8)
@@ -160,6 +162,7 @@ def test_export_command_writes_saved_model_warmup_config_and_tflite(tmp_path):
         assert (root / "tiny" / "tflite" / "1" / f"{variant}.tflite").stat().st_size > 10_000
 
 
+@pytest.mark.slow
 def test_grpc_client_command_against_an_in_process_prediction_service(exported, tmp_path):
     """The client's gRPC path (channel, stub, request, response) end to end, against a
     PredictionService that answers with the SavedModel as TF Serving would."""

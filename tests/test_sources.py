@@ -3,6 +3,7 @@
 import os
 
 import numpy as np
+import pytest
 import tensorflow as tf
 from PIL import Image
 
@@ -36,6 +37,7 @@ def make_coco(root, colour=30, gray=6):
     return {f"train2017/{i:012d}.jpg" for i in range(colour, colour + gray)}
 
 
+@pytest.mark.slow
 def test_coco_removes_grayscale_and_splits_80_20(tmp_path):
     gray = make_coco(tmp_path / "coco")
     out = tmp_path / "out"
@@ -50,6 +52,7 @@ def test_coco_removes_grayscale_and_splits_80_20(tmp_path):
     assert not set(keys) & gray
 
 
+@pytest.mark.slow
 def test_coco_fraction_picks_a_deterministic_subset(tmp_path):
     make_coco(tmp_path / "coco", colour=20, gray=0)
     keys = []
@@ -62,6 +65,7 @@ def test_coco_fraction_picks_a_deterministic_subset(tmp_path):
     assert keys[0] == keys[1] and len(keys[0]) == 4
 
 
+@pytest.mark.slow
 def test_places365_official_file_lists(tmp_path):
     root = tmp_path / "places"
     crops = photo_crops(9, size=100)
@@ -86,6 +90,7 @@ def test_places365_official_file_lists(tmp_path):
     assert sorted(read_keys(str(out), "val")) == [f"val/Places365_val_{k:08d}.jpg" for k in (1, 2, 3)]
 
 
+@pytest.mark.slow
 def test_places365_plain_folders(tmp_path):
     root = tmp_path / "places"
     for i, crop in enumerate(photo_crops(5, size=80)):
@@ -120,6 +125,7 @@ def make_bad_folder(images):
     (images / "README.txt").write_text("not an image extension: ignored")
 
 
+@pytest.mark.slow
 def test_folder_with_every_kind_of_bad_file_never_crashes(tmp_path):
     images = tmp_path / "photos"
     make_bad_folder(images)
@@ -139,11 +145,19 @@ def test_folder_with_every_kind_of_bad_file_never_crashes(tmp_path):
     assert "skipped: empty_file 1" in result.stdout
 
 
+@pytest.mark.slow
 def test_samples_cli_builds_train_and_held_out_val(tmp_path):
+    """Through the tfcolor-prepare dispatcher, which runs exactly `python -m data_prep.samples`."""
     out = tmp_path / "samples"
-    run_module("data_prep.samples", f"--output_dir={out}", "--image_size=32",
+    run_module("data_prep.prepare", "samples", f"--output_dir={out}", "--image_size=32",
                "--train_crops=3", "--val_crops=1", "--num_workers=0")
     manifest = read_manifest(str(out))
     assert manifest["records"] == {"train": 18, "val": 6}
     val = read_keys(str(out), "val")
     assert all("/val_" in key for key in val) and len(set(val)) == 6
+
+
+def test_prepare_without_a_known_source_lists_the_sources():
+    result = run_module("data_prep.prepare", "imagenet", check=False)
+    assert result.returncode == 2
+    assert all(name in result.stderr for name in ("samples", "folder", "coco", "places365", "cifar"))

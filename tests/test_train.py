@@ -81,9 +81,10 @@ def test_inconsistent_flags_fail_at_once_with_a_clear_message(tmp_path):
     assert result.returncode != 0
     assert "needs a critic without BatchNorm" in result.stderr and "--d_norm=layer" in result.stderr
     result = train("--train=x", f"--model_dir={tmp_path}", "--generator=unet++", check=False)
-    assert result.returncode != 0 and "unknown --generator 'unet++'; known: resnet18_unet, unet, unet_small" in result.stderr
+    assert result.returncode != 0 and "unknown --generator 'unet++'; known: resnet, resnet18_unet, unet, unet_small" in result.stderr
 
 
+@pytest.mark.slow
 def test_a_run_leaves_everything_and_resumes(dataset, tmp_path):
     model_dir = str(tmp_path / "run")
     result = train(f"--train={dataset}", f"--model_dir={model_dir}", *TINY)
@@ -109,6 +110,7 @@ def test_a_run_leaves_everything_and_resumes(dataset, tmp_path):
     assert json.load(open(os.path.join(model_dir, "summary.json")))["steps"] == 15
 
 
+@pytest.mark.slow
 def test_kill_9_then_rerun_continues_the_step_counter(dataset, tmp_path):
     model_dir = str(tmp_path / "killed")
     args = [f"--train={dataset}", f"--model_dir={model_dir}", *TINY, "--epochs=4", "--steps_per_epoch=20",
@@ -137,6 +139,7 @@ def test_kill_9_then_rerun_continues_the_step_counter(dataset, tmp_path):
     assert summary["steps"] == 80 and summary["epochs"] == 4
 
 
+@pytest.mark.slow
 def test_fixed_seed_repeats_step_for_step(dataset, tmp_path):
     logs = []
     for run in ("a", "b"):
@@ -146,6 +149,7 @@ def test_fixed_seed_repeats_step_for_step(dataset, tmp_path):
     assert logs[0] == logs[1] and len(logs[0].splitlines()) == 6
 
 
+@pytest.mark.slow
 def test_nan_stops_the_run_naming_the_step_and_keeps_the_last_good_checkpoint(dataset, tmp_path):
     model_dir = str(tmp_path / "nan")
     result = train(f"--train={dataset}", f"--model_dir={model_dir}", *TINY, "--optimizer=sgd",
@@ -165,6 +169,7 @@ def test_nan_stops_the_run_naming_the_step_and_keeps_the_last_good_checkpoint(da
                 assert np.all(np.isfinite(value)), name
 
 
+@pytest.mark.slow
 def test_data_problems_give_clear_errors(dataset, tmp_path):
     missing = train(f"--train={tmp_path}/nothing", f"--model_dir={tmp_path}/m1", *TINY, check=False)
     assert missing.returncode == 1 and "error: --train: no TFRecord files match" in missing.stderr
@@ -179,6 +184,7 @@ def test_data_problems_give_clear_errors(dataset, tmp_path):
     assert "Traceback" not in bad.stderr
 
 
+@pytest.mark.slow
 def test_training_under_mirrored_strategy_on_two_virtual_devices(dataset, tmp_path):
     # --virtual_devices splits the first GPU, here the CPU, as one would test on a 1-GPU machine.
     result = train(f"--train={dataset}", f"--model_dir={tmp_path}/mirrored", *TINY, "--virtual_devices=2",
@@ -187,6 +193,7 @@ def test_training_under_mirrored_strategy_on_two_virtual_devices(dataset, tmp_pa
     assert os.path.exists(tmp_path / "mirrored" / "generator.keras")
 
 
+@pytest.mark.slow
 def test_jit_compile_trains_with_xla_and_is_refused_with_mirrored_cpus(dataset, tmp_path):
     result = train(f"--train={dataset}", f"--model_dir={tmp_path}/xla", *TINY, "--jit_compile=true", "--epochs=1")
     assert "done: 5 steps" in result.stdout
@@ -214,6 +221,7 @@ def free_ports(count):
     return ports
 
 
+@pytest.mark.slow
 def test_multi_worker_training_with_two_processes_on_localhost(dataset, tmp_path):
     workers = [f"127.0.0.1:{port}" for port in free_ports(2)]
     model_dir = str(tmp_path / "multi")
@@ -254,6 +262,7 @@ def test_learning_rate_schedules():
     assert float(restored(150)) == pytest.approx(1e-4)
 
 
+@pytest.mark.slow
 def test_an_empty_dataset_is_a_clear_error(tmp_path):
     gray = np.zeros((40, 40, 3), np.uint8) + 128
     write_dataset({"train": [Item(key="gray", array=gray)], "val": [Item(key="g2", array=gray)]},
@@ -275,6 +284,7 @@ def _config_of(model_dir, **changes):
                                ("optim", cfg.OptimConfig), ("run", cfg.RunConfig))})
 
 
+@pytest.mark.slow
 def test_init_from_restores_exactly_the_given_weights(dataset, tmp_path):
     import tensorflow as tf
 
@@ -306,6 +316,7 @@ def test_init_from_restores_exactly_the_given_weights(dataset, tmp_path):
     assert f"initialised generator and discriminator from {source}/checkpoints/ckpt-" in tuned.stdout
 
 
+@pytest.mark.slow
 def test_pretraining_every_epoch_is_a_regression_run_without_the_gan(dataset, tmp_path):
     model_dir = str(tmp_path / "run")
     flags = [f"--train={dataset}", f"--model_dir={model_dir}", *TINY, "--pretrain_epochs=2",
@@ -326,6 +337,7 @@ def test_pretraining_every_epoch_is_a_regression_run_without_the_gan(dataset, tm
     assert too_many.returncode != 0 and "--pretrain_epochs (3) exceeds --epochs (2)" in too_many.stderr
 
 
+@pytest.mark.slow
 def test_the_colour_terms_train_and_are_logged(dataset, tmp_path):
     from tests.test_color_losses import _vgg_file
 

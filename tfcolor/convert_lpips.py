@@ -29,7 +29,8 @@ def main(argv):
     del argv
     import torch
 
-    from tfcolor.eval.perceptual import LPIPS_TAPS, VGG_CONVS
+    from tfcolor.eval.perceptual import LPIPS_TAPS
+    from tfcolor.models.vgg import VGG_CONVS
 
     vgg = torch.load(FLAGS.vgg_weights, map_location="cpu")
     lin = torch.load(FLAGS.lpips_weights, map_location="cpu")

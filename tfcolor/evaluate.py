@@ -61,9 +61,9 @@ def main(argv):
         return 0
     if not FLAGS.model or not FLAGS.data:
         raise app.UsageError("give --model and --data (or --compare)")
-    from tfcolor.eval import perceptual, runner, streams
-    from tfcolor.deploy.colorizer import load_colorizer
     from tfcolor.core.progress import Progress
+    from tfcolor.deploy.colorizer import load_colorizer
+    from tfcolor.eval import perceptual, runner, streams
 
     notes = []
     lpips = inception = None
@@ -100,7 +100,7 @@ def main(argv):
     kept, interrupted = [], False
     try:
         kept = runner.evaluate(colorize, photos, log, lpips, inception, FLAGS.grid_images,
-                                   FLAGS.batch_size, progress)
+                               FLAGS.batch_size, progress)
     except KeyboardInterrupt:
         interrupted = True
     progress.close()

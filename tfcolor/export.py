@@ -25,11 +25,11 @@ Example usage:
     saved_model_cli show --dir saved_models/quickstart/1 --all
 """
 
-import json
 import os
 
 from absl import app, flags, logging
 
+from tfcolor.core import rundir
 from tfcolor.deploy.serving import export_saved_model, load_generator, next_version, write_models_config
 
 flags.DEFINE_string("model_dir", None, "Training --model_dir (uses generator.keras and config.json).")

@@ -18,11 +18,10 @@ give; the evaluate command prints it and skips that metric.
 
 import os
 
-import numpy as np
 import tensorflow as tf
 
 from tfcolor.eval import metrics
-from tfcolor.models.vgg import RELU_TAPS, VGG_CONVS, MissingWeights, VGGFeatures  # noqa: F401 (this API)
+from tfcolor.models.vgg import RELU_TAPS, MissingWeights, VGGFeatures
 
 INCEPTION_SIZE = 299
 LPIPS_TAPS = RELU_TAPS  # LPIPS compares all five: relu1_2 .. relu5_3

@@ -15,7 +15,7 @@ import tensorflow as tf
 
 from tfcolor.core.registry import check_choice
 from tfcolor.models import matmul_conv
-from tfcolor.models.registry import INITS, NORMS, UPSAMPLINGS  # noqa: F401 (re-exported)
+from tfcolor.models.registry import INITS, NORMS
 
 
 
