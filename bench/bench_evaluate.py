@@ -5,7 +5,7 @@ by side in one run.
     python -m bench.bench_evaluate [--baseline=0ad80d4] [--photos_256=80] [--photos_1024=12]
 
 1. Metrics alone, model output + gray floor of one 1024x640 photo (PSNR, SSIM, MAE, UIQI,
-   colourfulness; no FID/LPIPS): the baseline's ``tfcolor/eval/metrics.py`` (from ``git show``)
+   colourfulness; no FID/LPIPS): the baseline's metrics module (from ``git show``)
    called per photo as its evaluate did, against ``runner.measure`` of this tree. Best of
    ``--repeats``, the two alternated.
 2. InceptionV3 features (FID) for 32 photos, one call each against one batched call.
@@ -63,8 +63,14 @@ def _timed(fn):
 
 def baseline_metrics(tmp):
     path = os.path.join(tmp, "baseline_metrics.py")
-    source = subprocess.run(["git", "show", f"{FLAGS.baseline}:tfcolor/eval/metrics.py"], cwd=REPO,
-                            check=True, capture_output=True, text=True).stdout
+    for where in ("tfcolor/eval/metrics.py", "tfcolor/metrics.py"):  # the module's place then and now
+        shown = subprocess.run(["git", "show", f"{FLAGS.baseline}:{where}"], cwd=REPO, capture_output=True,
+                               text=True)
+        if shown.returncode == 0:
+            source = shown.stdout
+            break
+    else:
+        raise SystemExit(f"--baseline={FLAGS.baseline} has no tfcolor metrics module")
     with open(path, "w") as f:
         f.write(source)
     spec = importlib.util.spec_from_file_location("baseline_metrics", path)
