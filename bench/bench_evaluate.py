@@ -33,6 +33,8 @@ flags.DEFINE_integer("photos_scale", 400, "Photos of the 256x256 run of this tre
                      "the start-up, ~5 s of tracing and XLA compilation, spread over more photos).")
 flags.DEFINE_integer("repeats", 3, "Repeats of the metrics-alone timing.")
 flags.DEFINE_bool("commands", True, "Also time the whole evaluate command.")
+flags.DEFINE_bool("parts", True, "Time the metrics alone and the Inception features (off: the whole command only, "
+                  "e.g. against a --baseline whose metrics module imports modules since moved).")
 FLAGS = flags.FLAGS
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -173,29 +175,35 @@ def commands(tmp):
             new = run_command(REPO, model_dir, data, os.path.join(tmp, f"new_{label}"))
             old = run_command(worktree, model_dir, data, os.path.join(tmp, f"old_{label}"))
             rows.append((label, count, old, new))
-        data = write_photos(os.path.join(tmp, "photos_scale"), FLAGS.photos_scale, (256, 256))
-        scale = run_command(REPO, model_dir, data, os.path.join(tmp, "scale"))
-        rows.append(("256x256", FLAGS.photos_scale, None, scale))
+        if FLAGS.photos_scale:
+            data = write_photos(os.path.join(tmp, "photos_scale"), FLAGS.photos_scale, (256, 256))
+            scale = run_command(REPO, model_dir, data, os.path.join(tmp, "scale"))
+            rows.append(("256x256", FLAGS.photos_scale, None, scale))
     finally:
         subprocess.run(["git", "worktree", "remove", "--force", worktree], cwd=REPO, capture_output=True)
     return rows
+
+
+def parts(tmp):
+    times = metrics_alone(tmp)
+    old, new = min(times["baseline"]), min(times["this tree"])
+    print("\nMetrics alone, model + gray of one 1024x640 photo (s; runs):")
+    for name, values in times.items():
+        print(f"  {name:10s} best {min(values):.3f}  ({' / '.join(f'{v:.3f}' for v in values)})")
+    print(f"  speed-up {old / new:.0f}x (per run: "
+          f"{' / '.join(f'{a / b:.0f}x' for a, b in zip(times['baseline'], times['this tree'], strict=True))})")
+    single, batched = inception_speed(tmp)
+    print(f"\nInceptionV3 features of 32 photos: one by one {single:.2f} s ({32 / single:.1f} img/s), "
+          f"one batch {batched:.2f} s ({32 / batched:.1f} img/s), {single / batched:.1f}x; "
+          f"FID of 5,000 photos (3 images each) ~{5000 * 3 * batched / 32 / 60:.0f} min of features")
 
 
 def main(argv):
     del argv
     print(machine())
     with tempfile.TemporaryDirectory() as tmp:
-        times = metrics_alone(tmp)
-        old, new = min(times["baseline"]), min(times["this tree"])
-        print("\nMetrics alone, model + gray of one 1024x640 photo (s; runs):")
-        for name, values in times.items():
-            print(f"  {name:10s} best {min(values):.3f}  ({' / '.join(f'{v:.3f}' for v in values)})")
-        print(f"  speed-up {old / new:.0f}x (per run: "
-              f"{' / '.join(f'{a / b:.0f}x' for a, b in zip(times['baseline'], times['this tree'], strict=True))})")
-        single, batched = inception_speed(tmp)
-        print(f"\nInceptionV3 features of 32 photos: one by one {single:.2f} s ({32 / single:.1f} img/s), "
-              f"one batch {batched:.2f} s ({32 / batched:.1f} img/s), {single / batched:.1f}x; "
-              f"FID of 5,000 photos (3 images each) ~{5000 * 3 * batched / 32 / 60:.0f} min of features")
+        if FLAGS.parts:
+            parts(tmp)
         if FLAGS.commands:
             print("\nWhole evaluate command (photos/s of the work; wall time with start-up):")
             print("| photos | count | baseline photos/s | this tree photos/s | speed-up | wall baseline | "
@@ -205,7 +213,7 @@ def main(argv):
                 if old is None:
                     print(f"| {label} | {count} | | {new_rate:.1f} | | | {new_wall:.0f} s |")
                     continue
-                print(f"| {label} | {count} | {old[0]:.2f} | {new_rate:.1f} | {new_rate / old[0]:.0f}x | "
+                print(f"| {label} | {count} | {old[0]:.2f} | {new_rate:.1f} | {new_rate / old[0]:.2f}x | "
                       f"{old[1]:.0f} s | {new_wall:.0f} s |")
 
 

@@ -1,6 +1,7 @@
 """One training step of each objective on 1 device and under MirroredStrategy on 2 logical
-devices (the first GPU split in two, else the CPU), from the same initial weights; prints the
-largest weight difference as JSON.
+devices (the first GPU split in two, else the CPU), from the same initial weights, with the
+generator's weight average on (``ema_decay``); prints the largest weight difference as JSON
+(the networks' and the average's, and between the average's two device copies).
 
 Run by tests/test_gans.py in a fresh process per objective (logical devices must be set
 before TF starts): ``python tests/distributed_parity.py wgan``; by bench/gpu.sh on a GPU.
@@ -35,24 +36,34 @@ OBJECTIVES = {"pix2pix": (gans.Pix2Pix, "batch", 0.05), "wgan": (gans.WGAN, "bat
               "wgan_gp": (FixedAlphaWGANGP, "layer", 1e-4)}
 
 
+EMA_DECAY = 0.5  # after one update: decay_at(0.5, 1) = 2 / 11, the average moves 9/11 of the way
+
+
 def build(objective, weights=None):
     cls, norm, lr = OBJECTIVES[objective]
     keras.utils.set_random_seed(0)
     g = models.build_generator("unet_small", image_size=16, num_downs=3, base_filters=8, dropout=0.0)
     d = models.build_discriminator("patchgan", image_size=16, n_layers=1, base_filters=8, norm=norm)
-    gan = cls(g, d)
+    gan = cls(g, d, ema_decay=EMA_DECAY)
     gan.compile(keras.optimizers.SGD(lr), keras.optimizers.SGD(lr))
     if weights is not None:
         for var, value in zip(g.weights + d.weights, weights):
             var.assign(value)
+        gan.averaging.reset()
     return gan
 
 
 def one_step(objective, strategy, weights, data):
+    """The networks' weights and the average's after one step, and the largest difference
+    between the average's device copies."""
     with strategy.scope():
         gan = build(objective, weights)
     gan.fit(data, epochs=1, steps_per_epoch=1, verbose=0)
-    return [v.numpy() for v in gan.generator.weights + gan.discriminator.weights]
+    copies = [[c.numpy() for c in strategy.experimental_local_results(v.value)]
+              for v in gan.averaged_generator.weights]
+    spread = max(float(np.abs(c[0] - other).max()) for c in copies for other in c)
+    networks = [v.numpy() for v in gan.generator.weights + gan.discriminator.weights]
+    return networks, [c[0] for c in copies], spread
 
 
 def trainable_mask(objective):
@@ -98,15 +109,21 @@ def main():
     # mix up their collective ops.
     for objective in sys.argv[1:]:
         initial = [v.numpy() for v in (lambda g: g.generator.weights + g.discriminator.weights)(build(objective))]
-        single = one_step(objective, tf.distribute.OneDeviceStrategy(DEVICES[0]), initial, data)
+        single, single_average, _ = one_step(objective, tf.distribute.OneDeviceStrategy(DEVICES[0]), initial, data)
         mirrored = tf.distribute.MirroredStrategy(DEVICES)
         assert mirrored.num_replicas_in_sync == 2
-        double = one_step(objective, mirrored, initial, data)
+        double, double_average, spread = one_step(objective, mirrored, initial, data)
         mask = trainable_mask(objective)
         moved = max(float(np.abs(a - b).max()) for a, b, t in zip(single, initial, mask) if t)
+        # By hand: the average after one update, from the initial and the updated weights.
+        rate = 1.0 - min(EMA_DECAY, 2.0 / 11.0)
+        expected = [w0 + rate * (w1 - w0) for w0, w1 in zip(initial, single)]
         result[objective] = {
             "max_diff": max(float(np.abs(a - b).max()) for a, b in zip(single, double)),
             "max_update": moved,
+            "average_vs_hand": max(float(np.abs(a - b).max()) for a, b in zip(single_average, expected)),
+            "average_diff": max(float(np.abs(a - b).max()) for a, b in zip(single_average, double_average)),
+            "average_replicas": spread,
             "devices": f"2 x {KIND}",
         }
     json.dump(result, sys.stdout)

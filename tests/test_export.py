@@ -48,6 +48,19 @@ def test_exported_output_equals_the_keras_generator(exported):
     np.testing.assert_allclose(got, expected, atol=1e-5)
 
 
+def test_a_pretrained_encoder_generator_exports_like_the_others(tmp_path):
+    keras.utils.set_random_seed(0)
+    generator = models.build_generator("encoder_unet", image_size=32, base_filters=8, encoder="mobilenet_v2")
+    path = str(tmp_path / "colorizer" / "1")
+    serving.export_saved_model(generator, 32, path)
+    rgb = photo("astronaut")[50:82, 200:232].astype(np.float32)[None] / 255.0
+    got = tf.saved_model.load(path).signatures["colorize_float"](images=tf.constant(rgb))["rgb"].numpy()
+    lab = color.rgb_to_lab(rgb)
+    ab = generator(color.normalize_l(lab[..., :1]), training=False)
+    expected = color.lab_to_rgb(tf.concat([lab[..., :1], color.denormalize_ab(ab)], -1)).numpy()
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+
+
 def test_odd_sized_photo_comes_back_at_its_size_with_its_own_l(exported):
     _, _, loaded = exported
     original = np.asarray(Image.fromarray(photo("chelsea")).resize((1001, 667), Image.BICUBIC))

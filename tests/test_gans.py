@@ -165,3 +165,51 @@ def test_mirrored_step_on_two_devices_equals_one_device(objective):
     diff = json.loads(result.stdout.strip().splitlines()[-1])[objective]
     assert diff["max_update"] > 1e-3  # the step really moved the weights
     assert diff["max_diff"] <= 1e-5
+    # The generator's weight average: one update by hand, the same on both device counts, and
+    # the same on both devices.
+    assert diff["average_vs_hand"] <= 1e-6
+    assert diff["average_diff"] <= 1e-5 and diff["average_replicas"] == 0.0
+
+
+class _WeightRecorder(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.steps = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.steps.append(self.model.generator.get_weights())
+
+
+def test_weight_average_equals_the_hand_computed_average():
+    gan = tiny_gan("pix2pix", ema_decay=0.8)
+    gan.compile(keras.optimizers.SGD(0.05), keras.optimizers.SGD(0.05))
+    average = gan.generator.get_weights()
+    recorder = _WeightRecorder()
+    gan.fit(random_batches(), steps_per_epoch=4, epochs=1, verbose=0, callbacks=[recorder])
+    for t, weights in enumerate(recorder.steps, start=1):
+        decay = min(0.8, (1 + t) / (10 + t))  # 2/11, 3/12, 4/13, 5/14: the warm-up, then 0.8
+        average = [decay * a + (1 - decay) * w for a, w in zip(average, weights, strict=True)]
+    got = gan.averaged_generator.get_weights()
+    assert max(np.abs(a - b).max() for a, b in zip(got, average, strict=True)) < 1e-6
+    raw = gan.generator.get_weights()
+    assert max(np.abs(a - b).max() for a, b in zip(got, raw, strict=True)) > 1e-3  # not the raw weights
+    # Validation, the call and the sample grids use the average.
+    l = random_batches().take(1).get_single_element()[0]
+    np.testing.assert_allclose(gan(l).numpy(), gan.averaged_generator(l, training=False).numpy(), atol=1e-6)
+    assert gan.inference_generator is gan.averaged_generator
+
+
+def test_checkpoints_keep_the_raw_and_the_averaged_weights(tmp_path):
+    gan = tiny_gan("pix2pix", ema_decay=0.9)
+    gan.compile()
+    gan.fit(random_batches(), steps_per_epoch=3, epochs=1, verbose=0)
+    path = tf.train.Checkpoint(gan=gan).save(str(tmp_path / "ckpt"))
+    restored = tiny_gan("pix2pix", ema_decay=0.9)
+    restored.compile()
+    tf.train.Checkpoint(gan=restored).restore(path).expect_partial()
+    for mine, theirs in ((gan.generator, restored.generator), (gan.averaged_generator, restored.averaged_generator)):
+        for a, b in zip(mine.get_weights(), theirs.get_weights(), strict=True):
+            np.testing.assert_array_equal(a, b)
+    assert not all(np.array_equal(a, b) for a, b in zip(restored.generator.get_weights(),
+                                                        restored.averaged_generator.get_weights()))
+    assert int(restored.g_optimizer.iterations) == 3

@@ -33,6 +33,7 @@ def test_subpixel_conv_equals_the_transposed_conv(kernel, stride):
     ("unet", dict(image_size=64, base_filters=8)),
     ("unet", dict(image_size=64, base_filters=8, norm="spectral")),
     ("resnet", dict(image_size=64, base_filters=8, num_blocks=2)),
+    ("encoder_unet", dict(image_size=64, base_filters=8, encoder="mobilenet_v2")),
 ])
 def test_to_subpixel_keeps_the_generator_output(name, kwargs):
     keras.utils.set_random_seed(0)
@@ -133,3 +134,12 @@ def test_calibration_photos_come_from_prepared_records(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValueError, match="no TFRecord shards"):
         lite.representative_photos(str(tmp_path / "empty"), 32)
+
+
+def test_a_pretrained_encoder_generator_converts_like_the_others():
+    keras.utils.set_random_seed(0)
+    generator = models.build_generator("encoder_unet", image_size=32, base_filters=8, encoder="mobilenet_v2")
+    runner = lite.interpreter(lite.convert(generator, 32, "fp32"), num_threads=2).get_signature_runner("generator")
+    for l_norm in real_l(2):
+        np.testing.assert_allclose(runner(l=l_norm[None])["ab"][0],
+                                   generator(l_norm[None], training=False).numpy()[0], atol=1e-4)

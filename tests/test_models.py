@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 
 from tfcolor import models
-from tfcolor.models import discriminators, layers
+from tfcolor.models import backbones, discriminators, layers
 from tfcolor.models.pixeltcl import PixelTCL
 from tfcolor.models.resnet import resnet18_encoder, resnet18_unet_generator
 
@@ -70,6 +70,10 @@ def test_patchgan_receptive_field(n_layers, field):
     ("unet_small", dict(image_size=32, norm="spectral")),
     ("resnet", dict(image_size=64, num_blocks=6)),
     ("resnet18_unet", dict(image_size=64)),
+    ("encoder_unet", dict(image_size=64, encoder="vgg16", base_filters=8)),
+    ("encoder_unet", dict(image_size=64, encoder="resnet50", base_filters=8, upsampling="resize")),
+    ("encoder_unet", dict(image_size=64, encoder="mobilenet_v2", base_filters=8)),
+    ("encoder_unet", dict(image_size=64, encoder="efficientnet_b0", base_filters=8, norm="instance")),
 ])
 def test_generators_map_l_to_ab_in_range(name, kwargs):
     g = models.build_generator(name, **kwargs)
@@ -111,7 +115,7 @@ def test_initialisers():
 
 
 def test_unknown_names_list_the_known_ones():
-    with pytest.raises(ValueError, match="resnet18_unet, unet, unet_small"):
+    with pytest.raises(ValueError, match="encoder_unet, resnet, resnet18_unet, unet, unet_small"):
         models.build_generator("unet++")
     with pytest.raises(ValueError, match="unknown norm .weight.; known: batch, instance"):
         models.build_discriminator("patchgan", norm="weight")
@@ -163,6 +167,7 @@ def test_pixeltcl_matches_a_slow_reference():
     lambda: models.build_generator("unet", image_size=32, upsampling="pixeltcl"),
     lambda: models.build_generator("resnet", image_size=32, num_blocks=2),
     lambda: models.build_generator("resnet18_unet", image_size=32),
+    lambda: models.build_generator("encoder_unet", image_size=32, encoder="mobilenet_v2", base_filters=8),
     lambda: models.build_discriminator("patchgan", image_size=32, norm="spectral"),
 ])
 def test_keras_save_and_load_give_identical_outputs(tmp_path, build):
@@ -213,3 +218,42 @@ def test_fused_batchnorm_equals_keras_batchnorm(training):
 def test_batch_norm_uses_the_fused_kernel_on_one_replica():
     # Under several replicas it is Keras's synchronised BatchNorm: test_gans parity test.
     assert isinstance(layers.norm_layer("batch"), layers.FusedBatchNormalization)
+
+
+@pytest.mark.parametrize("encoder", ["vgg16", "mobilenet_v2"])
+def test_encoder_unet_loads_backbone_weights_exactly_from_a_file(tmp_path, encoder):
+    keras.utils.set_random_seed(1)
+    source = backbones.build_encoder(encoder, 64)
+    rng = np.random.default_rng(0)  # not an initialiser's values: every weight drawn here
+    for w in source.weights:
+        w.assign(rng.normal(0.0, 0.05, w.shape).astype(np.float32) + (1.0 if "variance" in w.path else 0.0))
+    path = os.path.join(tmp_path, f"{encoder}.weights.h5")
+    source.save_weights(path)
+    keras.utils.set_random_seed(2)
+    g = models.build_generator("encoder_unet", image_size=64, encoder=encoder, encoder_weights=path, base_filters=8)
+    loaded = backbones.find_encoder(g)
+    assert loaded.name == backbones.ENCODER and len(loaded.weights) == len(source.weights) > 20
+    for a, b in zip(loaded.weights, source.weights, strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    # Without the file: other (random) weights. A file of another backbone: a clear error.
+    fresh = backbones.find_encoder(models.build_generator("encoder_unet", image_size=64, encoder=encoder,
+                                                          base_filters=8))
+    assert not np.array_equal(fresh.weights[0].numpy(), source.weights[0].numpy())
+    other = "mobilenet_v2" if encoder == "vgg16" else "vgg16"
+    with pytest.raises(backbones.MissingEncoderWeights, match=f"not weights of {other}"):
+        backbones.build_encoder(other, 64, path)
+
+
+def test_backbone_input_is_the_gray_photo_preprocessed_as_keras_applications_does():
+    from skimage.color import lab2rgb
+
+    l_values = np.array([0.0, 12.5, 50.0, 87.5, 100.0], np.float32)
+    gray = lab2rgb(np.stack([l_values, 0 * l_values, 0 * l_values], -1)[None])[0, :, 0] * 255.0  # R = G = B
+    l_norm = (l_values / 50.0 - 1.0).reshape(1, 1, 5, 1)
+    rgb = np.repeat(gray.reshape(1, 1, 5, 1), 3, -1)
+    expected = {"caffe": keras.applications.vgg16.preprocess_input(rgb.copy()),
+                "tf": keras.applications.mobilenet_v2.preprocess_input(rgb.copy()),
+                "raw": rgb}
+    for mode, want in expected.items():
+        got = backbones.GrayForBackbone(mode)(l_norm).numpy()
+        np.testing.assert_allclose(got, want, atol=2e-3)

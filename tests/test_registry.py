@@ -53,7 +53,7 @@ def test_config_validation_asks_the_registries_and_their_checks():
     config.data.train, config.run.model_dir = "data", "runs/x"
     config.validate()
     config.model.generator = "unet++"
-    with pytest.raises(ValueError, match="unknown --generator 'unet\\+\\+'; known: resnet, resnet18_unet, unet, unet_small"):
+    with pytest.raises(ValueError, match="unknown --generator 'unet\\+\\+'; known: encoder_unet, resnet, resnet18_unet, unet, unet_small"):
         config.validate()
     config.model.generator, config.data.image_size = "unet", 96
     with pytest.raises(ValueError, match="power-of-two --image_size, got 96"):

@@ -90,7 +90,7 @@ def test_inconsistent_flags_fail_at_once_with_a_clear_message(tmp_path):
     assert result.returncode != 0
     assert "needs a critic without BatchNorm" in result.stderr and "--d_norm=layer" in result.stderr
     result = train("--train=x", f"--model_dir={tmp_path}", "--generator=unet++", check=False)
-    assert result.returncode != 0 and "unknown --generator 'unet++'; known: resnet, resnet18_unet, unet, unet_small" in result.stderr
+    assert result.returncode != 0 and "unknown --generator 'unet++'; known: encoder_unet, resnet, resnet18_unet, unet, unet_small" in result.stderr
 
 
 @pytest.mark.slow
@@ -360,3 +360,52 @@ def test_the_colour_terms_train_and_are_logged(dataset, tmp_path):
     assert missing.returncode == 1 and "--perceptual_weights" in missing.stderr and "Traceback" not in missing.stderr
     no_path = train(*flags[:-1], f"--model_dir={tmp_path}/m3", check=False)
     assert no_path.returncode != 0 and "--perceptual_weight needs --perceptual_weights" in no_path.stderr
+
+
+def test_phases_split_where_pretraining_and_the_frozen_encoder_end():
+    from tfcolor.training import config as cfg
+    from tfcolor.training.loop import _phases
+
+    def phases(start, pretrain=0, frozen=0, epochs=6):
+        config = cfg.TrainConfig(objective=cfg.ObjectiveConfig(pretrain_epochs=pretrain),
+                                 model=cfg.ModelConfig(freeze_encoder_epochs=frozen), run=cfg.RunConfig(epochs=epochs))
+        return _phases(config, start)
+
+    assert phases(0) == [(0, 6, False, False)]
+    assert phases(0, pretrain=2, frozen=3) == [(0, 2, True, True), (2, 3, False, True), (3, 6, False, False)]
+    assert phases(2, pretrain=2, frozen=3) == [(2, 3, False, True), (3, 6, False, False)]  # resumed at epoch 2
+    assert phases(4, pretrain=2, frozen=3) == [(4, 6, False, False)]
+    assert phases(0, frozen=6) == [(0, 6, False, True)]
+    assert phases(6, frozen=2) == []
+
+
+def test_a_frozen_encoder_keeps_its_weights_and_statistics_while_the_decoder_learns():
+    import keras
+    import tensorflow as tf
+
+    from tfcolor import gans, models
+    from tfcolor.models.backbones import find_encoder
+    from tfcolor.training.loop import _freeze_encoder
+
+    keras.utils.set_random_seed(0)
+    g = models.build_generator("encoder_unet", image_size=32, encoder="mobilenet_v2", base_filters=8)
+    d = models.build_discriminator("pixelgan", image_size=32, base_filters=8)
+    gan = gans.build_gan("pix2pix", g, d)
+    gan.compile()
+    rng = np.random.default_rng(0)
+    batch = (rng.uniform(-1, 1, (4, 32, 32, 1)).astype(np.float32),
+             (0.3 * rng.normal(size=(4, 32, 32, 2))).astype(np.float32))
+    data = tf.data.Dataset.from_tensors(batch).repeat()
+    encoder = find_encoder(g)
+    before = [w.numpy() for w in encoder.weights]
+    decoder_before = g.get_layer("out_conv").get_weights()[0]
+    _freeze_encoder(gan, True)
+    gan.fit(data, steps_per_epoch=2, epochs=1, verbose=0)
+    assert all(np.array_equal(a, w.numpy()) for a, w in zip(before, encoder.weights, strict=True))
+    assert not np.array_equal(decoder_before, g.get_layer("out_conv").get_weights()[0])
+    _freeze_encoder(gan, False)
+    gan.fit(data, steps_per_epoch=1, epochs=1, verbose=0)
+    changed = [not np.array_equal(a, w.numpy()) for a, w in zip(before, encoder.weights, strict=True)]
+    assert sum(changed) > 0.9 * len(changed)  # kernels and BatchNorm statistics move again
+    with pytest.raises(ValueError, match="no pretrained encoder"):
+        _freeze_encoder(gans.build_gan("pix2pix", models.build_generator("unet_small", image_size=32), d), True)

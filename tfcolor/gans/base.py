@@ -24,6 +24,7 @@ import keras
 import tensorflow as tf
 
 from tfcolor.core import color
+from tfcolor.gans.averaging import WeightAverage
 from tfcolor.gans.reconstruction import Reconstruction
 from tfcolor.gans.optimizers import make_optimizer
 from tfcolor.models.layers import all_layers
@@ -47,6 +48,9 @@ class ColorGAN(keras.Model):
       n_critic: discriminator updates per generator update.
       reconstruction: the generator's non-adversarial loss (a
         :class:`tfcolor.gans.reconstruction.Reconstruction`); None: ``l1_weight`` * L1.
+      ema_decay: > 0 keeps an exponential moving average of the generator's weights
+        (:mod:`tfcolor.gans.averaging`) in ``averaged_generator``; validation and
+        ``inference_generator`` use it. 0: off.
     """
 
     EXTRA_METRICS = ()
@@ -54,7 +58,7 @@ class ColorGAN(keras.Model):
     N_CRITIC = 1
 
     def __init__(self, generator, discriminator, l1_weight=100.0, n_critic=None, reconstruction=None,
-                 **kwargs):
+                 ema_decay=0.0, **kwargs):
         super().__init__(**kwargs)
         n_critic = self.N_CRITIC if n_critic is None else n_critic
         if n_critic < 1:
@@ -65,6 +69,9 @@ class ColorGAN(keras.Model):
         self.l1_weight = self.reconstruction.l1_weight
         self.n_critic = int(n_critic)
         self.pretraining = False
+        self.averaging = WeightAverage(generator, ema_decay) if ema_decay else None
+        # An attribute, so that checkpoints hold the average beside the raw weights.
+        self.averaged_generator = self.averaging.model if self.averaging else None
         # One discriminator call on concat(real, fake) halves the calls, but
         # would mix real and fake batch statistics: only without BatchNorm.
         self._joint_discriminator_call = not has_batchnorm(discriminator)
@@ -114,8 +121,13 @@ class ColorGAN(keras.Model):
         self.g_optimizer.build(self.generator.trainable_variables)
         self.d_optimizer.build(self.discriminator.trainable_variables)
 
+    @property
+    def inference_generator(self):
+        """The generator to validate, show, save and export: the averaged one under --ema_decay."""
+        return self.averaged_generator if self.averaging else self.generator
+
     def call(self, l, training=False):
-        return self.generator(l, training=training)
+        return self.inference_generator(l, training=training)
 
     def set_pretraining(self, enabled):
         """Switches L1-only generator pretraining on or off (retraces train_step)."""
@@ -150,6 +162,11 @@ class ColorGAN(keras.Model):
         self.d_optimizer.apply_gradients(zip(grads, variables))
         self.after_discriminator_update()
 
+    def _update_generator(self, grads):
+        self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_variables))
+        if self.averaging:
+            self.averaging.update(self.g_optimizer.iterations)
+
     def _log(self, values):
         for name, value in values.items():
             self.trackers[name].update_state(value)
@@ -180,7 +197,7 @@ class ColorGAN(keras.Model):
         g_grads = tape.gradient(g_scaled, self.generator.trainable_variables)
         del tape
         self._update_discriminator(d_grads)
-        self.g_optimizer.apply_gradients(zip(g_grads, self.generator.trainable_variables))
+        self._update_generator(g_grads)
         self._log({"d_loss": d_loss, "g_loss": g_loss, "g_adv": g_adv, **rec_logs, **logs})
 
     def _pretrain_step(self, l, ab):
@@ -189,7 +206,7 @@ class ColorGAN(keras.Model):
             g_loss, rec_logs = self.reconstruction(l, ab, fake_ab)
             scaled = self._scaled(g_loss, self.g_optimizer)
         grads = tape.gradient(scaled, self.generator.trainable_variables)
-        self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_variables))
+        self._update_generator(grads)
         self._log({"g_loss": g_loss, **rec_logs})
 
     def train_step(self, data):
@@ -207,7 +224,7 @@ class ColorGAN(keras.Model):
     def test_step(self, data):
         """Validation: per-image L1 on normalised ab and PSNR on sRGB in [0, 1]."""
         l, ab = data[0], data[1]
-        fake_ab = self.generator(l, training=False)
+        fake_ab = self.inference_generator(l, training=False)
         self.trackers["l1"].update_state(tf.reduce_mean(tf.abs(ab - fake_ab), axis=[1, 2, 3]))
         real_rgb = color.normalized_lab_to_rgb(l, ab)
         fake_rgb = color.normalized_lab_to_rgb(l, fake_ab)

@@ -12,6 +12,8 @@ NORMS = ("batch", "instance", "layer", "spectral", "none")
 INITS = ("normal", "xavier")
 UPSAMPLINGS = ("transpose", "resize", "pixeltcl")
 D_ACTIVATIONS = ("none", "tanh", "sigmoid")
+# Backbones of --generator=encoder_unet (keras.applications; the stage taps: models/backbones.py).
+ENCODERS = ("vgg16", "resnet50", "mobilenet_v2", "efficientnet_b0")
 
 
 def _power_of_two(config):
@@ -23,8 +25,17 @@ def _power_of_two(config):
 
 def _divisible_by_32(config):
     if config.data.image_size % 32:
-        return "--generator=resnet18_unet needs --image_size divisible by 32"
+        return f"--generator={config.model.generator} needs --image_size divisible by 32"
+    if config.model.encoder_weights == "imagenet" and config.model.generator == "resnet18_unet":
+        return ("--generator=resnet18_unet has no downloadable ImageNet weights: pass a weights file, or use "
+                "--generator=encoder_unet --encoder=resnet50")
     return None
+
+
+def _encoder_checks(config):
+    if config.model.encoder not in ENCODERS:
+        return f"--generator=encoder_unet needs --encoder, one of: {', '.join(ENCODERS)}"
+    return _divisible_by_32(config)
 
 
 _UNET_OPTIONS = {"base_filters": "g_filters", "dropout": "dropout", "num_downs": "num_downs"}
@@ -39,6 +50,10 @@ GENERATORS = Registry("generator", {
     "resnet18_unet": Entry("tfcolor.models.resnet:resnet18_unet_generator",
                            "U-Net on a ResNet-18 encoder", {"encoder_weights": "encoder_weights"},
                            _divisible_by_32),
+    "encoder_unet": Entry("tfcolor.models.backbones:encoder_unet_generator",
+                          "U-Net on a keras.applications encoder (--encoder)",
+                          {"encoder": "encoder", "encoder_weights": "encoder_weights", "base_filters": "g_filters"},
+                          _encoder_checks),
 })
 
 DISCRIMINATORS = Registry("discriminator", {

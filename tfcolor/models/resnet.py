@@ -16,6 +16,8 @@ import keras
 from tfcolor.models.layers import ReflectionPad, conv, conv_norm_act, norm_layer
 from tfcolor.models.unet import upsample
 
+ENCODER = "resnet18_encoder"  # the name of the encoder sub-model inside the generator
+
 
 def _residual_block(x, filters, norm, init, name):
     y = ReflectionPad(1, name=f"{name}_pad1")(x)
@@ -68,7 +70,7 @@ def resnet18_encoder(image_size=256):
         x = _basic_block(x, filters, strides, name=f"layer{stage + 1}_0")
         x = _basic_block(x, filters, 1, name=f"layer{stage + 1}_1")
         features.append(x)
-    return keras.Model(inputs, features, name="resnet18_encoder")
+    return keras.Model(inputs, features, name=ENCODER)
 
 
 def resnet18_unet_generator(image_size=256, out_channels=2, norm="batch", init="normal",
@@ -84,7 +86,7 @@ def resnet18_unet_generator(image_size=256, out_channels=2, norm="batch", init="
     inputs = keras.Input((image_size, image_size, 1), name="l")
     rgb = keras.layers.Concatenate(name="l_to_3")([inputs, inputs, inputs])
     encoder = resnet18_encoder(image_size)
-    if encoder_weights:
+    if encoder_weights not in (None, "", "none"):
         encoder.load_weights(encoder_weights)
     features = encoder(rgb)
     x = features[-1]

@@ -232,7 +232,8 @@ def build_gan(config, total_steps, reconstruction=None):
     """Networks, objective and optimizers; call inside ``strategy.scope()``."""
     o = config.objective
     generator, discriminator = build_networks(config)
-    kwargs = dict(l1_weight=o.l1_weight, reconstruction=reconstruction, **gans.OBJECTIVES.kwargs_from(o.gan, o))
+    kwargs = dict(l1_weight=o.l1_weight, reconstruction=reconstruction, ema_decay=config.optim.ema_decay,
+                  **gans.OBJECTIVES.kwargs_from(o.gan, o))
     if o.gan == "pix2pix":
         kwargs["from_logits"] = config.model.d_activation != "sigmoid"
     else:
@@ -262,6 +263,8 @@ def initialize_from(gan, path):
         except (AssertionError, ValueError) as e:
             raise DataError(f"--init_from={path}: its networks differ from this run's "
                             f"(--generator, --discriminator and their sizes must match): {str(e)[:300]}") from e
+        if gan.averaging:
+            gan.averaging.reset()
         return f"initialised generator and discriminator from {latest}"
     generator_file = rundir.generator_file(path)
     if not os.path.isfile(generator_file):
@@ -273,4 +276,6 @@ def initialize_from(gan, path):
                         f"({len(theirs)} weight arrays, {sum(w.size for w in theirs):,} values; this run's: "
                         f"{len(ours)}, {sum(w.size for w in ours):,})")
     gan.generator.set_weights(theirs)
+    if gan.averaging:
+        gan.averaging.reset()
     return f"initialised the generator from {generator_file} (the discriminator starts fresh)"

@@ -120,7 +120,7 @@ class RunLogger(keras.callbacks.Callback):
         logs = {k: float(v) for k, v in (logs or {}).items()}
         self._append(self.epoch_path, {"epoch": epoch + 1, "step": step, **logs})
         l_norm, real_ab = self.samples[0], self.samples[1]
-        fake_ab = self.model.generator(l_norm, training=False)
+        fake_ab = self.model.inference_generator(l_norm, training=False)
         grid = figures.sample_grid(l_norm, fake_ab, real_ab)
         figures.save_grid(grid, rundir.sample_grid(self.model_dir, epoch + 1),
                           title=f"epoch {epoch + 1}, step {step}")

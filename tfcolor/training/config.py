@@ -10,7 +10,7 @@ import dataclasses
 
 from tfcolor.core.registry import check_choice
 from tfcolor.gans.registry import GAN_MODES, OBJECTIVES
-from tfcolor.models.registry import D_ACTIVATIONS, DISCRIMINATORS, GENERATORS, INITS, NORMS, UPSAMPLINGS
+from tfcolor.models.registry import D_ACTIVATIONS, DISCRIMINATORS, ENCODERS, GENERATORS, INITS, NORMS, UPSAMPLINGS
 
 SCHEDULES = ("constant", "linear", "cosine")
 OPTIMIZERS = ("", "adam", "rmsprop", "sgd")
@@ -48,7 +48,11 @@ class ModelConfig:
     dropout: float = setting(0.5, "U-Net decoder dropout (the noise z of pix2pix).")
     num_downs: int = setting(0, "U-Net levels (0: log2(image_size); 4 for unet_small).")
     resnet_blocks: int = setting(9, "Residual blocks of the resnet generator (6 or 9).")
-    encoder_weights: str = setting("", "resnet18_unet: weights file for the ResNet-18 encoder (never downloaded).")
+    encoder: str = setting("", f"encoder_unet: the pretrained encoder, {_names(ENCODERS)}.", ("",) + ENCODERS)
+    encoder_weights: str = setting("", "Encoder weights of encoder_unet and resnet18_unet: imagenet (Keras downloads "
+                                       "them; encoder_unet only) | PATH of a weights file (offline) | none (random).")
+    freeze_encoder_epochs: int = setting(0, "Epochs at the start during which the encoder's weights stay fixed "
+                                            "(its BatchNorm in inference mode); the decoder learns first.")
     init: str = setting("normal", "Weight init: normal (N(0, 0.02)) | xavier.", INITS)
     discriminator: str = setting("patchgan", "Discriminator: " + DISCRIMINATORS.help_text() + ".",
                                  DISCRIMINATORS.names())
@@ -90,6 +94,9 @@ class OptimConfig:
     schedule: str = setting("constant", "Learning-rate schedule: constant | linear (constant, then linear decay "
                                         "to 0) | cosine.", SCHEDULES)
     decay_epochs: int = setting(0, "linear schedule: epochs of decay at the end (0: half of --epochs).")
+    ema_decay: float = setting(0.0, "Exponential moving average of the generator's weights (e.g. 0.999; 0: off): "
+                                    "validation, sample grids, generator.keras and exports use the average; the "
+                                    "checkpoints keep both.")
 
 
 @dataclasses.dataclass
@@ -147,6 +154,12 @@ class TrainConfig:
                 raise ValueError(message)
         if not 0.0 < o.rebalance_lambda <= 1.0:
             raise ValueError(f"--rebalance_lambda must be in (0, 1], got {o.rebalance_lambda}")
+        if m.encoder and m.generator != "encoder_unet":
+            raise ValueError(f"--encoder applies to --generator=encoder_unet, not {m.generator}")
+        if m.freeze_encoder_epochs and m.generator not in ("encoder_unet", "resnet18_unet"):
+            raise ValueError("--freeze_encoder_epochs applies to --generator=encoder_unet or resnet18_unet")
+        if not 0.0 <= opt.ema_decay < 1.0:
+            raise ValueError(f"--ema_decay must be in [0, 1), got {opt.ema_decay}")
         if o.colorfulness_weight < 0 or o.perceptual_weight < 0:
             raise ValueError("--colorfulness_weight and --perceptual_weight must be >= 0")
         if o.perceptual_weight and not o.perceptual_weights:

@@ -37,13 +37,26 @@ def _checkpoint_dir(model_dir, chief, strategy):
 
 
 def _phases(config, start_epoch):
-    """[(first_epoch, end_epoch, pretraining)] still to run."""
-    pretrain = config.objective.pretrain_epochs
-    phases = []
-    if start_epoch < pretrain:
-        phases.append((start_epoch, pretrain, True))
-    phases.append((max(start_epoch, pretrain), config.run.epochs, False))
-    return [p for p in phases if p[0] < p[1]]
+    """[(first_epoch, end_epoch, pretraining, encoder_frozen)] still to run: the epochs split
+    where L1 pretraining and the frozen-encoder epochs end."""
+    pretrain, frozen, epochs = (config.objective.pretrain_epochs, config.model.freeze_encoder_epochs,
+                                config.run.epochs)
+    bounds = sorted({start_epoch, epochs} | {b for b in (pretrain, frozen) if start_epoch < b < epochs})
+    return [(first, end, first < pretrain, first < frozen) for first, end in zip(bounds, bounds[1:])
+            if first < end]
+
+
+def _freeze_encoder(gan, frozen):
+    """Fixes (or frees) the pretrained encoder's weights, its BatchNorm in inference mode while
+    fixed; the generator's optimizer keeps its slots for them (built over the whole generator)."""
+    from tfcolor.models.backbones import find_encoder
+
+    encoder = find_encoder(gan.generator)
+    if encoder is None:
+        raise ValueError(f"--freeze_encoder_epochs: the generator {gan.generator.name} has no pretrained encoder")
+    if encoder.trainable == frozen:
+        encoder.trainable = not frozen
+        gan.train_function = None  # retraced over the new trainable variables
 
 
 def _reduce(strategy, logs):
@@ -113,10 +126,13 @@ def _fit_phases(config, gan, strategy, train_ds, val_ds, val_records, start_epoc
                        validation_data=val_ds, validation_steps=run.val_steps or None,
                        callbacks=callback_list, verbose=verbose).history
 
-    for first, end, pretraining in _phases(config, start_epoch):
+    for first, end, pretraining, frozen in _phases(config, start_epoch):
         gan.set_pretraining(pretraining)
         if pretraining:
             log(f"L1 pretraining of the generator: epochs {first + 1}-{end}")
+        if config.model.freeze_encoder_epochs:
+            _freeze_encoder(gan, frozen)
+            log(f"encoder {'fixed' if frozen else 'trained'}: epochs {first + 1}-{end}")
         if done_in_epoch > 0 and first == start_epoch:
             # Finish the interrupted epoch, then carry on with whole ones.
             history = fit(first, first + 1, steps_per_epoch - done_in_epoch)
@@ -202,7 +218,7 @@ def run_training(config, strategy=None, log=print):
     seconds = time.perf_counter() - start
     generator_path = rundir.path(run.model_dir, rundir.GENERATOR)
     if chief:
-        gan.generator.save(generator_path)
+        gan.inference_generator.save(generator_path)
     else:
         shutil.rmtree(_checkpoint_dir(run.model_dir, chief, strategy), ignore_errors=True)
     final = {k: float(v[-1]) for k, v in history.items()}
