@@ -6,6 +6,8 @@ CPU budget each, measured beside the gray-photo floor.
     python -m bench.quality --minutes=10 --recipes=pix2pix,pix2pix_colorful
     python -m bench.quality --gcompris --work_dir=runs/quality_gcompris   # 144 more training photos
     python -m bench.quality --gcompris --work_dir=runs/quality_gcompris --recipes=pix2pix --steps=5550
+    python -m bench.quality --gcompris --more_photos --work_dir=runs/quality_more \
+        --recipes=pix2pix_ema --steps=5550 --ship=saved_models/colorizer   # retrains the shipped model
 
 Photos: the photographs (not the drawings) of Debian's wallpaper packages and OpenCV's sample
 photos (opencv-doc, training only), fetched with ``apt-get download`` and unpacked here (never in
@@ -145,6 +147,8 @@ RECIPES = {
     # Weight averaging (--ema_decay) and a pretrained encoder: VGG16 with the HED edge detector's
     # ImageNet-derived weights (bench/pretrained.py), fixed for the whole run or freed after one epoch.
     "pix2pix_ema": PIX2PIX + ["--ema_decay=0.999"],
+    # The shipped recipe: the same with at most 128 filters per level (7.3x fewer weights: 10 MB).
+    "pix2pix_ema_slim": PIX2PIX + ["--ema_decay=0.999", "--g_max_filters=128"],
     "vgg_frozen_ema": PIX2PIX + ["--generator=encoder_unet", "--encoder=vgg16", "--ema_decay=0.999"],
     "vgg_ema": PIX2PIX + ["--generator=encoder_unet", "--encoder=vgg16", "--ema_decay=0.999",
                           "--freeze_encoder_epochs=1"],
@@ -366,6 +370,34 @@ def build_check_set(work):
     return check_dir
 
 
+def raw_generator(model_dir, out_dir):
+    """The raw generator of an ``--ema_decay`` run (the weights the optimizer moved, before
+    averaging: the same run without weight averaging), from its last checkpoint, saved as a run
+    folder (generator.keras and config.json with ema_decay 0) that evaluate takes."""
+    from tfcolor.core import rundir
+
+    if rundir.has_generator(out_dir):
+        return out_dir
+    import tensorflow as tf
+
+    from tfcolor.models import load_generator_file
+
+    generator = load_generator_file(rundir.path(model_dir, rundir.GENERATOR))  # the average, overwritten
+    latest = tf.train.latest_checkpoint(rundir.path(model_dir, rundir.CHECKPOINTS))
+    averaged = [w.copy() for w in generator.get_weights()]
+    tf.train.Checkpoint(gan=tf.train.Checkpoint(generator=generator)).restore(
+        latest).expect_partial().assert_existing_objects_matched()
+    changed = sum(not np.array_equal(a, b) for a, b in zip(averaged, generator.get_weights()))
+    log(f"{out_dir}: the raw generator of {latest} ({changed} of {len(averaged)} arrays differ from the average)")
+    config = rundir.read_config(model_dir)
+    config["optim"]["ema_decay"] = 0.0
+    os.makedirs(out_dir, exist_ok=True)
+    with open(rundir.path(out_dir, rundir.CONFIG), "w") as f:
+        json.dump(config, f, indent=2)
+    generator.save(rundir.path(out_dir, rundir.GENERATOR))
+    return out_dir
+
+
 def run_name(name, seed):
     return name if seed == 0 else f"{name}_seed{seed}"
 
@@ -380,9 +412,7 @@ def recipe_flags(name, args, data_dir, model_dir, epochs):
     if name == "pix2pix_perceptual":
         flags.append(f"--perceptual_weights={args.perceptual_weights}")
     if name in PRETRAINED_VGG:
-        from bench.pretrained import hed_vgg16
-
-        flags.append(f"--encoder_weights={hed_vgg16(os.path.join(os.path.abspath(args.work_dir), 'pretrained'))}")
+        flags.append(f"--encoder_weights={args.vgg_weights}")
     if name in FROZEN:
         flags.append(f"--freeze_encoder_epochs={epochs}")
     return flags
@@ -441,6 +471,9 @@ def main():
     parser.add_argument("--more_photos", action="store_true",
                         help="also train on every other source of ../shared/PHOTOS.md's table (MORE: scratch, "
                              "interior photos, tuxpaint, dlib, ...; training only; give a new --work_dir)")
+    parser.add_argument("--ship", default="",
+                        help="copy the run's generator.keras, config.json and summary.json to this folder "
+                             "(saved_models/colorizer: the shipped model); one recipe only")
     parser.add_argument("--max_extra", type=int, default=5000, help="at most this many extra photos (a seeded choice)")
     parser.add_argument("--extra_crops", type=int, default=2, help="random crops per extra photo, besides the whole")
     parser.add_argument("--steps", type=int, default=0,
@@ -462,6 +495,12 @@ def main():
         run([sys.executable, "-m", "data_prep.folder", f"--images={train_dir}", f"--output_dir={data_dir}",
              f"--image_size={args.image_size}", f"--store_size={args.image_size * 9 // 8}", "--val_fraction=0"])
     recipes = [r for r in args.recipes.split(",") if r]
+    if args.ship and len(recipes) != 1:
+        parser.error("--ship takes the run of one recipe: give one --recipes")
+    if PRETRAINED_VGG & set(recipes):
+        from bench.pretrained import hed_vgg16
+
+        args.vgg_weights = hed_vgg16(os.path.join(work, "pretrained"))
     if "pix2pix_perceptual" in recipes and not args.perceptual_weights:
         log("pix2pix_perceptual skipped: it needs VGG16 weights (--perceptual_weights=lpips_vgg.npz), "
             "which nothing downloads here")
@@ -483,13 +522,18 @@ def main():
             run([sys.executable, "-m", "tfcolor.train", *recipe_flags(name, args, data_dir, model_dir, args.epochs),
                  f"--steps_per_epoch={per_epoch}"])
         budgets[name]["seconds"] = json.load(open(os.path.join(model_dir, "summary.json")))["seconds"]
-        for photos, folder, found in ((val_dir, "eval", evals), (check_dir, "eval_check", checks)):
-            eval_dir = os.path.join(work, folder, run_name(name, args.seed))
-            if not os.path.exists(os.path.join(eval_dir, "metrics.json")):
-                log(f"evaluating {name} on {photos}")
-                run([sys.executable, "-m", "tfcolor.evaluate", f"--model={model_dir}", f"--data={photos}",
-                     f"--output_dir={eval_dir}", "--inception_weights=", "--grid_images=12"])
-            found.append(eval_dir)
+        models = {run_name(name, args.seed): model_dir}
+        if any(flag.startswith("--ema_decay=") for flag in RECIPES[name]):  # also the raw weights
+            raw = run_name(name, args.seed) + "_raw"
+            models[raw] = raw_generator(model_dir, os.path.join(work, "runs", raw))
+        for label, model in models.items():
+            for photos, folder, found in ((val_dir, "eval", evals), (check_dir, "eval_check", checks)):
+                eval_dir = os.path.join(work, folder, label)
+                if not os.path.exists(os.path.join(eval_dir, "metrics.json")):
+                    log(f"evaluating {label} on {photos}")
+                    run([sys.executable, "-m", "tfcolor.evaluate", f"--model={model}", f"--data={photos}",
+                         f"--output_dir={eval_dir}", "--inception_weights=", "--grid_images=12"])
+                found.append(eval_dir)
     for folder, found in (("compare", evals), ("compare_check", checks)):
         compare = os.path.join(work, folder + ("" if args.seed == 0 else f"_seed{args.seed}"))
         run([sys.executable, "-m", "tfcolor.evaluate", f"--compare={','.join(found)}", f"--output_dir={compare}"])
@@ -497,6 +541,18 @@ def main():
             json.dump(budgets, f, indent=2)
         log(open(os.path.join(compare, "compare.md")).read())
         log(f"table and figure: {compare}")
+    if args.ship:
+        ship(os.path.join(work, "runs", run_name(recipes[0], args.seed)), args.ship)
+
+
+def ship(model_dir, target):
+    """Copies a run's generator, config and summary into ``target`` (the shipped model's folder)."""
+    from tfcolor.core import rundir
+
+    os.makedirs(target, exist_ok=True)
+    for name in (rundir.GENERATOR, rundir.CONFIG, rundir.SUMMARY):
+        shutil.copy(rundir.path(model_dir, name), rundir.path(target, name))
+    log(f"shipped {model_dir} to {target}")
 
 
 if __name__ == "__main__":

@@ -11,8 +11,7 @@ import numpy as np
 
 from data_prep import storage
 from data_prep.decode import Item
-
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm")
+from tfcolor.core.images import IMAGE_EXTENSIONS
 
 
 def find_images(root, extensions=IMAGE_EXTENSIONS):

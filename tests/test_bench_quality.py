@@ -15,7 +15,7 @@ import argparse, json, sys
 from absl import flags
 from bench import quality
 from tfcolor import train as entry
-args = argparse.Namespace(image_size=64, seed=0, perceptual_weights="vgg.npz")
+args = argparse.Namespace(image_size=64, seed=0, perceptual_weights="vgg.npz", vgg_weights="hed.weights.h5")
 out = {}
 for name in quality.RECIPES:
     for epochs in (1, 5):
@@ -23,7 +23,9 @@ for name in quality.RECIPES:
         flags.FLAGS(["train", *quality.recipe_flags(name, args, "data", "model", epochs)])
         c = entry.config_from_flags().validate()
         out[f"{name}/{epochs}"] = [c.objective.gan, c.run.epochs, c.objective.pretrain_epochs,
-                                   c.objective.colorfulness_weight, c.objective.rebalance_l1]
+                                   c.objective.colorfulness_weight, c.objective.rebalance_l1,
+                                   c.optim.ema_decay, c.model.encoder, c.model.encoder_weights,
+                                   c.model.freeze_encoder_epochs]
 print(json.dumps(out))
 """
 
@@ -35,15 +37,19 @@ def test_every_recipe_is_a_valid_configuration_for_calibration_and_run():
                             text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
     parsed = json.loads(result.stdout.splitlines()[-1])
-    assert parsed["pix2pix/5"] == ["pix2pix", 5, 0, 0.0, False]
+    assert parsed["pix2pix/5"][:5] == ["pix2pix", 5, 0, 0.0, False]
     assert parsed["wgan_gp/5"][:3] == ["wgan_gp", 5, 0]
     # The regressions pretrain (no GAN) for every epoch, the 1-epoch speed measurement included.
-    assert parsed["l1/1"] == ["pix2pix", 1, 1, 0.0, False] and parsed["l1/5"] == ["pix2pix", 5, 5, 0.0, False]
-    assert parsed["l1_colorful/5"] == ["pix2pix", 5, 5, 10.0, False]
+    assert parsed["l1/1"][:5] == ["pix2pix", 1, 1, 0.0, False] and parsed["l1/5"][:5] == ["pix2pix", 5, 5, 0.0, False]
+    assert parsed["l1_colorful/5"][:5] == ["pix2pix", 5, 5, 10.0, False]
     assert parsed["pix2pix_rebalanced/5"][4] is True
     # L1 then the GAN: 4 of 5 epochs pretrain; its speed measurement (1 epoch) times the GAN alone.
-    assert parsed["l1_then_pix2pix/5"] == ["pix2pix", 5, 4, 0.0, False]
-    assert parsed["l1_then_pix2pix/1"] == ["pix2pix", 1, 0, 0.0, False]
+    assert parsed["l1_then_pix2pix/5"][:5] == ["pix2pix", 5, 4, 0.0, False]
+    assert parsed["l1_then_pix2pix/1"][:5] == ["pix2pix", 1, 0, 0.0, False]
+    # Weight averaging; the HED VGG16 encoder, fixed for every epoch or freed after the first.
+    assert parsed["pix2pix_ema/5"][5:] == [0.999, "", "", 0]
+    assert parsed["vgg_frozen_ema/5"][5:] == [0.999, "vgg16", "hed.weights.h5", 5]
+    assert parsed["vgg_ema/5"][5:] == [0.999, "vgg16", "hed.weights.h5", 1]
 
 
 def test_a_pretrained_recipe_gets_the_budget_at_both_speeds(tmp_path):

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import photo, run_module
-from tfcolor.core import color
+from tfcolor.core import color, shipped
 from tfcolor.deploy import lite, serving
 from tfcolor.deploy.colorizer import collect_inputs, load_colorizer, output_names, read_photo
 
@@ -138,3 +138,34 @@ def test_render_size_changes_what_the_network_sees_and_nothing_else(trained_gene
     assert np.abs(exported(gray).astype(int) - big).max() <= 1
     with pytest.raises(ValueError, match="exported with"):
         load_colorizer(str(tmp_path / "saved" / "c"), render_size=64)
+
+
+def test_the_shipped_model_colours_a_photo_by_default():
+    """saved_models/colorizer: a black-and-white photo of odd size comes back in colour at its
+    size, its lightness that of the input (skimage's Lab as the reference)."""
+    import skimage.color
+
+    colorize, description = load_colorizer(shipped.default_model())
+    assert shipped.NAME in description
+    original = photo("coffee")[37:270, 11:168]  # 233 x 157
+    gray = np.repeat(np.round(skimage.color.rgb2gray(original) * 255).astype(np.uint8)[..., None], 3, axis=-1)
+    result = colorize(gray)
+    assert result.shape == gray.shape and result.dtype == np.uint8
+    lab_in, lab_out = skimage.color.rgb2lab(gray), skimage.color.rgb2lab(result)
+    assert np.abs(lab_out[..., 0] - lab_in[..., 0]).mean() < 1.0
+    assert np.hypot(lab_out[..., 1], lab_out[..., 2]).mean() > 5.0  # gray in: chroma 0
+
+
+def test_without_the_shipped_model_colorize_says_to_pass_one(tmp_path, monkeypatch):
+    monkeypatch.setattr(shipped, "REPO", str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="--model="):
+        shipped.default_model()
+
+
+@pytest.mark.slow
+def test_colorize_command_takes_photos_as_arguments_and_the_shipped_model(tmp_path):
+    Image.fromarray(photo("chelsea")[:120, :90]).convert("L").save(tmp_path / "cat.jpg")
+    result = run_module("tfcolor.colorize", str(tmp_path / "cat.jpg"), f"--output_dir={tmp_path / 'out'}")
+    assert f"{shipped.MODELS_ROOT}/{shipped.NAME}" in result.stdout
+    out = np.asarray(Image.open(tmp_path / "out" / "cat.png"))
+    assert out.shape == (120, 90, 3) and np.ptp(out.astype(int).mean(axis=(0, 1))) > 2  # not gray

@@ -136,6 +136,22 @@ def test_calibration_photos_come_from_prepared_records(tmp_path):
         lite.representative_photos(str(tmp_path / "empty"), 32)
 
 
+def test_calibration_photos_from_a_folder_of_photos(tmp_path):
+    """Each photo's centred square, resized; files spread over the folder; unreadable ones passed over."""
+    from PIL import Image
+
+    colours = [(200, 30, 30), (30, 200, 30), (30, 30, 200), (200, 200, 30), (30, 200, 200)]
+    for i, colour in enumerate(colours):
+        wide = np.zeros((30, 50, 3), np.uint8)
+        wide[:, 10:40] = colour  # the centred 30x30 square; black margins left and right
+        Image.fromarray(wide).save(tmp_path / f"{i}.png")
+    (tmp_path / "5_broken.jpg").write_bytes(b"\xff\xd8\xff broken")
+    photos = lite.representative_photos(str(tmp_path), 16, count=3)  # files 0, 2 and 5 (broken)
+    assert len(photos) == 2 and photos[0].shape == (16, 16, 3) and photos[0].dtype == np.uint8
+    for got, colour in zip(photos, (colours[0], colours[2])):
+        assert (got == np.array(colour, np.uint8)).all()
+
+
 def test_a_pretrained_encoder_generator_converts_like_the_others():
     keras.utils.set_random_seed(0)
     generator = models.build_generator("encoder_unet", image_size=32, base_filters=8, encoder="mobilenet_v2")

@@ -30,6 +30,17 @@ def test_unet_depth_follows_the_image_size():
     assert g.get_layer("down7_conv").output.shape[1] == 1  # 1x1 bottleneck
 
 
+def test_g_max_filters_caps_the_unet_levels_from_the_config():
+    from tfcolor.training import builders, config
+
+    c = config.TrainConfig()
+    c.data.image_size, c.model.g_filters, c.model.g_max_filters = 64, 32, 128
+    g, _ = builders.build_networks(c)
+    outs = [g.get_layer(f"down{i}_conv").kernel.shape[-1] for i in range(1, 7)]
+    assert outs == [32, 64, 128, 128, 128, 128]
+    assert g.get_layer("down6_conv").kernel.shape == (4, 4, 128, 128)
+
+
 def test_patchgan_70_on_3_channels_has_2_77_million_parameters():
     d = models.build_discriminator("patchgan", image_size=256, n_layers=3)
     # TF tutorial discriminator (6 input channels): 2,770,433; 3 channels: -16*3*64; plus the

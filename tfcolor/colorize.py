@@ -1,14 +1,23 @@
 """Colourises photo files with a trained model.
 
+Photos: the arguments and/or --input (files, globs or folders, searched recursively).
 --model: a SavedModel (a version folder, or a TF Serving model folder: its highest version),
-a .tflite file, or a training --model_dir. --input: files, globs or folders (searched
-recursively), any size, format and mode (gray, RGB, RGBA, palette, CMYK, 16-bit). Each photo
-comes back as a PNG at its own resolution in --output_dir (transparency kept); with
---side_by_side also NAME_side_by_side.png (gray | colourised). Unreadable files are reported
-and skipped; the exit status is non-zero only when nothing could be colourised.
+a .tflite file, or a training --model_dir; without it, the model that ships in the
+repository's saved_models/colorizer (see its MODEL_CARD.md). Photos may be of any size, format
+and mode (gray, RGB, RGBA, palette, CMYK, 16-bit). Each photo comes back as a PNG at its own
+resolution in --output_dir (transparency kept); with --side_by_side also
+NAME_side_by_side.png (gray | colourised). Unreadable files are reported and skipped; the exit
+status is non-zero only when nothing could be colourised.
+
+Video clips (any container and codec FFmpeg reads, by extension; in folders too) come back as
+clips: every frame colourised (its own L kept), frame rate, size and timestamps kept, the sound
+copied as it is, in --output_dir/NAME.mp4 (.mkv or .webm for those inputs, .mkv when the sound
+does not fit MP4) or --output for one clip. Ctrl-C leaves a playable NAME.partial.EXT.
 
 Example usage:
 
+    python -m tfcolor.colorize old_photo.jpg                      # -> colorized/old_photo.png
+    python -m tfcolor.colorize film.mp4 --output=film_color.mp4
     python -m tfcolor.colorize --model=saved_models/quickstart --input=photos/ --output_dir=out
     python -m tfcolor.colorize --model=saved_models/quickstart/tflite/1/int8.tflite \\
         --input='old/*.jpg' --output_dir=out --side_by_side
@@ -19,12 +28,21 @@ import sys
 
 from absl import app, flags, logging
 
-from tfcolor.deploy.colorizer import collect_inputs, load_colorizer, output_names, read_photo, side_by_side
+from tfcolor.core import shipped
 from tfcolor.core.progress import Progress
+from tfcolor.core.images import IMAGE_EXTENSIONS
+from tfcolor.deploy import video
+from tfcolor.deploy.colorizer import collect_inputs, load_colorizer, output_names, read_photo, side_by_side
 
-flags.DEFINE_string("model", None, "SavedModel folder, .tflite file or training --model_dir.")
-flags.DEFINE_list("input", None, "Photo files, globs or folders (comma-separated).")
-flags.DEFINE_string("output_dir", "colorized", "Where the colourised PNGs go.")
+flags.DEFINE_string("model", None, "SavedModel folder, .tflite file or training --model_dir (default: the "
+                    f"shipped model, {shipped.MODELS_ROOT}/{shipped.NAME}).")
+flags.DEFINE_list("input", [], "Photo files, globs or folders (comma-separated); photos may also be given as "
+                  "arguments.")
+flags.DEFINE_string("output_dir", "colorized", "Where the colourised PNGs (and clips) go.")
+flags.DEFINE_string("output", None, "The output file of a single clip (.mp4, .mkv, .mov or .webm).")
+flags.DEFINE_string("video_codec", "", "Clips' video encoder: '' (H.264 CRF 18; VP9 for .webm) or ffv1 "
+                    "(lossless RGB, .mkv only).")
+flags.DEFINE_integer("video_batch", 8, "Frames of a clip colourised in one batch.")
 flags.DEFINE_bool("side_by_side", False, "Also write NAME_side_by_side.png (gray | colourised).")
 flags.DEFINE_bool("recursive", True, "Search folders recursively.")
 flags.DEFINE_bool("overwrite", True, "Replace existing outputs (else skip photos already done).")
@@ -33,7 +51,6 @@ flags.DEFINE_integer("render_size", 0, "The size the network sees of each photo:
                      "at this input size, same weights (like DeOldify's render factor); 0: its training "
                      "size. Output size and L are unchanged.")
 flags.DEFINE_integer("threads", 0, "TFLite threads (0: all cores).")
-flags.mark_flags_as_required(["model", "input"])
 FLAGS = flags.FLAGS
 
 
@@ -47,21 +64,31 @@ def _save(path, rgb, alpha=None):
 
 
 def main(argv):
-    del argv
     logging.set_verbosity(logging.WARNING)  # TF's INFO lines (saving, converting) drown ours
     from tfcolor.core.images import SkipImage
 
-    inputs, missing = collect_inputs(FLAGS.input, FLAGS.recursive)
+    specs = list(argv[1:]) + list(FLAGS.input)
+    if not specs:
+        raise app.UsageError("give the photos to colourise: python -m tfcolor.colorize PHOTO... (or --input)")
+    found, missing = collect_inputs(specs, FLAGS.recursive, IMAGE_EXTENSIONS + video.VIDEO_EXTENSIONS)
     for spec in missing:
-        print(f"warning: {spec}: no image files", file=sys.stderr)
-    if not inputs:
-        print("error: no input photos found", file=sys.stderr)
+        print(f"warning: {spec}: no image or video files", file=sys.stderr)
+    if not found:
+        print("error: no input photos or clips found", file=sys.stderr)
         return 1
+    clips = [(path, name) for path, name in found if video.is_video(path)]
+    inputs = [(path, name) for path, name in found if not video.is_video(path)]
+    if FLAGS.output and (len(clips) != 1 or inputs):
+        raise app.UsageError("--output names the output of one clip; for several inputs use --output_dir")
     try:
-        colorize, description = load_colorizer(FLAGS.model, FLAGS.threads or None, FLAGS.render_size)
+        model = FLAGS.model or shipped.default_model()
+        colorize, description = load_colorizer(model, FLAGS.threads or None, FLAGS.render_size)
     except (ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
+    clips_done, clips_failed = _colorize_clips(clips, colorize, description)
+    if not inputs:
+        return 0 if clips_done else 1
     print(f"colourising {len(inputs)} photo(s) with {description} into {FLAGS.output_dir}")
     names = output_names([name for _, name in inputs])
     progress = Progress(len(inputs), label="colorize ")
@@ -88,7 +115,36 @@ def main(argv):
     for path, reason in failed:
         print(f"skipped {path}: {reason}", file=sys.stderr)
     print(f"{done} colourised, {len(failed)} skipped; outputs in {FLAGS.output_dir}")
-    return 0 if done else 1
+    return 0 if done or clips_done else 1
+
+
+def _colorize_clips(clips, colorize, description):
+    """Colourises each clip; returns (clips written, clips that failed)."""
+    done, failed = 0, 0
+    for path, name in clips:
+        target = FLAGS.output or path
+        try:
+            info, audio = video.probe(path)
+            subfolder = os.path.dirname(name)
+            target = FLAGS.output or video.output_path(path, os.path.join(FLAGS.output_dir, subfolder), audio)
+            if not FLAGS.overwrite and os.path.exists(target):
+                done += 1
+                continue
+            print(f"colourising {path} ({info.width}x{info.height}, {info.frames or '?'} frames at "
+                  f"{float(info.rate):.3g}/s, {info.audio_streams} sound stream(s)) with {description} into {target}")
+            progress = Progress(info.frames, label=f"{os.path.basename(path)} ", unit="frames")
+            frames = video.colorize_video(path, target, colorize, getattr(colorize, "batch", None),
+                                          FLAGS.video_batch, FLAGS.video_codec, progress)
+            progress.close()
+            print(f"{target}: {frames} frames in {progress.elapsed:.1f} s ({progress.rate:.1f} frames/s)")
+            done += 1
+        except video.VideoError as e:
+            print(f"error: {e}", file=sys.stderr)
+            failed += 1
+        except KeyboardInterrupt:
+            print(f"\ninterrupted: the frames done so far are in {video.partial_path(target)}", file=sys.stderr)
+            raise
+    return done, failed
 
 
 def run():

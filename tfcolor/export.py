@@ -17,10 +17,13 @@ OUTPUT_ROOT/models.config lists every model there for `tensorflow_model_server
 
 --tflite=fp32,fp16,int8 also writes OUTPUT_ROOT/NAME/tflite/VERSION/VARIANT.tflite for
 phones (uint8 photo of any size in, uint8 RGB out; see tfcolor/deploy/lite.py); int8 is calibrated
-on --calibration_data (default: the run's training data).
+on --calibration_data (default: the run's training data; a folder of photos will do).
+Given no --model_dir or --generator, it exports the shipped model (saved_models/colorizer,
+written beside it: saved_models/colorizer/VERSION and .../tflite/VERSION).
 
 Example usage:
 
+    python -m tfcolor.export --tflite=fp32,fp16,int8 --calibration_data=my_photos/
     python -m tfcolor.export --model_dir=runs/quickstart/model --name=quickstart --tflite=fp32,int8
     saved_model_cli show --dir saved_models/quickstart/1 --all
 """
@@ -29,23 +32,24 @@ import os
 
 from absl import app, flags, logging
 
-from tfcolor.core import rundir
+from tfcolor.core import rundir, shipped
 from tfcolor.deploy.serving import export_saved_model, load_generator, next_version, write_models_config
 
-flags.DEFINE_string("model_dir", None, "Training --model_dir (uses generator.keras and config.json).")
+flags.DEFINE_string("model_dir", None, "Training --model_dir (uses generator.keras and config.json); default, "
+                    f"with no --generator either: the shipped model, {shipped.MODELS_ROOT}/{shipped.NAME}.")
 flags.DEFINE_string("generator", None, "A saved generator (.keras) instead of --model_dir.")
 flags.DEFINE_integer("render_size", 0, "The size the network sees of each photo: the generator rebuilt "
                      "at this input size, same weights (like DeOldify's render factor); 0: its training "
                      "size. Output size and L are unchanged.")
 flags.DEFINE_integer("image_size", 0, "Generator input size (default: from config.json or the model).")
-flags.DEFINE_string("name", "colorizer", "Model name: the folder under --output_root.")
-flags.DEFINE_string("output_root", "saved_models", "Root of the TF Serving model folders.")
+flags.DEFINE_string("name", shipped.NAME, "Model name: the folder under --output_root.")
+flags.DEFINE_string("output_root", shipped.MODELS_ROOT, "Root of the TF Serving model folders.")
 flags.DEFINE_integer("version", 0, "Version folder (0: one more than the highest present).")
 flags.DEFINE_integer("max_pixels", 40_000_000, "Largest image accepted by serving_default.")
 flags.DEFINE_enum("oversize", "refuse", ["refuse", "downscale"], "What to do above --max_pixels.")
 flags.DEFINE_list("tflite", [], "TFLite variants to write as well: any of fp32, fp16, int8.")
 flags.DEFINE_string("calibration_data", None,
-                    "Prepared dataset folder or TFRecord glob for int8 calibration "
+                    "Prepared dataset folder, TFRecord glob or folder of photos for int8 calibration "
                     "(default: the training data in --model_dir's config.json).")
 FLAGS = flags.FLAGS
 
@@ -60,14 +64,20 @@ def main(argv):
     logging.set_verbosity(logging.WARNING)  # TF's INFO lines (saving, converting) drown ours
     from tfcolor.deploy import lite
 
-    if bool(FLAGS.model_dir) == bool(FLAGS.generator):
-        raise app.UsageError("give exactly one of --model_dir and --generator")
+    if FLAGS.model_dir and FLAGS.generator:
+        raise app.UsageError("give one of --model_dir and --generator, not both")
+    if not FLAGS.model_dir and not FLAGS.generator:
+        try:
+            FLAGS.model_dir = shipped.default_model()
+        except FileNotFoundError as e:
+            raise app.UsageError(str(e).replace("--model=", "--model_dir=")) from e
     unknown = sorted(set(FLAGS.tflite) - set(lite.VARIANTS))
     if unknown:
         raise app.UsageError(f"unknown --tflite variant(s) {', '.join(unknown)}; known: {', '.join(lite.VARIANTS)}")
     calibration = FLAGS.calibration_data or _training_data(FLAGS.model_dir)
     if "int8" in FLAGS.tflite and not calibration:
-        raise app.UsageError("--tflite=int8 needs --calibration_data (a prepared dataset folder or TFRecord glob)")
+        raise app.UsageError("--tflite=int8 needs --calibration_data (a prepared dataset folder, TFRecord glob "
+                             "or folder of photos)")
     generator, size = load_generator(FLAGS.model_dir, FLAGS.generator, FLAGS.image_size, FLAGS.render_size)
     root = os.path.join(FLAGS.output_root, FLAGS.name)
     version = FLAGS.version or next_version(root)

@@ -31,6 +31,19 @@ from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 Image.MAX_IMAGE_PIXELS = None
 
 
+# The file names read as photos when a folder is given (data_prep, colorize, int8 calibration).
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm")
+
+
+def photo_files(folder, recursive=True, extensions=IMAGE_EXTENSIONS):
+    """Sorted paths of the photo files (by extension) in ``folder``."""
+    import glob
+
+    pattern = os.path.join(folder, "**", "*") if recursive else os.path.join(folder, "*")
+    return [p for p in sorted(glob.glob(pattern, recursive=recursive))
+            if p.lower().endswith(extensions) and os.path.isfile(p)]
+
+
 class SkipImage(Exception):
     """Raised with a short reason when an input cannot become a good record."""
 

@@ -12,19 +12,17 @@ import os
 
 import numpy as np
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+from tfcolor.core.images import IMAGE_EXTENSIONS, photo_files
 
 
-def collect_inputs(specs, recursive=True):
+def collect_inputs(specs, recursive=True, extensions=IMAGE_EXTENSIONS):
     """Files, globs and folders -> (list of (path, output name), list of specs that matched
     nothing). Folders contribute their images (recursively), named by their path inside the
     folder; files and globs by their base name. Order: as given, sorted within a spec."""
     found, missing, seen = [], [], set()
     for spec in specs:
         if os.path.isdir(spec):
-            pattern = os.path.join(spec, "**", "*") if recursive else os.path.join(spec, "*")
-            paths = [(p, os.path.relpath(p, spec)) for p in sorted(glob.glob(pattern, recursive=recursive))
-                     if p.lower().endswith(IMAGE_EXTENSIONS) and os.path.isfile(p)]
+            paths = [(p, os.path.relpath(p, spec)) for p in photo_files(spec, recursive, extensions)]
         elif os.path.isfile(spec):
             paths = [(spec, os.path.basename(spec))]
         else:

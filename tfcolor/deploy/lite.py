@@ -57,12 +57,38 @@ def mobile_module(generator, model_size, rewrite_transposed=True):
     return module
 
 
+def _folder_photos(folder, model_size, count):
+    """Up to ``count`` photos of a folder (evenly spread over its sorted files), each its
+    largest centred square resized to [S, S, 3]; unreadable files are passed over."""
+    from tfcolor.core.images import Item, SkipImage, load_rgb, photo_files
+
+    paths = photo_files(folder)
+    paths = [paths[i] for i in np.unique(np.linspace(0, len(paths) - 1, num=count).astype(int))] if paths else []
+    photos = []
+    for path in paths:
+        try:
+            rgb, _ = load_rgb(Item(key=path, path=path))
+        except SkipImage:
+            continue
+        side = min(rgb.shape[:2])
+        top, left = (rgb.shape[0] - side) // 2, (rgb.shape[1] - side) // 2
+        square = tf.image.resize(rgb[top:top + side, left:left + side], [model_size, model_size], antialias=True)
+        photos.append(inference.to_uint8(square / 255.0).numpy())
+    return photos
+
+
 def representative_photos(path, model_size, count=64):
-    """Up to ``count`` uint8 RGB photos [S, S, 3] (center crops) from prepared Lab TFRecords:
-    a dataset folder's validation (else test, else training) shards, or a TFRecord glob."""
+    """Up to ``count`` uint8 RGB photos [S, S, 3] (center crops) from prepared Lab TFRecords
+    (a dataset folder's validation, else test, else training shards, or a TFRecord glob) or
+    from a folder of photo files."""
     from tfcolor.core import data, schema
 
     files = schema.shards_to_read(path)
+    if not files and os.path.isdir(path):
+        photos = _folder_photos(path, model_size, count)
+        if not photos:
+            raise ValueError(f"{path} holds no TFRecord shards and no readable photos")
+        return photos
     if not files:
         raise ValueError(f"{path} holds no TFRecord shards (prepare it with data_prep)")
     dataset = data.make_dataset(files, batch_size=1, training=False, image_size=model_size,
@@ -152,7 +178,8 @@ def write_variants(generator, model_size, directory, variants, calibration_data=
     photos = None
     if "int8" in variants:
         if not calibration_data:
-            raise ValueError("int8 needs calibration data: --calibration_data=DATASET_DIR or a TFRecord glob")
+            raise ValueError("int8 needs calibration data: --calibration_data=DATASET_DIR, a TFRecord glob or a "
+                             "folder of photos")
         photos = representative_photos(calibration_data, model_size)
     os.makedirs(directory, exist_ok=True)
     paths = {}

@@ -38,7 +38,8 @@ def _encoder_checks(config):
     return _divisible_by_32(config)
 
 
-_UNET_OPTIONS = {"base_filters": "g_filters", "dropout": "dropout", "num_downs": "num_downs"}
+_UNET_OPTIONS = {"base_filters": "g_filters", "max_filters": "g_max_filters", "dropout": "dropout",
+                 "num_downs": "num_downs"}
 
 GENERATORS = Registry("generator", {
     "unet": Entry("tfcolor.models.unet:unet_generator",
