@@ -85,6 +85,23 @@ def test_a_clip_keeps_its_sound_frames_rate_and_lightness(tmp_path, colorizer):
     assert min(chroma) > 1.0  # colour, not gray
 
 
+def test_temporal_flow_keeps_lightness_and_cuts_the_warp_error(tmp_path, colorizer):
+    from tfcolor.deploy.temporal import FlowSmoother
+    from tfcolor.eval import video_metrics
+
+    src = tmp_path / "pan.mkv"
+    truth = make_clip(src, frames=10, audio=False)
+    errors = {}
+    for name, smoother in (("none", None), ("flow", FlowSmoother(0.85))):
+        dst = tmp_path / f"{name}.mkv"
+        video.colorize_video(str(src), str(dst), colorizer, video_codec="ffv1", smoother=smoother)
+        frames = read_clip(dst)[0]
+        for gray, colour in zip(truth, frames):
+            assert np.abs(lightness(colour) - lightness(gray)).mean() < 1.0
+        errors[name] = video_metrics.warp_error(frames, video_metrics.true_flows(truth))
+    assert errors["flow"] < errors["none"]
+
+
 def test_default_encoding_is_h264_in_mp4_with_the_sound(tmp_path, colorizer):
     src = tmp_path / "pan.mkv"
     make_clip(src)

@@ -10,8 +10,8 @@ NAME_side_by_side.png (gray | colourised). Unreadable files are reported and ski
 status is non-zero only when nothing could be colourised.
 
 Video clips (any container and codec FFmpeg reads, by extension; in folders too) come back as
-clips: every frame colourised (its own L kept), frame rate, size and timestamps kept, the sound
-copied as it is, in --output_dir/NAME.mp4 (.mkv or .webm for those inputs, .mkv when the sound
+clips: every frame colourised (its own L kept; --temporal=flow carries colour along the optical
+flow against flicker), frame rate, size and timestamps kept, the sound copied as it is, in --output_dir/NAME.mp4 (.mkv or .webm for those inputs, .mkv when the sound
 does not fit MP4) or --output for one clip. Ctrl-C leaves a playable NAME.partial.EXT.
 
 Example usage:
@@ -43,6 +43,11 @@ flags.DEFINE_string("output", None, "The output file of a single clip (.mp4, .mk
 flags.DEFINE_string("video_codec", "", "Clips' video encoder: '' (H.264 CRF 18; VP9 for .webm) or ffv1 "
                     "(lossless RGB, .mkv only).")
 flags.DEFINE_integer("video_batch", 8, "Frames of a clip colourised in one batch.")
+flags.DEFINE_enum("temporal", "flow", ["none", "flow"], "Clips: none colourises each frame on its own; flow "
+                  "carries colour along the optical flow from the previous frame and blends it with each "
+                  "frame's prediction (less flicker; restarts at scene cuts).")
+flags.DEFINE_float("temporal_weight", 0.85, "--temporal=flow: the share of the carried colour where the flow "
+                   "is reliable (0: none carried).")
 flags.DEFINE_bool("side_by_side", False, "Also write NAME_side_by_side.png (gray | colourised).")
 flags.DEFINE_bool("recursive", True, "Search folders recursively.")
 flags.DEFINE_bool("overwrite", True, "Replace existing outputs (else skip photos already done).")
@@ -133,8 +138,13 @@ def _colorize_clips(clips, colorize, description):
             print(f"colourising {path} ({info.width}x{info.height}, {info.frames or '?'} frames at "
                   f"{float(info.rate):.3g}/s, {info.audio_streams} sound stream(s)) with {description} into {target}")
             progress = Progress(info.frames, label=f"{os.path.basename(path)} ", unit="frames")
+            smoother = None
+            if FLAGS.temporal == "flow":
+                from tfcolor.deploy.temporal import FlowSmoother
+
+                smoother = FlowSmoother(FLAGS.temporal_weight)
             frames = video.colorize_video(path, target, colorize, getattr(colorize, "batch", None),
-                                          FLAGS.video_batch, FLAGS.video_codec, progress)
+                                          FLAGS.video_batch, FLAGS.video_codec, progress, smoother)
             progress.close()
             print(f"{target}: {frames} frames in {progress.elapsed:.1f} s ({progress.rate:.1f} frames/s)")
             done += 1

@@ -87,7 +87,7 @@ def partial_path(dst):
     return f"{stem}.partial{ext}"
 
 
-def colorize_video(src, dst, colorize, batch_of=None, batch_size=8, video_codec="", progress=None):
+def colorize_video(src, dst, colorize, batch_of=None, batch_size=8, video_codec="", progress=None, smoother=None):
     """Colourises clip ``src`` into ``dst``; returns the number of frames written.
 
     Args:
@@ -96,6 +96,8 @@ def colorize_video(src, dst, colorize, batch_of=None, batch_size=8, video_codec=
       video_codec: "" for the container's default (H.264 CRF 18; VP9 for WebM), or "ffv1" for
         lossless RGB (Matroska only).
       progress: optional object with ``update(n)`` (tfcolor.core.progress.Progress).
+      smoother: optional callable (input frame, colourised frame) -> frame, called in clip
+        order (tfcolor.deploy.temporal.FlowSmoother for --temporal=flow).
     Raises VideoError for clips FFmpeg cannot read or write; KeyboardInterrupt leaves a playable
     ``NAME.partial.EXT`` behind.
     """
@@ -136,7 +138,9 @@ def colorize_video(src, dst, colorize, batch_of=None, batch_size=8, video_codec=
             rgbs = [rgb for _, rgb in pending]
             same = all(r.shape == rgbs[0].shape for r in rgbs)
             colours = batch_of(np.stack(rgbs)) if batch_of and same else [colorize(r) for r in rgbs]
-            for (pts, _), rgb in zip(pending, colours):
+            for (pts, rgb_in), rgb in zip(pending, colours):
+                if smoother is not None:
+                    rgb = smoother(rgb_in, rgb)
                 frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
                 frame.pts, frame.time_base = pts, vin.time_base
                 for packet in vout.encode(frame):
