@@ -9,8 +9,8 @@ Clips (../shared/PHOTOS.md; fetched with apt-get download here, never in tests):
 Debian's python3-imageio (1280x720, 20 frames/s, a real bird moving) and OpenCV's vtest.avi (a
 street with walking people, 768x576). Each is cut to --max_frames, scaled to 480 px high and
 stored losslessly (FFV1): that is the truth; the model sees its gray version (only L).
-Measures per clip: PSNR and colourfulness per frame (mean), warp error and CDC
-(tfcolor.eval.video_metrics), beside the gray clip (the floor) and the true clip itself.
+Measures per clip (tfcolor.eval.clips, as ``evaluate --video``): PSNR, SSIM and colourfulness
+per frame (means), warp error and CDC, beside the gray clip (the floor) and the true clip.
 """
 
 import argparse
@@ -77,39 +77,6 @@ def truth_clip(src, dst, height, max_frames):
     return frames
 
 
-def read_frames(path):
-    import av
-
-    with av.open(path) as container:
-        return [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
-
-
-def psnr(a, b):
-    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
-    return 10 * np.log10(255.0 ** 2 / max(mse, 1e-10))
-
-
-def colourfulness(rgb):
-    """Hasler and Suesstrunk's colourfulness (as tfcolor.eval reports it)."""
-    r, g, b = (rgb[..., c].astype(np.float64) for c in range(3))
-    rg, yb = r - g, 0.5 * (r + g) - b
-    return float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
-
-
-def gray_of(rgb):
-    from tfcolor.deploy import inference
-
-    return inference.gray_rgb(rgb).numpy()
-
-
-def measure(frames, truth, flows):
-    from tfcolor.eval import video_metrics
-
-    return {"psnr": float(np.mean([psnr(f, t) for f, t in zip(frames, truth)])),
-            "colourfulness": float(np.mean([colourfulness(f) for f in frames])),
-            "warp_error": video_metrics.warp_error(frames, flows), "cdc": video_metrics.cdc(frames)}
-
-
 class Timed:
     """A callable wrapped to add its run time to ``seconds``."""
 
@@ -158,10 +125,8 @@ def main():
     parser.add_argument("--speed_heights", default="480,720", help="frames/s measured at these heights")
     args = parser.parse_args()
     from tfcolor.core import shipped
-    from tfcolor.deploy import video
     from tfcolor.deploy.colorizer import load_colorizer
-    from tfcolor.deploy.temporal import FlowSmoother
-    from tfcolor.eval import video_metrics
+    from tfcolor.eval import clips
 
     work = os.path.abspath(args.work_dir)
     os.makedirs(work, exist_ok=True)
@@ -174,14 +139,7 @@ def main():
         os.makedirs(out_dir, exist_ok=True)
         truth_path = os.path.join(out_dir, "truth480.mkv")
         truth = truth_clip(src, truth_path, 480, args.max_frames)
-        flows = video_metrics.true_flows(truth)
-        rows = {"true clip": measure(truth, truth, flows), "gray (floor)": measure([gray_of(t) for t in truth],
-                                                                                    truth, flows)}
-        for temporal in ("none", "flow"):
-            dst = os.path.join(out_dir, f"{temporal}.mkv")
-            smoother = FlowSmoother(args.weight) if temporal == "flow" else None
-            video.colorize_video(truth_path, dst, colorize, colorize.batch, video_codec="ffv1", smoother=smoother)
-            rows[f"--temporal={temporal}"] = measure(read_frames(dst), truth, flows)
+        rows = clips.evaluate_clip(truth, colorize, colorize.batch, weight=args.weight)
         speed = {}
         for height in [int(h) for h in args.speed_heights.split(",") if h]:
             sized = os.path.join(out_dir, f"truth{height}.mkv")
@@ -189,12 +147,9 @@ def main():
                 truth_clip(src, sized, height, args.max_frames)
             for temporal in ("none", "flow"):
                 speed[f"{height}p {temporal}"] = throughput(sized, out_dir, colorize, temporal, args.weight)
-        results[name] = {"frames": len(truth), "size": list(truth[0].shape[:2]), "rows": rows, "speed": speed}
-        log(f"\n{name}: {len(truth)} frames at {truth[0].shape[1]}x{truth[0].shape[0]}")
-        log("| clip | PSNR (dB) | colourfulness | warp error (x1e-3) | CDC |")
-        log("|---|---:|---:|---:|---:|")
-        for row, m in rows.items():
-            log(f"| {row} | {m['psnr']:.2f} | {m['colourfulness']:.1f} | {m['warp_error'] * 1e3:.3f} | {m['cdc']:.4f} |")
+        results[name] = {"frames": len(truth), "width": truth[0].shape[1], "height": truth[0].shape[0],
+                         "rows": rows, "speed": speed}
+        log(clips.markdown({name: results[name]}))
         for key, s in speed.items():
             log(f"{key}: {s['frames_per_second']:.1f} frames/s (decode {s['decode']:.1f} s, network {s['network']:.1f} s, "
                 f"flow {s['flow']:.1f} s, encode and the rest {s['encode_and_rest']:.1f} s, total {s['seconds']:.1f} s)")

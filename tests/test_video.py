@@ -171,3 +171,40 @@ def test_colorize_command_takes_clips_and_photos(tmp_path, trained_generator):
     broken.write_bytes(b"not a clip")
     failed = run_module("tfcolor.colorize", str(broken), f"--model={run_dir}", "--output=x.mp4", check=False)
     assert failed.returncode == 1 and "broken.mp4" in failed.stderr and "Traceback" not in failed.stderr
+
+
+def test_clip_evaluation_rows(colorizer):
+    from tfcolor.eval import clips
+
+    still = [photo("coffee")[:48, :64]] * 4
+    rows = clips.evaluate_clip(still, colorizer, colorizer.batch)
+    assert set(rows) == {"true clip", "gray (floor)", "--temporal=none", "--temporal=flow"}
+    for m in rows.values():  # a static clip: nothing moves, nothing flickers
+        assert m["warp_error"] == 0.0 and m["cdc"] == 0.0
+    assert rows["gray (floor)"]["colourfulness"] < 1.0 and rows["true clip"]["psnr"] == float("inf")
+    import skimage.metrics
+
+    gray = rows["gray (floor)"]["psnr"]
+    from tfcolor.deploy import inference
+
+    expected = skimage.metrics.peak_signal_noise_ratio(still[0], inference.gray_rgb(still[0]).numpy())
+    assert abs(gray - expected) < 0.01
+
+
+@pytest.mark.slow
+def test_evaluate_video_command(tmp_path, trained_generator):
+    import json
+
+    run_dir = tmp_path / "model"
+    run_dir.mkdir()
+    trained_generator.save(run_dir / "generator.keras")
+    (tmp_path / "clips").mkdir()
+    make_clip(tmp_path / "clips" / "pan.mkv")
+    out = tmp_path / "eval"
+    run_module("tfcolor.evaluate", "--video", f"--model={run_dir}", f"--data={tmp_path / 'clips'}",
+               f"--output_dir={out}")
+    result = json.loads((out / "metrics.json").read_text())["clips"]["pan.mkv"]
+    assert result["frames"] == FRAMES and (result["width"], result["height"]) == (SIZE[1], SIZE[0])
+    rows = result["rows"]
+    assert rows["--temporal=flow"]["warp_error"] < rows["--temporal=none"]["warp_error"]
+    assert "| --temporal=flow |" in (out / "report.md").read_text()

@@ -15,10 +15,16 @@ appended to --output_dir/per_image.jsonl as they are measured, so an interrupted
 run again. --eval_size=256 measures the centre 256x256 square of each photo (shorter side
 resized to 256), the fixed-size protocol of colourisation papers.
 
+With --video, --data is a clip, a folder or a glob of clips with true colours: each is
+colourised from its gray version frame by frame and with --temporal=flow, and measured (PSNR,
+SSIM, colourfulness per frame; warp error and CDC over frames) beside the gray clip and the
+true clip; writes metrics.json and report.md.
+
 Example usage:
 
     python -m tfcolor.evaluate --model=runs/quickstart/model --data=runs/quickstart/data \\
         --output_dir=runs/quickstart/eval
+    python -m tfcolor.evaluate --video --model=runs/quickstart/model --data=clips/ --output_dir=runs/eval_clips
     python -m tfcolor.evaluate --compare=eval/pix2pix,eval/wgan,eval/wgan_gp --output_dir=eval/compare
 """
 
@@ -47,6 +53,11 @@ flags.DEFINE_integer("render_size", 0, "The size the network sees of each photo:
                      "at this input size, same weights (like DeOldify's render factor); 0: its training "
                      "size. Output size and L are unchanged.")
 flags.DEFINE_integer("threads", 0, "TFLite threads (0: all cores).")
+flags.DEFINE_bool("video", False, "--data holds clips with true colours: per-frame and temporal measures "
+                  "(warp error, CDC) of --temporal=none and flow.")
+flags.DEFINE_integer("max_frames", 300, "--video: the first frames of each clip measured (0: all; they are "
+                     "held in memory).")
+flags.DEFINE_float("temporal_weight", 0.85, "--video: colorize's --temporal_weight for the flow rows.")
 flags.mark_flag_as_required("output_dir")
 FLAGS = flags.FLAGS
 
@@ -61,6 +72,8 @@ def main(argv):
         return 0
     if not FLAGS.model or not FLAGS.data:
         raise app.UsageError("give --model and --data (or --compare)")
+    if FLAGS.video:
+        return _evaluate_clips()
     from tfcolor.core.progress import Progress
     from tfcolor.deploy.colorizer import load_colorizer
     from tfcolor.eval import perceptual, runner, streams
@@ -120,6 +133,49 @@ def main(argv):
     print(report.report_markdown(result).split("![grid]")[0].rstrip())
     print(f"wrote {FLAGS.output_dir}/metrics.json, report.md, grid.png, hist_psnr.png, hist_colorfulness.png")
     return 130 if interrupted else 0
+
+
+def _evaluate_clips():
+    import json
+
+    from tfcolor.deploy import video
+    from tfcolor.deploy.colorizer import collect_inputs, load_colorizer
+    from tfcolor.eval import clips
+
+    found, _ = collect_inputs([FLAGS.data], extensions=video.VIDEO_EXTENSIONS)
+    found = [(path, name) for path, name in found if video.is_video(path)]
+    if not found:
+        print(f"error: no clips in {FLAGS.data}", file=sys.stderr)
+        return 1
+    try:
+        colorize, description = load_colorizer(FLAGS.model, FLAGS.threads or None, FLAGS.render_size)
+    except (ValueError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    results = {}
+    for path, name in found:
+        try:
+            truth = clips.read_frames(path, FLAGS.max_frames)
+        except Exception as e:  # noqa: BLE001 (PyAV's errors; a broken clip must not stop the others)
+            print(f"skipped {path}: {type(e).__name__}: {str(e)[:200]}", file=sys.stderr)
+            continue
+        if len(truth) < 2:
+            print(f"skipped {path}: fewer than 2 frames", file=sys.stderr)
+            continue
+        print(f"evaluating {description} on {name} ({len(truth)} frames)")
+        rows = clips.evaluate_clip(truth, colorize, getattr(colorize, "batch", None), weight=FLAGS.temporal_weight)
+        results[name] = {"frames": len(truth), "width": truth[0].shape[1], "height": truth[0].shape[0], "rows": rows}
+    if not results:
+        return 1
+    os.makedirs(FLAGS.output_dir, exist_ok=True)
+    with open(os.path.join(FLAGS.output_dir, "metrics.json"), "w") as f:
+        json.dump({"model": description, "data": FLAGS.data, "clips": results}, f, indent=2)
+    text = clips.markdown(results)
+    with open(os.path.join(FLAGS.output_dir, "report.md"), "w") as f:
+        f.write(f"# {description} on clips of {FLAGS.data}\n\n{text}")
+    print(text)
+    print(f"wrote {FLAGS.output_dir}/metrics.json, report.md")
+    return 0
 
 
 def run():
