@@ -122,7 +122,9 @@ def main():
     parser.add_argument("--clips", default=",".join(CLIPS))
     parser.add_argument("--max_frames", type=int, default=120)
     parser.add_argument("--weight", type=float, default=0.85, help="--temporal_weight")
-    parser.add_argument("--speed_heights", default="480,720", help="frames/s measured at these heights")
+    parser.add_argument("--speed_heights", default="480,720", help="frames/s measured at these heights ('': none)")
+    parser.add_argument("--noquality", dest="quality", action="store_false",
+                        help="frames/s only (on an idle machine), no colour measures")
     args = parser.parse_args()
     from tfcolor.core import shipped
     from tfcolor.deploy.colorizer import load_colorizer
@@ -139,7 +141,7 @@ def main():
         os.makedirs(out_dir, exist_ok=True)
         truth_path = os.path.join(out_dir, "truth480.mkv")
         truth = truth_clip(src, truth_path, 480, args.max_frames)
-        rows = clips.evaluate_clip(truth, colorize, colorize.batch, weight=args.weight)
+        rows = clips.evaluate_clip(truth, colorize, colorize.batch, weight=args.weight) if args.quality else {}
         speed = {}
         for height in [int(h) for h in args.speed_heights.split(",") if h]:
             sized = os.path.join(out_dir, f"truth{height}.mkv")
@@ -153,9 +155,9 @@ def main():
         for key, s in speed.items():
             log(f"{key}: {s['frames_per_second']:.1f} frames/s (decode {s['decode']:.1f} s, network {s['network']:.1f} s, "
                 f"flow {s['flow']:.1f} s, encode and the rest {s['encode_and_rest']:.1f} s, total {s['seconds']:.1f} s)")
-    with open(os.path.join(work, "results.json"), "w") as f:
+    with open(os.path.join(work, "results.json" if args.quality else "speed.json"), "w") as f:
         json.dump(results, f, indent=2)
-    log(f"results: {os.path.join(work, 'results.json')}")
+    log(f"results: {os.path.join(work, 'results.json' if args.quality else 'speed.json')}")
 
 
 if __name__ == "__main__":

@@ -25,8 +25,8 @@ import tensorflow as tf
 from tfcolor.core import color
 from tfcolor.core.registry import check_choice
 from tfcolor.models import resnet
-from tfcolor.models.layers import conv, conv_norm_act, norm_layer
-from tfcolor.models.unet import upsample
+from tfcolor.models.layers import conv
+from tfcolor.models.unet import fused_skip_block
 
 ENCODER = "encoder"  # the name of the backbone sub-model inside the generator
 
@@ -133,13 +133,7 @@ def encoder_unet_generator(image_size=256, encoder="mobilenet_v2", encoder_weigh
     x = features[-1]
     for i, (skip, scale) in enumerate(zip(skips, (8, 4, 2, 1, 0.5))):
         filters = max(int(base_filters * scale), 8)
-        x = upsample(x, filters, upsampling, init, norm, name=f"up{i + 1}")
-        layer = norm_layer(norm, name=f"up{i + 1}_norm")
-        if layer is not None:
-            x = layer(x)
-        x = keras.layers.ReLU(name=f"up{i + 1}_relu")(x)
-        x = keras.layers.Concatenate(name=f"up{i + 1}_skip")([x, skip])
-        x = conv_norm_act(x, filters, 3, 1, norm, init, "relu", name=f"up{i + 1}_fuse")
+        x = fused_skip_block(x, skip, filters, upsampling, init, norm, name=f"up{i + 1}")
     x = conv(out_channels, 3, 1, init, "none", name="out_conv")(x)
     outputs = keras.layers.Activation("tanh", dtype="float32", name="ab")(x)
     return keras.Model(inputs, outputs, name=name)

@@ -14,7 +14,7 @@ from it (e.g. ImageNet weights converted by the user). Nothing is downloaded.
 import keras
 
 from tfcolor.models.layers import ReflectionPad, conv, conv_norm_act, norm_layer
-from tfcolor.models.unet import upsample
+from tfcolor.models.unet import fused_skip_block, upsample
 
 ENCODER = "resnet18_encoder"  # the name of the encoder sub-model inside the generator
 
@@ -91,13 +91,7 @@ def resnet18_unet_generator(image_size=256, out_channels=2, norm="batch", init="
     features = encoder(rgb)
     x = features[-1]
     for i, (skip, filters) in enumerate(zip(features[-2::-1], (256, 128, 64, 64))):
-        x = upsample(x, filters, upsampling, init, norm, name=f"up{i + 1}")
-        layer = norm_layer(norm, name=f"up{i + 1}_norm")
-        if layer is not None:
-            x = layer(x)
-        x = keras.layers.ReLU(name=f"up{i + 1}_relu")(x)
-        x = keras.layers.Concatenate(name=f"up{i + 1}_skip")([x, skip])
-        x = conv_norm_act(x, filters, 3, 1, norm, init, "relu", name=f"up{i + 1}_fuse")
+        x = fused_skip_block(x, skip, filters, upsampling, init, norm, name=f"up{i + 1}")
     x = upsample(x, 32, upsampling, init, norm, name="up5")
     x = keras.layers.ReLU(name="up5_relu")(x)
     x = conv(out_channels, 3, 1, init, "none", name="out_conv")(x)

@@ -31,6 +31,19 @@ def upsample(x, filters, upsampling, init, norm, name, use_bias=None):
     return PixelTCL(filters, init=init, name=f"{name}_pixeltcl")(x)
 
 
+def fused_skip_block(x, skip, filters, upsampling, init, norm, name):
+    """The decoder step of the encoder U-Nets (resnet18_unet, encoder_unet): x2 upsampling,
+    norm, ReLU, concatenation with the encoder's ``skip``, then a 3x3 conv-norm-ReLU fusing them.
+    Layers are named NAME, NAME_norm, NAME_relu, NAME_skip and NAME_fuse."""
+    x = upsample(x, filters, upsampling, init, norm, name=name)
+    layer = norm_layer(norm, name=f"{name}_norm")
+    if layer is not None:
+        x = layer(x)
+    x = keras.layers.ReLU(name=f"{name}_relu")(x)
+    x = keras.layers.Concatenate(name=f"{name}_skip")([x, skip])
+    return conv_norm_act(x, filters, 3, 1, norm, init, "relu", name=f"{name}_fuse")
+
+
 def unet_generator(image_size=256, num_downs=None, in_channels=1, out_channels=2, base_filters=64,
                    max_filters=512, norm="batch", init="normal", upsampling="transpose",
                    dropout=0.5, dropout_blocks=3, name="unet"):
