@@ -36,7 +36,7 @@ class VideoError(Exception):
 class VideoInfo:
     width: int
     height: int
-    frames: int  # as the container declares it (0: unknown)
+    frames: int  # as the container declares it, else estimated from its duration (0: unknown)
     rate: object  # fractions.Fraction frames per second
     audio_streams: int
 
@@ -74,7 +74,10 @@ def probe(src):
     try:
         stream = container.streams.video[0]
         rate = stream.average_rate or stream.guessed_rate or stream.base_rate
-        info = VideoInfo(stream.codec_context.width, stream.codec_context.height, stream.frames or 0, rate,
+        frames = stream.frames
+        if not frames and container.duration and rate:  # Ogg, some AVIs: estimated from the duration
+            frames = round(container.duration / 1e6 * float(rate))
+        info = VideoInfo(stream.codec_context.width, stream.codec_context.height, frames or 0, rate,
                          len(container.streams.audio))
         return info, [a.codec_context.name for a in container.streams.audio]
     finally:
