@@ -15,13 +15,15 @@ from tfcolor.deploy.colorizer import load_colorizer
 RATE, FRAMES, SIZE = 10, 12, (48, 64)  # 1.2 s at 10 frames/s, 64 x 48
 
 
-def make_clip(path, codec="ffv1", pix_fmt="bgr0", frames=FRAMES, audio=True):
+def make_clip(path, codec="ffv1", pix_fmt="bgr0", frames=FRAMES, audio=True, rotation=0):
     """A camera panning across a real photo, with a generated tone as AAC sound; returns the frames."""
     picture = photo("astronaut")[100:100 + SIZE[0] * 2:2, 0:400:2]
     rgbs = [np.ascontiguousarray(picture[:, 3 * i:3 * i + SIZE[1]]) for i in range(frames)]
     with av.open(str(path), mode="w") as out:
         stream = out.add_stream(codec, rate=RATE)
         stream.width, stream.height, stream.pix_fmt = SIZE[1], SIZE[0], pix_fmt
+        if rotation:
+            stream.set_display_rotation(rotation)
         sound = out.add_stream("aac", rate=16000) if audio else None
         if sound is not None:
             sound.layout = "mono"
@@ -102,9 +104,9 @@ def test_temporal_flow_keeps_lightness_and_cuts_the_warp_error(tmp_path, coloriz
     assert errors["flow"] < errors["none"]
 
 
-def test_default_encoding_is_h264_in_mp4_with_the_sound(tmp_path, colorizer):
+def test_default_encoding_is_h264_in_mp4_with_the_sound_and_the_rotation(tmp_path, colorizer):
     src = tmp_path / "pan.mkv"
-    make_clip(src)
+    make_clip(src, rotation=90)  # a phone held upright
     info, audio = video.probe(str(src))
     assert (info.width, info.height, info.rate, audio) == (SIZE[1], SIZE[0], RATE, ["aac"])
     dst = video.output_path(str(src), str(tmp_path / "out"), audio)
@@ -115,6 +117,7 @@ def test_default_encoding_is_h264_in_mp4_with_the_sound(tmp_path, colorizer):
     assert len(frames) == FRAMES and rate == RATE and sound == read_clip(src)[3]
     with av.open(dst) as container:
         assert container.streams.video[0].codec_context.name == "h264"
+        assert next(container.decode(video=0)).rotation == 90
 
 
 def test_output_names():

@@ -3,7 +3,7 @@ sound copied as it is.
 
 ``colorize_video(src, dst, colorize)`` reads every frame of the first video stream, colourises
 them in batches with any colouriser of ``load_colorizer`` (each frame keeps its own
-full-resolution L), encodes them at the input's size, frame rate and timestamps, and copies the
+full-resolution L), encodes them at the input's size, frame rate, timestamps and display rotation, and copies the
 audio streams packet by packet (not re-encoded). Memory holds one batch of frames whatever the
 clip's length. The output is written to ``NAME.partial.EXT`` and renamed when complete; Ctrl-C
 closes it as a playable partial file; a clip FFmpeg cannot read raises VideoError with one line.
@@ -84,6 +84,19 @@ def probe(src):
         container.close()
 
 
+def _rotation(src):
+    """The display rotation (degrees counter-clockwise) of the clip's first frame, 0 if none."""
+    import av
+
+    try:
+        with av.open(src) as container:
+            for frame in container.decode(video=0):
+                return int(round(frame.rotation or 0)) % 360
+    except av.FFmpegError:
+        return 0
+    return 0
+
+
 def partial_path(dst):
     """Where ``colorize_video`` writes until the clip is complete."""
     stem, ext = os.path.splitext(dst)
@@ -131,6 +144,9 @@ def colorize_video(src, dst, colorize, batch_of=None, batch_size=8, video_codec=
         vout.width, vout.height, vout.pix_fmt = vin.codec_context.width, vin.codec_context.height, pix_fmt
         vout.time_base = vin.time_base
         vout.codec_context.time_base = vin.time_base
+        rotation = _rotation(src)
+        if rotation:  # frames stay as coded; players turn them as they did the input's
+            vout.set_display_rotation(rotation)
         audio = {a.index: out.add_stream_from_template(a) for a in inp.streams.audio}
         pending = []  # (pts, rgb) of the batch being gathered
 
