@@ -48,6 +48,7 @@ def test_exported_output_equals_the_keras_generator(exported):
     np.testing.assert_allclose(got, expected, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_a_pretrained_encoder_generator_exports_like_the_others(tmp_path):
     keras.utils.set_random_seed(0)
     generator = models.build_generator("encoder_unet", image_size=32, base_filters=8, encoder="mobilenet_v2")

@@ -152,6 +152,7 @@ def test_calibration_photos_from_a_folder_of_photos(tmp_path):
         assert (got == np.array(colour, np.uint8)).all()
 
 
+@pytest.mark.slow
 def test_a_pretrained_encoder_generator_converts_like_the_others():
     keras.utils.set_random_seed(0)
     generator = models.build_generator("encoder_unet", image_size=32, base_filters=8, encoder="mobilenet_v2")

@@ -379,6 +379,7 @@ def test_phases_split_where_pretraining_and_the_frozen_encoder_end():
     assert phases(6, frozen=2) == []
 
 
+@pytest.mark.slow
 def test_a_frozen_encoder_keeps_its_weights_and_statistics_while_the_decoder_learns():
     import keras
     import tensorflow as tf
