@@ -91,7 +91,7 @@ def main(argv):
     except (ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    clips_done, clips_failed = _colorize_clips(clips, colorize, description)
+    clips_done = _colorize_clips(clips, colorize, description)
     if not inputs:
         return 0 if clips_done else 1
     print(f"colourising {len(inputs)} photo(s) with {description} into {FLAGS.output_dir}")
@@ -124,8 +124,9 @@ def main(argv):
 
 
 def _colorize_clips(clips, colorize, description):
-    """Colourises each clip; returns (clips written, clips that failed)."""
-    done, failed = 0, 0
+    """Colourises each clip (a clip that fails is reported and passed over); returns how many
+    were written."""
+    done = 0
     for path, name in clips:
         target = FLAGS.output or path
         try:
@@ -150,11 +151,10 @@ def _colorize_clips(clips, colorize, description):
             done += 1
         except video.VideoError as e:
             print(f"error: {e}", file=sys.stderr)
-            failed += 1
         except KeyboardInterrupt:
             print(f"\ninterrupted: the frames done so far are in {video.partial_path(target)}", file=sys.stderr)
             raise
-    return done, failed
+    return done
 
 
 def run():

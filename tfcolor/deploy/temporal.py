@@ -71,7 +71,7 @@ class FlowSmoother:
         hist = flow.histogram(gray)
         if self._gray is not None and self._gray.shape == gray.shape and not flow.is_cut(
                 self._hist, hist, self.cut_threshold):
-            self._dis = self._dis or cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
+            self._dis = self._dis or flow.make_dis(fast=True)
             back = flow.backward_flow(gray, self._gray, self._dis)
             fwd = flow.backward_flow(self._gray, gray, self._dis)
             keep = flow.reliable(back, fwd)[..., None]

@@ -19,12 +19,8 @@ VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".ogv", ".m
 # Audio codecs the MP4 muxer takes; a clip whose sound is in another goes into Matroska.
 MP4_AUDIO = {"aac", "mp3", "ac3", "eac3", "opus", "alac", "flac"}
 # Per output container: (video codec, pixel format, codec options).
-ENCODERS = {
-    ".mp4": ("libx264", "yuv420p", {"crf": "18", "preset": "veryfast"}),
-    ".mkv": ("libx264", "yuv420p", {"crf": "18", "preset": "veryfast"}),
-    ".mov": ("libx264", "yuv420p", {"crf": "18", "preset": "veryfast"}),
-    ".webm": ("libvpx-vp9", "yuv420p", {"crf": "30", "b": "0"}),
-}
+H264 = ("libx264", "yuv420p", {"crf": "18", "preset": "veryfast"})
+ENCODERS = {".mp4": H264, ".mkv": H264, ".mov": H264, ".webm": ("libvpx-vp9", "yuv420p", {"crf": "30", "b": "0"})}
 LOSSLESS = ("ffv1", "bgr0", {})  # exact RGB frames (Matroska): --video_codec=ffv1
 
 
@@ -68,12 +64,17 @@ def _open(src):
     return container
 
 
+def _rate(stream):
+    """Frames per second of a video stream (a Fraction), from what the container knows best."""
+    return stream.average_rate or stream.guessed_rate or stream.base_rate
+
+
 def probe(src):
     """VideoInfo of a clip's first video stream; audio codec names as a list."""
     container = _open(src)
     try:
         stream = container.streams.video[0]
-        rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+        rate = _rate(stream)
         frames = stream.frames
         if not frames and container.duration and rate:  # Ogg, some AVIs: estimated from the duration
             frames = round(container.duration / 1e6 * float(rate))
@@ -139,7 +140,7 @@ def colorize_video(src, dst, colorize, batch_of=None, batch_size=8, video_codec=
     try:
         vin = inp.streams.video[0]
         vin.thread_type = "AUTO"
-        rate = vin.average_rate or vin.guessed_rate or vin.base_rate
+        rate = _rate(vin)
         vout = out.add_stream(codec, rate=rate, options=dict(options))
         vout.width, vout.height, vout.pix_fmt = vin.codec_context.width, vin.codec_context.height, pix_fmt
         vout.time_base = vin.time_base

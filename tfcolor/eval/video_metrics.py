@@ -23,7 +23,7 @@ def true_flows(true_frames):
     import cv2
 
     grays = [cv2.cvtColor(np.ascontiguousarray(f), cv2.COLOR_RGB2GRAY) for f in true_frames]
-    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    dis = flow.make_dis()
     flows = []
     for previous, current in zip(grays[:-1], grays[1:]):
         back = flow.backward_flow(current, previous, dis)
