@@ -15,6 +15,9 @@ SavedModel carries warmup requests (assets.extra/tf_serving_warmup_requests), an
 OUTPUT_ROOT/models.config lists every model there for `tensorflow_model_server
 --model_config_file`.
 
+--web=DIR writes a static web page instead (tfcolor/deploy/web.py): the photo is colourised in
+the browser (LiteRT.js, WebAssembly or WebGPU) and never leaves the user's machine.
+
 --tflite=fp32,fp16,int8 also writes OUTPUT_ROOT/NAME/tflite/VERSION/VARIANT.tflite for
 phones (uint8 photo of any size in, uint8 RGB out; see tfcolor/deploy/lite.py); int8 is calibrated
 on --calibration_data (default: the run's training data; a folder of photos will do).
@@ -25,6 +28,7 @@ Example usage:
 
     python -m tfcolor.export --tflite=fp32,fp16,int8 --calibration_data=my_photos/
     python -m tfcolor.export --model_dir=runs/quickstart/model --name=quickstart --tflite=fp32,int8
+    python -m tfcolor.export --web=site && python -m http.server -d site
     saved_model_cli show --dir saved_models/quickstart/1 --all
 """
 
@@ -47,6 +51,10 @@ flags.DEFINE_string("output_root", shipped.MODELS_ROOT, "Root of the TF Serving 
 flags.DEFINE_integer("version", 0, "Version folder (0: one more than the highest present).")
 flags.DEFINE_integer("max_pixels", 40_000_000, "Largest image accepted by serving_default.")
 flags.DEFINE_enum("oversize", "refuse", ["refuse", "downscale"], "What to do above --max_pixels.")
+flags.DEFINE_string("web", None, "Write a static web page that colourises photos in the browser into this "
+                    "folder instead (the page, the network as a fixed-shape .tflite file, the LiteRT.js runtime "
+                    "from web/; serve it with python -m http.server -d DIR). --render_size sets the network's "
+                    "size.")
 flags.DEFINE_list("tflite", [], "TFLite variants to write as well: any of fp32, fp16, int8.")
 flags.DEFINE_string("calibration_data", None,
                     "Prepared dataset folder, TFRecord glob or folder of photos for int8 calibration "
@@ -71,6 +79,8 @@ def main(argv):
             FLAGS.model_dir = shipped.default_model()
         except FileNotFoundError as e:
             raise app.UsageError(str(e).replace("--model=", "--model_dir=")) from e
+    if FLAGS.web and FLAGS.tflite:
+        raise app.UsageError("--web writes the web page alone: run --tflite in a command of its own")
     unknown = sorted(set(FLAGS.tflite) - set(lite.VARIANTS))
     if unknown:
         raise app.UsageError(f"unknown --tflite variant(s) {', '.join(unknown)}; known: {', '.join(lite.VARIANTS)}")
@@ -79,6 +89,14 @@ def main(argv):
         raise app.UsageError("--tflite=int8 needs --calibration_data (a prepared dataset folder, TFRecord glob "
                              "or folder of photos)")
     generator, size = load_generator(FLAGS.model_dir, FLAGS.generator, FLAGS.image_size, FLAGS.render_size)
+    if FLAGS.web:
+        from tfcolor.deploy import web
+
+        try:
+            web.write_site(generator, size, FLAGS.web, FLAGS.name)
+        except FileNotFoundError as e:  # no LiteRT.js runtime and no npm to install it
+            raise app.UsageError(str(e)) from e
+        return
     root = os.path.join(FLAGS.output_root, FLAGS.name)
     version = FLAGS.version or next_version(root)
     path = export_saved_model(generator, size, os.path.join(root, str(version)),

@@ -155,6 +155,15 @@ def lab_to_rgb(lab):
     return tf.clip_by_value(linear_to_srgb(linear), 0.0, 1.0)
 
 
+def constants():
+    """Every number of this module's conversion, as plain floats and lists: what other
+    implementations of it take (the web page's lab.js, through tfcolor.deploy.web)."""
+    return {"xyz_from_rgb": XYZ_FROM_RGB.tolist(), "rgb_from_xyz": RGB_FROM_XYZ.tolist(),
+            "white": D65_WHITE.tolist(), "l_scale": L_SCALE, "ab_scale": AB_SCALE,
+            "srgb_threshold": _SRGB_THRESHOLD, "linear_threshold": _LINEAR_THRESHOLD,
+            "lab_epsilon": _LAB_EPSILON, "lab_kappa": _LAB_KAPPA, "f_inv_threshold": _F_INV_THRESHOLD}
+
+
 def normalize_l(l):
     """L in [0, 100] -> [-1, 1]."""
     return tf.convert_to_tensor(l, tf.float32) / L_SCALE - 1.0

@@ -123,12 +123,21 @@ def convert(generator, model_size, variant, calibration_photos=None, rewrite_tra
         return _convert(generator, model_size, variant, calibration_photos, rewrite_transposed)
 
 
-def _convert(generator, model_size, variant, calibration_photos, rewrite_transposed):
+def convert_network(generator, model_size):
+    """fp32 .tflite bytes of the bare network alone (the ``generator`` signature: ``l``
+    float32 [1, S, S, 1] -> ``ab`` [1, S, S, 2], fixed shapes): for runtimes that take no
+    dynamic shape and no image ops, such as LiteRT.js in the browser (tfcolor.deploy.web)."""
+    with matmul_conv.tf_kernels():
+        return _convert(generator, model_size, "fp32", None, True, signatures=("generator",))
+
+
+def _convert(generator, model_size, variant, calibration_photos, rewrite_transposed,
+             signatures=("colorize", "generator")):
     module = mobile_module(generator, model_size, rewrite_transposed)
     with tempfile.TemporaryDirectory() as tmp:
-        tf.saved_model.save(module, tmp, signatures={"colorize": module.colorize,
-                                                     "generator": module.generator})
-        converter = tf.lite.TFLiteConverter.from_saved_model(tmp, signature_keys=["colorize", "generator"])
+        # Through a SavedModel: from_concrete_functions gave all-NaN outputs in LiteRT.js.
+        tf.saved_model.save(module, tmp, signatures={key: getattr(module, key) for key in signatures})
+        converter = tf.lite.TFLiteConverter.from_saved_model(tmp, signature_keys=list(signatures))
         if variant == "fp16":
             converter.optimizations = [tf.lite.Optimize.DEFAULT]
             converter.target_spec.supported_types = [tf.float16]

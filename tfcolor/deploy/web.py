@@ -1,0 +1,76 @@
+"""A static web page that colourises photos in the browser (``tfcolor.export --web=DIR``).
+
+The site holds the page (``web/src``: index.html, app.js, colorizer.js, lab.js, style.css),
+the bare network as a fixed-shape fp32 .tflite file (L/50 - 1 [1, S, S, 1] -> ab/110
+[1, S, S, 2]: LiteRT.js takes no dynamic shape, and image ops cannot run in it), the
+LiteRT.js runtime copied from the project's own npm package (``web/``, installed with
+``npm ci``) and ``tfcolor.json``: the model's size and the colour constants of
+tfcolor.core.color, so that the page's Lab conversion uses the very numbers Python uses.
+Everything the page loads is in the folder: it works offline from any static server.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+
+import numpy as np
+
+from tfcolor.core import color, shipped
+
+WEB = os.path.join(shipped.REPO, "web")  # package.json, package-lock.json, src/
+PAGE_FILES = ("index.html", "app.js", "colorizer.js", "lab.js", "style.css")
+CONFIG = "tfcolor.json"
+MODEL = "model.tflite"
+RUNTIME = "litert/wasm/"  # the LiteRT.js wasm folder inside the site
+# Runtime files: (inside web/node_modules, inside the site). The wasm builds are those a page
+# without cross-origin isolation can load: plain (relaxed SIMD), compat (no relaxed SIMD) and
+# JSPI (WebGPU); the threaded build needs COOP/COEP headers that static hosts rarely send.
+RUNTIME_FILES = (("@litertjs/core/dist/index.js", "litert/core/index.js"),
+                 ("@litertjs/wasm-utils/dist/index.js", "litert/wasm-utils/index.js"),
+                 *((f"@litertjs/core/wasm/litert_wasm_{build}internal.{ext}", f"{RUNTIME}litert_wasm_{build}internal.{ext}")
+                   for build in ("", "compat_", "jspi_") for ext in ("js", "wasm")))
+
+
+def node_modules(web=WEB, install=True, log=print):
+    """web/node_modules, installed with ``npm ci`` (the versions of package-lock.json) when
+    missing; FileNotFoundError saying what to do without npm."""
+    modules = os.path.join(web, "node_modules")
+    if all(os.path.exists(os.path.join(modules, src)) for src, _ in RUNTIME_FILES):
+        return modules
+    if not os.path.exists(os.path.join(web, "package-lock.json")):
+        raise FileNotFoundError(f"{web}/package-lock.json not found: the web page's files come with a clone of "
+                                "the tfcolor repository")
+    npm = shutil.which("npm")
+    if not install or not npm:
+        raise FileNotFoundError(f"the LiteRT.js runtime is not installed in {modules}: run `npm ci --prefix {web}` "
+                                "(Node.js and npm needed)")
+    log(f"installing LiteRT.js: npm ci --prefix {web}")
+    subprocess.run([npm, "ci", "--prefix", web, "--no-audit", "--no-fund", "--ignore-scripts"], check=True,
+                   stdout=subprocess.DEVNULL)
+    return modules
+
+
+def write_site(generator, model_size, directory, name, web=WEB, log=print):
+    """Writes the static site into ``directory``; returns {file: bytes} of what it wrote."""
+    from tfcolor.deploy import lite
+
+    modules = node_modules(web, log=log)
+    os.makedirs(directory, exist_ok=True)
+    for page_file in PAGE_FILES:
+        shutil.copy(os.path.join(web, "src", page_file), os.path.join(directory, page_file))
+    for src, dst in RUNTIME_FILES:
+        os.makedirs(os.path.dirname(os.path.join(directory, dst)), exist_ok=True)
+        shutil.copy(os.path.join(modules, src), os.path.join(directory, dst))
+    with open(os.path.join(directory, MODEL), "wb") as f:
+        f.write(lite.convert_network(generator, model_size))
+    with open(os.path.join(directory, CONFIG), "w") as f:
+        json.dump({"name": name, "size": int(model_size), "model": MODEL, "runtime": RUNTIME,
+                   "color": color.constants()}, f, indent=1)
+    sizes = {os.path.relpath(os.path.join(root, file), directory): os.path.getsize(os.path.join(root, file))
+             for root, _, files in os.walk(directory) for file in files}
+    log(f"wrote the web page to {directory}: {len(sizes)} files, {sum(sizes.values()) / 1e6:.1f} MB "
+        f"(model {sizes[MODEL] / 1e6:.1f} MB; a browser loads one wasm build of "
+        f"{np.mean([sizes[d] for _, d in RUNTIME_FILES if d.endswith('.wasm')]) / 1e6:.1f} MB); "
+        f"serve it with: python -m http.server -d {directory}")
+    return sizes

@@ -1,0 +1,129 @@
+// The colouriser of the page: a photo file -> the colour photo at its own resolution, as
+// tfcolor.deploy.inference.colorize does it in Python. The network (model.tflite: L/50 - 1
+// [1, S, S, 1] in, ab/110 [1, S, S, 2] out) runs in LiteRT.js; decoding, Lab, the resizes
+// and PNG encoding run here, in the browser. Nothing leaves the machine.
+
+import { loadAndCompile, loadLiteRt, Tensor } from "@litertjs/core";
+import { bilinearAxis, makeLab, shrink } from "./lab.js";
+
+export class NotAnImage extends Error {}
+
+/** Decoded photo: flattened RGBA bytes (alpha composited on white, as tfcolor does), the
+ * alpha channel when the photo has transparency (else null), width and height. EXIF
+ * rotation is applied by the browser (imageOrientation: "from-image"). */
+export async function decode(file) {
+  let bitmap;
+  try {
+    bitmap = await createImageBitmap(file, { imageOrientation: "from-image", premultiplyAlpha: "none" });
+  } catch (e) {
+    throw new NotAnImage(`${file.name || "this file"} is not an image the browser can read (JPEG, PNG, WebP...)`);
+  }
+  const { width, height } = bitmap;
+  const canvas = new OffscreenCanvas(width, height);
+  const ctx = canvas.getContext("2d", { willReadFrequently: true });
+  ctx.drawImage(bitmap, 0, 0);
+  const raw = ctx.getImageData(0, 0, width, height).data;
+  let alpha = null;
+  for (let i = 3; i < raw.length; i += 4) {
+    if (raw[i] !== 255) {
+      alpha = new Uint8ClampedArray(width * height);
+      break;
+    }
+  }
+  let rgba = raw;
+  if (alpha) {
+    for (let i = 0, j = 3; i < alpha.length; i++, j += 4) alpha[i] = raw[j];
+    ctx.globalCompositeOperation = "destination-over"; // white under the photo
+    ctx.fillStyle = "#fff";
+    ctx.fillRect(0, 0, width, height);
+    rgba = ctx.getImageData(0, 0, width, height).data;
+  }
+  bitmap.close();
+  return { rgba, alpha, width, height };
+}
+
+const pause = () => new Promise((resolve) => setTimeout(resolve, 0)); // lets the page repaint
+
+export class Colorizer {
+  /** Loads the runtime and the model described by tfcolor.json (written by tfcolor.export --web). */
+  static async load(base = "./", accelerator = "wasm") {
+    const config = await (await fetch(new URL("tfcolor.json", new URL(base, location.href)))).json();
+    const webgpu = accelerator === "webgpu";
+    await loadLiteRt(new URL(config.runtime, new URL(base, location.href)).href, { jspi: webgpu });
+    const model = await loadAndCompile(new URL(config.model, new URL(base, location.href)).href, { accelerator });
+    return new Colorizer(model, config, accelerator);
+  }
+
+  constructor(model, config, accelerator) {
+    this.model = model;
+    this.config = config;
+    this.size = config.size;
+    this.accelerator = accelerator;
+    this.lab = makeLab(config.color);
+  }
+
+  /** The network alone: L in natural units [S*S] -> ab in natural units [S*S*2]. */
+  async predictAb(lSmall) {
+    const { l_scale: lScale, ab_scale: abScale } = this.config.color;
+    const input = new Float32Array(lSmall.length);
+    for (let i = 0; i < input.length; i++) input[i] = lSmall[i] / lScale - 1;
+    const tensor = new Tensor(input, [1, this.size, this.size, 1]);
+    const outputs = await this.model.run(tensor);
+    tensor.delete();
+    const onCpu = await outputs[0].moveTo("wasm");
+    const ab = Float32Array.from(onCpu.toTypedArray(), (v) => v * abScale);
+    onCpu.delete();
+    return ab;
+  }
+
+  /** A decoded photo -> {color, gray}: RGBA bytes of the colourised photo and of what the
+   * network saw (L alone), both at the photo's size. onStage(name) reports progress. */
+  async colorize(photo, onStage = () => {}) {
+    const { rgba, alpha, width, height } = photo;
+    const S = this.size;
+    onStage("lightness");
+    const l = this.lab.lightness(rgba);
+    await pause();
+    onStage("network");
+    const ab = await this.predictAb(shrink(l, height, width, S));
+    await pause();
+    onStage("colour");
+    const color = new Uint8ClampedArray(width * height * 4);
+    const gray = new Uint8ClampedArray(width * height * 4);
+    const ys = bilinearAxis(S, height);
+    const xs = bilinearAxis(S, width);
+    const { labToBytes, grayByte } = this.lab;
+    for (let y = 0; y < height; y++) {
+      const top = ys.lo[y] * S;
+      const bottom = ys.hi[y] * S;
+      const wy = ys.w[y];
+      for (let x = 0; x < width; x++) {
+        // ab at (y, x): tf.image.resize's bilinear weights, as inference.colorize.
+        const tl = (top + xs.lo[x]) * 2;
+        const tr = (top + xs.hi[x]) * 2;
+        const bl = (bottom + xs.lo[x]) * 2;
+        const br = (bottom + xs.hi[x]) * 2;
+        const wx = xs.w[x];
+        const ta = ab[tl] + (ab[tr] - ab[tl]) * wx;
+        const ba = ab[bl] + (ab[br] - ab[bl]) * wx;
+        const tb = ab[tl + 1] + (ab[tr + 1] - ab[tl + 1]) * wx;
+        const bb = ab[bl + 1] + (ab[br + 1] - ab[bl + 1]) * wx;
+        const i = y * width + x;
+        const j = i * 4;
+        labToBytes(l[i], ta + (ba - ta) * wy, tb + (bb - tb) * wy, color, j);
+        gray[j] = gray[j + 1] = gray[j + 2] = grayByte(l[i]);
+        color[j + 3] = gray[j + 3] = alpha ? alpha[i] : 255;
+      }
+      if (y % 256 === 255) await pause();
+    }
+    return { color, gray };
+  }
+}
+
+/** RGBA bytes -> PNG bytes (Uint8Array). */
+export async function encodePng(rgba, width, height) {
+  const canvas = new OffscreenCanvas(width, height);
+  canvas.getContext("2d").putImageData(new ImageData(rgba, width, height), 0, 0);
+  const blob = await canvas.convertToBlob({ type: "image/png" });
+  return new Uint8Array(await blob.arrayBuffer());
+}

@@ -1,0 +1,149 @@
+// sRGB <-> CIE L*a*b* (D65) and the resizes of tfcolor's full-resolution path, in plain
+// JavaScript: the same formulas as tfcolor/core/color.py and tfcolor/deploy/inference.py.
+// The constants are not written here: python -m tfcolor.export --web writes them into
+// tfcolor.json from tfcolor.core.color, and makeLab() takes them (one source of truth).
+
+/** The colour functions for the constants of tfcolor.json's "color" entry. */
+export function makeLab(c) {
+  const [m0, m1, m2] = c.xyz_from_rgb; // rows: X, Y, Z from linear RGB
+  const r = c.rgb_from_xyz; // rows: R, G, B from XYZ
+  const [xn, , zn] = c.white;
+  // The linear light of every 8-bit code value (as rgb_to_lab's uint8 table).
+  const toLinear = new Float64Array(256);
+  for (let v = 0; v < 256; v++) {
+    const s = v / 255;
+    toLinear[v] = s > c.srgb_threshold ? Math.pow((s + 0.055) / 1.055, 2.4) : s / 12.92;
+  }
+  const f = (t) => (t > c.lab_epsilon ? Math.cbrt(t) : c.lab_kappa * t + 16 / 116);
+  const fInv = (t) => (t > c.f_inv_threshold ? t * t * t : (t - 16 / 116) / c.lab_kappa);
+  const gamma = (x) => {
+    const s = x > c.linear_threshold ? 1.055 * Math.pow(x, 1 / 2.4) - 0.055 : x * 12.92;
+    return s <= 0 ? 0 : s >= 1 ? 1 : s;
+  };
+
+  /** L* (0..100) of each pixel of RGBA bytes (alpha ignored) -> Float32Array [H*W]. */
+  function lightness(rgba) {
+    const n = rgba.length >> 2;
+    const out = new Float32Array(n);
+    const [yr, yg, yb] = m1;
+    for (let i = 0, j = 0; i < n; i++, j += 4) {
+      const y = yr * toLinear[rgba[j]] + yg * toLinear[rgba[j + 1]] + yb * toLinear[rgba[j + 2]];
+      out[i] = 116 * f(y) - 16;
+    }
+    return out;
+  }
+
+  /** One (L, a, b) -> [R, G, B] in [0, 1] (lab_to_rgb: f(Z) clipped at 0, sRGB clipped). */
+  function labToRgb(l, a, b) {
+    const fy = (l + 16) / 116;
+    const fx = fy + a / 500;
+    const fz = Math.max(fy - b / 200, 0);
+    const x = fInv(fx) * xn;
+    const y = fInv(fy);
+    const z = fInv(fz) * zn;
+    return [
+      gamma(r[0][0] * x + r[0][1] * y + r[0][2] * z),
+      gamma(r[1][0] * x + r[1][1] * y + r[1][2] * z),
+      gamma(r[2][0] * x + r[2][1] * y + r[2][2] * z),
+    ];
+  }
+
+  /** (L, a, b) -> sRGB bytes written at out[j], out[j+1], out[j+2] (labToRgb, then toByte). */
+  function labToBytes(l, a, b, out, j) {
+    const fy = (l + 16) / 116;
+    const fx = fy + a / 500;
+    const fz = Math.max(fy - b / 200, 0);
+    const x = fInv(fx) * xn;
+    const y = fInv(fy);
+    const z = fInv(fz) * zn;
+    out[j] = toByte(gamma(r[0][0] * x + r[0][1] * y + r[0][2] * z));
+    out[j + 1] = toByte(gamma(r[1][0] * x + r[1][1] * y + r[1][2] * z));
+    out[j + 2] = toByte(gamma(r[2][0] * x + r[2][1] * y + r[2][2] * z));
+  }
+
+  /** The gray byte of L alone (a = b = 0): what the network sees, for display. */
+  const grayByte = (l) => toByte(gamma(fInv((l + 16) / 116)));
+
+  /** One RGB (bytes) -> [L, a, b] (rgb_to_lab). */
+  function rgbToLab(red, green, blue) {
+    const lin = [toLinear[red], toLinear[green], toLinear[blue]];
+    const dot = (row) => row[0] * lin[0] + row[1] * lin[1] + row[2] * lin[2];
+    const fx = f(dot(m0) / xn);
+    const fy = f(dot(m1));
+    const fz = f(dot(m2) / zn);
+    return [116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)];
+  }
+
+  return { lightness, labToRgb, labToBytes, grayByte, rgbToLab, toLinear };
+}
+
+/** Rounds [0, 1] to a byte as tfcolor's to_uint8 does (tf.round: halves to even). */
+export function toByte(x) {
+  const v = x * 255;
+  const down = Math.floor(v);
+  const rest = v - down;
+  return rest > 0.5 || (rest === 0.5 && down % 2 === 1) ? down + 1 : down;
+}
+
+/**
+ * Source coordinates of tf.image.resize(method="bilinear") (half-pixel centres, no antialias)
+ * for one axis: lower index, upper index and weight of the upper one, for each output index.
+ */
+export function bilinearAxis(inSize, outSize) {
+  const lo = new Int32Array(outSize);
+  const hi = new Int32Array(outSize);
+  const w = new Float32Array(outSize);
+  const scale = inSize / outSize;
+  for (let o = 0; o < outSize; o++) {
+    const x = (o + 0.5) * scale - 0.5;
+    const fl = Math.floor(x);
+    lo[o] = Math.max(fl, 0);
+    hi[o] = Math.min(Math.ceil(x), inSize - 1);
+    w[o] = x - fl;
+  }
+  return { lo, hi, w };
+}
+
+/** Bilinear resize (as tf.image.resize) of a one-channel image [h*w] -> [outH*outW]. */
+export function resizeBilinear(src, h, w, outH, outW) {
+  const ys = bilinearAxis(h, outH);
+  const xs = bilinearAxis(w, outW);
+  const out = new Float32Array(outH * outW);
+  for (let oy = 0; oy < outH; oy++) {
+    const top = ys.lo[oy] * w;
+    const bottom = ys.hi[oy] * w;
+    const wy = ys.w[oy];
+    for (let ox = 0; ox < outW; ox++) {
+      const l = xs.lo[ox];
+      const rr = xs.hi[ox];
+      const wx = xs.w[ox];
+      const t = src[top + l] + (src[top + rr] - src[top + l]) * wx;
+      const b = src[bottom + l] + (src[bottom + rr] - src[bottom + l]) * wx;
+      out[oy * outW + ox] = t + (b - t) * wy;
+    }
+  }
+  return out;
+}
+
+/**
+ * inference.shrink: a one-channel [h*w] image -> [size*size], bilinear up to the next
+ * multiple k*size of each side, then the mean of each k x k block (every pixel counts).
+ */
+export function shrink(src, h, w, size) {
+  const kh = Math.max(Math.ceil(h / size), 1);
+  const kw = Math.max(Math.ceil(w / size), 1);
+  const big = resizeBilinear(src, h, w, kh * size, kw * size);
+  const out = new Float32Array(size * size);
+  const bigW = kw * size;
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      let sum = 0;
+      for (let dy = 0; dy < kh; dy++) {
+        const row = (y * kh + dy) * bigW + x * kw;
+        for (let dx = 0; dx < kw; dx++) sum += big[row + dx];
+      }
+      out[y * size + x] = sum / (kh * kw);
+    }
+  }
+  return out;
+}
