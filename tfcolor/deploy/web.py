@@ -9,6 +9,7 @@ tfcolor.core.color, so that the page's Lab conversion uses the very numbers Pyth
 Everything the page loads is in the folder: it works offline from any static server.
 """
 
+import contextlib
 import json
 import os
 import shutil
@@ -74,3 +75,34 @@ def write_site(generator, model_size, directory, name, web=WEB, log=print):
         f"{np.mean([sizes[d] for _, d in RUNTIME_FILES if d.endswith('.wasm')]) / 1e6:.1f} MB); "
         f"serve it with: python -m http.server -d {directory}")
     return sizes
+
+
+# Debian's Chromium, driven by Playwright (which then downloads no browser of its own). The
+# flags keep it off a network it has no use for (the page is served on 127.0.0.1).
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ("--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic")
+
+
+@contextlib.contextmanager
+def serve(directory):
+    """A static file server for ``directory`` on 127.0.0.1 (a free port), in a thread; yields
+    its base URL. The page needs nothing more than this (as python -m http.server)."""
+    import http.server
+    import threading
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, directory=directory, **kwargs)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -41,16 +41,25 @@ async function start() {
 
 const ready = start();
 
-/** One file -> {png, color, gray, width, height, seconds}; stage(name) reports progress. */
+/** One file -> {png, gray, width, height, seconds, stages: {stage: seconds}}; stage(name)
+ * reports progress. */
 async function run(file, stage = () => {}) {
   const colorizer = await ready;
-  const t0 = performance.now();
-  stage("decoding");
+  const marks = [];
+  const mark = (name) => {
+    marks.push([name, performance.now()]);
+    stage(name);
+  };
+  mark("decoding");
   const photo = await decode(file);
-  const { color, gray } = await colorizer.colorize(photo, stage);
-  stage("encoding");
+  const { color, gray } = await colorizer.colorize(photo, mark);
+  mark("encoding");
   const png = await encodePng(color, photo.width, photo.height);
-  return { png, gray, width: photo.width, height: photo.height, seconds: (performance.now() - t0) / 1000 };
+  marks.push(["end", performance.now()]);
+  const stages = {};
+  for (let i = 0; i + 1 < marks.length; i++) stages[marks[i][0]] = (marks[i + 1][1] - marks[i][1]) / 1000;
+  const seconds = (marks[marks.length - 1][1] - marks[0][1]) / 1000;
+  return { png, gray, width: photo.width, height: photo.height, seconds, stages };
 }
 
 function card(file) {
@@ -159,9 +168,14 @@ window.tfcolor = {
   lab,
   /** File or Blob -> Promise<Uint8Array>: the colour photo's PNG bytes. */
   colorizeFile: async (file) => (await run(file)).png,
-  /** File or Blob -> Promise of {png, width, height, seconds}. */
+  /** File or Blob -> Promise of {png, width, height, seconds, stages} (for bench/web.py). */
   colorizeTimed: async (file) => {
-    const { png, width, height, seconds } = await run(file);
-    return { png, width, height, seconds };
+    const { png, width, height, seconds, stages } = await run(file);
+    return { png, width, height, seconds, stages };
+  },
+  /** The model's name, size and accelerator, once ready. */
+  info: async () => {
+    const colorizer = await ready;
+    return { ...colorizer.config, color: undefined, accelerator: colorizer.accelerator };
   },
 };

@@ -7,6 +7,7 @@
 export function makeLab(c) {
   const [m0, m1, m2] = c.xyz_from_rgb; // rows: X, Y, Z from linear RGB
   const r = c.rgb_from_xyz; // rows: R, G, B from XYZ
+  const [[r00, r01, r02], [r10, r11, r12], [r20, r21, r22]] = r;
   const [xn, , zn] = c.white;
   // The linear light of every 8-bit code value (as rgb_to_lab's uint8 table).
   const toLinear = new Float64Array(256);
@@ -19,6 +20,27 @@ export function makeLab(c) {
   const gamma = (x) => {
     const s = x > c.linear_threshold ? 1.055 * Math.pow(x, 1 / 2.4) - 0.055 : x * 12.92;
     return s <= 0 ? 0 : s >= 1 ? 1 : s;
+  };
+  // toByte(gamma(x)) without a pow: the linear light where each byte rounds up to the next
+  // (the sRGB curve's inverse at k + 0.5), found from a coarse table of starting bytes.
+  const rise = new Float64Array(256);
+  for (let k = 0; k < 255; k++) {
+    const s = (k + 0.5) / 255;
+    rise[k] = s > c.srgb_threshold ? Math.pow((s + 0.055) / 1.055, 2.4) : s / 12.92;
+  }
+  rise[255] = Infinity;
+  const STEPS = 4096;
+  const start = new Uint8Array(STEPS + 1);
+  for (let i = 0, k = 0; i <= STEPS; i++) {
+    while (rise[k] <= i / STEPS) k++;
+    start[i] = k;
+  }
+  const linearToByte = (x) => {
+    if (!(x > 0)) return 0;
+    if (x >= 1) return 255;
+    let k = start[(x * STEPS) | 0];
+    while (x >= rise[k]) k++;
+    return k;
   };
 
   /** L* (0..100) of each pixel of RGBA bytes (alpha ignored) -> Float32Array [H*W]. */
@@ -48,7 +70,8 @@ export function makeLab(c) {
     ];
   }
 
-  /** (L, a, b) -> sRGB bytes written at out[j], out[j+1], out[j+2] (labToRgb, then toByte). */
+  /** (L, a, b) -> sRGB bytes written at out[j], out[j+1], out[j+2]: labToRgb then toByte, with
+   * the same bytes but for values within float rounding of a half. */
   function labToBytes(l, a, b, out, j) {
     const fy = (l + 16) / 116;
     const fx = fy + a / 500;
@@ -56,13 +79,13 @@ export function makeLab(c) {
     const x = fInv(fx) * xn;
     const y = fInv(fy);
     const z = fInv(fz) * zn;
-    out[j] = toByte(gamma(r[0][0] * x + r[0][1] * y + r[0][2] * z));
-    out[j + 1] = toByte(gamma(r[1][0] * x + r[1][1] * y + r[1][2] * z));
-    out[j + 2] = toByte(gamma(r[2][0] * x + r[2][1] * y + r[2][2] * z));
+    out[j] = linearToByte(r00 * x + r01 * y + r02 * z);
+    out[j + 1] = linearToByte(r10 * x + r11 * y + r12 * z);
+    out[j + 2] = linearToByte(r20 * x + r21 * y + r22 * z);
   }
 
   /** The gray byte of L alone (a = b = 0): what the network sees, for display. */
-  const grayByte = (l) => toByte(gamma(fInv((l + 16) / 116)));
+  const grayByte = (l) => linearToByte(fInv((l + 16) / 116));
 
   /** One RGB (bytes) -> [L, a, b] (rgb_to_lab). */
   function rgbToLab(red, green, blue) {
@@ -74,7 +97,7 @@ export function makeLab(c) {
     return [116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)];
   }
 
-  return { lightness, labToRgb, labToBytes, grayByte, rgbToLab, toLinear };
+  return { lightness, labToRgb, labToBytes, grayByte, linearToByte, rgbToLab, toLinear };
 }
 
 /** Rounds [0, 1] to a byte as tfcolor's to_uint8 does (tf.round: halves to even). */

@@ -1,0 +1,215 @@
+"""The browser page (tfcolor.export --web) in a real browser: Debian's Chromium driven by
+Playwright, the page served on 127.0.0.1. Its colour math is checked against tfcolor's, and
+its colour photos against `python -m tfcolor.colorize` of the same model on the same photos.
+
+Without Chromium (or Playwright) the tests are skipped with a line saying how to install it,
+except under CI (CI=true), where a missing browser fails the run."""
+
+import base64
+import io
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.conftest import REPO, photo
+from tfcolor.deploy import web
+
+
+def _missing(message):
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _missing("Playwright is not installed: pip install -e '.[test]'")
+    if not os.path.exists(web.CHROMIUM):
+        _missing(f"no Chromium at {web.CHROMIUM}: `apt-get install chromium` (Debian) runs the browser tests")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=web.CHROMIUM, args=list(web.CHROMIUM_ARGS))
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def lab_page(browser):
+    """A page that has imported web/src/lab.js (no model needed) as window.lab."""
+    with web.serve(os.path.join(web.WEB, "src")) as url:
+        page = browser.new_page()
+        page.goto(url + "lab.js")
+        page.evaluate("async () => { window.lab = await import(location.href); }")
+        yield page
+        page.close()
+
+
+def test_lab_matches_tfcolor(lab_page):
+    import skimage.color
+
+    from tfcolor.core import color
+    from tfcolor.deploy import inference
+
+    rng = np.random.default_rng(0)
+    rgb = np.concatenate([rng.integers(0, 256, (20000, 3)), np.repeat(np.arange(256)[:, None], 3, 1)]).astype(np.uint8)
+    lab = rng.uniform([0, -110, -110], [100, 110, 110], (20000, 3))
+    got = lab_page.evaluate(
+        """([constants, rgb, lab]) => {
+             const m = window.lab.makeLab(constants);
+             const rgba = new Uint8Array(rgb.length / 3 * 4);
+             for (let i = 0; i < rgb.length / 3; i++) rgba.set(rgb.slice(3 * i, 3 * i + 3), 4 * i);
+             const bytes = new Uint8Array(lab.length);
+             for (let i = 0; i < lab.length; i += 3) m.labToBytes(lab[i], lab[i + 1], lab[i + 2], bytes, i);
+             const full = [];
+             for (let i = 0; i < rgb.length; i += 3) full.push(...m.rgbToLab(rgb[i], rgb[i + 1], rgb[i + 2]));
+             return {l: Array.from(m.lightness(rgba)), bytes: Array.from(bytes), full};
+           }""",
+        [color.constants(), rgb.ravel().tolist(), lab.ravel().tolist()])
+    # RGB -> L as colorize computes it (float sRGB in [0, 1]), and the whole Lab against skimage.
+    want_l = color.rgb_to_lab(rgb.astype(np.float32)[None] / 255.0).numpy()[0, :, 0]
+    np.testing.assert_allclose(got["l"], want_l, atol=2e-3)
+    np.testing.assert_allclose(np.reshape(got["full"], (-1, 3)), skimage.color.rgb2lab(rgb[None] / 255.0)[0],
+                               atol=2e-3)
+    # Lab -> 8-bit sRGB: tfcolor's to_uint8(lab_to_rgb), out-of-gamut clipping included.
+    want = inference.to_uint8(color.lab_to_rgb(lab.astype(np.float32))).numpy().astype(int)
+    diff = np.abs(np.reshape(got["bytes"], (-1, 3)) - want)
+    assert diff.max() <= 1 and (diff == 0).mean() > 0.999, (diff.max(), (diff == 0).mean())
+
+
+def test_resizes_match_tensorflow(lab_page):
+    import tensorflow as tf
+
+    from tfcolor.deploy import inference
+
+    rng = np.random.default_rng(1)
+    for (h, w), size in (((37, 53), 16), ((10, 12), 16), ((64, 64), 64), ((301, 200), 64)):
+        src = rng.uniform(0, 100, (h, w)).astype(np.float32)
+        got = lab_page.evaluate("([s, h, w, size]) => Array.from(window.lab.shrink(Float32Array.from(s), h, w, size))",
+                                [src.ravel().tolist(), h, w, size])
+        want = inference.shrink(src[None, ..., None], size).numpy().ravel()
+        np.testing.assert_allclose(got, want, atol=1e-3, err_msg=f"shrink {h}x{w} -> {size}")
+    src = rng.uniform(-100, 100, (7, 5)).astype(np.float32)
+    got = lab_page.evaluate("s => Array.from(window.lab.resizeBilinear(Float32Array.from(s), 7, 5, 23, 31))",
+                            src.ravel().tolist())
+    want = tf.image.resize(src[None, ..., None], (23, 31), method="bilinear").numpy().ravel()
+    np.testing.assert_allclose(got, want, atol=1e-4)
+    # tf.round's halves to even, which Math.round does not do.
+    assert lab_page.evaluate("[0.5 / 255, 1.5 / 255, 2.5 / 255, 0.2].map(window.lab.toByte)") == [0, 2, 2, 51]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """The shipped model's web page, as `python -m tfcolor.export --web=DIR` writes it."""
+    from tfcolor.core import shipped
+    from tfcolor.deploy.serving import load_generator
+
+    directory = str(tmp_path_factory.mktemp("site"))
+    generator, size = load_generator(shipped.default_model())
+    web.write_site(generator, size, directory, shipped.NAME)
+    return directory
+
+
+@pytest.fixture(scope="module")
+def page(browser, site):
+    with web.serve(site) as url:
+        page = browser.new_page(accept_downloads=True)
+        errors = []
+        page.on("pageerror", lambda error: errors.append(error))
+        page.goto(url)
+        page.evaluate("window.tfcolor.ready.then(() => true)")
+        yield page
+        assert not errors, errors
+        page.close()
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory):
+    """Three real photos of different sizes and formats; coffee is stored landscape with an
+    EXIF rotation, so both readers must turn it into a 400x600 portrait."""
+    folder = tmp_path_factory.mktemp("photos")
+    Image.fromarray(photo("astronaut")).save(folder / "astronaut.jpg", quality=90)
+    Image.fromarray(photo("chelsea")).save(folder / "chelsea.png")
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: rotate 90 degrees clockwise to display
+    Image.fromarray(photo("coffee")).save(folder / "coffee.jpg", quality=90, exif=exif)
+    return sorted(str(p) for p in folder.iterdir())
+
+
+def _colorize_file(page, path):
+    """The page's window.tfcolor.colorizeFile on a File made of ``path``'s bytes -> PNG bytes."""
+    data = base64.b64encode(open(path, "rb").read()).decode()
+    result = page.evaluate(
+        """async ([name, data]) => {
+             const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+             const png = await window.tfcolor.colorizeFile(new File([bytes], name));
+             let text = "";
+             for (let i = 0; i < png.length; i += 0x8000) text += String.fromCharCode(...png.subarray(i, i + 0x8000));
+             return btoa(text);
+           }""", [os.path.basename(path), data])
+    return base64.b64decode(result)
+
+
+def _psnr(a, b):
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return 10 * np.log10(255.0 ** 2 / mse) if mse else float("inf")
+
+
+@pytest.mark.slow
+def test_page_matches_python_colorize(page, photos, tmp_path):
+    out = tmp_path / "python"
+    subprocess.run([sys.executable, "-m", "tfcolor.colorize", *photos, f"--output_dir={out}"], check=True, cwd=REPO,
+                   capture_output=True)
+    for path in photos:
+        got = np.asarray(Image.open(io.BytesIO(_colorize_file(page, path))).convert("RGB"))
+        want = np.asarray(Image.open(out / (os.path.splitext(os.path.basename(path))[0] + ".png")).convert("RGB"))
+        assert got.shape == want.shape, (path, got.shape, want.shape)
+        psnr = _psnr(got, want)
+        print(f"{os.path.basename(path)} {got.shape[1]}x{got.shape[0]}: {psnr:.1f} dB")
+        assert psnr >= 40, (path, psnr)
+        chroma = np.ptp(got.astype(int), axis=-1).mean()
+        assert chroma > 3, (path, chroma)  # colour, not the gray input back
+    assert got.shape[:2] == (600, 400)  # coffee.jpg, last: the EXIF rotation honoured
+
+
+@pytest.mark.slow
+def test_page_buttons_bad_file_and_download(page, photos, tmp_path):
+    bad = tmp_path / "notes.jpg"
+    bad.write_text("not an image")
+    page.set_input_files("#files", [str(bad), photos[0]])
+    page.wait_for_function("document.querySelector('#status').textContent.startsWith('Done')", timeout=60000)
+    message = page.text_content(".card.error .message")
+    assert "notes.jpg is not an image" in message
+    card = page.locator(".card", has_text=os.path.basename(photos[0])).first
+    with page.expect_download() as download:
+        card.locator("button.download").click()
+    assert download.value.suggested_filename == "astronaut_color.png"
+    downloaded = open(download.value.path(), "rb").read()
+    assert downloaded == _colorize_file(page, photos[0])  # the button gives colorizeFile's bytes
+    assert Image.open(io.BytesIO(downloaded)).size == (512, 512)
+
+
+@pytest.mark.slow
+def test_page_takes_dropped_webp(page, tmp_path):
+    """A WebP photo dropped on the page (a real drop event with a DataTransfer) comes out in
+    colour at its size."""
+    path = tmp_path / "cat.webp"
+    Image.fromarray(photo("chelsea")).save(path, lossless=True)
+    data = base64.b64encode(path.read_bytes()).decode()
+    page.evaluate(
+        """(data) => {
+             const transfer = new DataTransfer();
+             transfer.items.add(new File([Uint8Array.from(atob(data), (c) => c.charCodeAt(0))], "cat.webp",
+                                         {type: "image/webp"}));
+             document.querySelector("#drop").dispatchEvent(new DragEvent("drop", {dataTransfer: transfer,
+                                                                                  bubbles: true, cancelable: true}));
+           }""", data)
+    card = page.locator(".card", has_text="cat.webp").first
+    card.locator(".meta").wait_for(timeout=60000)
+    assert card.locator(".meta").text_content().startswith("451×300 px")
+    assert card.locator("img").count() == 2  # colour and the gray "before" of the slider
