@@ -117,13 +117,15 @@ def main():
             with web.serve(site) as url:
                 page = browser.new_page()
                 start = time.perf_counter()
-                page.goto(url)
+                page.goto(url)  # the first visit registers coi.js and reloads once
+                page.wait_for_function("window.tfcolor !== undefined")
                 page.evaluate("window.tfcolor.ready.then(() => true)")
                 row["load_seconds"] = time.perf_counter() - start
                 row["loaded_bytes"] = page.evaluate(
                     "performance.getEntriesByType('resource').reduce((n, e) => n + e.encodedBodySize, 0) + "
                     "performance.getEntriesByType('navigation')[0].encodedBodySize")
-                row["accelerator"] = page.evaluate("window.tfcolor.info().then((i) => i.accelerator)")
+                info = page.evaluate("window.tfcolor.info()")
+                row["accelerator"], row["threads"] = info["accelerator"], info["threads"]
                 for label, path in photos:
                     measured = page_seconds(page, path, args.repeats)
                     row["photos"][label] = {
@@ -144,7 +146,8 @@ def main():
                     print(f"wrote {args.screenshot}")
                 page.close()
             print(f"size {size}: site {row['site_bytes'] / 1e6:.1f} MB on disk, the page loads "
-                  f"{row['loaded_bytes'] / 1e6:.1f} MB in {row['load_seconds']:.2f} s ({row['accelerator']})")
+                  f"{row['loaded_bytes'] / 1e6:.1f} MB in {row['load_seconds']:.2f} s ({row['accelerator']}, "
+                  f"{row['threads']} threads)")
             results["sizes"][size] = row
         browser.close()
     with open(os.path.join(work, "results.json"), "w") as f:

@@ -122,6 +122,8 @@ def page(browser, site):
         errors = []
         page.on("pageerror", lambda error: errors.append(error))
         page.goto(url)
+        # The first visit registers coi.js and reloads once, cross-origin isolated.
+        page.wait_for_function("window.tfcolor !== undefined", timeout=30000)
         page.evaluate("window.tfcolor.ready.then(() => true)")
         yield page
         assert not errors, errors
@@ -158,6 +160,16 @@ def _colorize_file(page, path):
 def _psnr(a, b):
     mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
     return 10 * np.log10(255.0 ** 2 / mse) if mse else float("inf")
+
+
+def test_page_runs_the_network_on_every_core(page):
+    """Served by a plain static server, the page isolates itself (coi.js) and loads the
+    threaded runtime."""
+    info = page.evaluate("window.tfcolor.info()")
+    assert page.evaluate("self.crossOriginIsolated")
+    cores = page.evaluate("navigator.hardwareConcurrency")
+    assert (info["accelerator"], info["threads"]) == ("wasm", min(cores, 8))
+    assert page.text_content("#model").endswith(f"WebAssembly, {info['threads']} thread" + ("s" if cores > 1 else ""))
 
 
 @pytest.mark.slow

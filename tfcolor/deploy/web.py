@@ -1,6 +1,6 @@
 """A static web page that colourises photos in the browser (``tfcolor.export --web=DIR``).
 
-The site holds the page (``web/src``: index.html, app.js, colorizer.js, lab.js, style.css),
+The site holds the page (``web/src``: index.html, app.js, colorizer.js, lab.js, coi.js, style.css),
 the bare network as a fixed-shape fp32 .tflite file (L/50 - 1 [1, S, S, 1] -> ab/110
 [1, S, S, 2]: LiteRT.js takes no dynamic shape, and image ops cannot run in it), the
 LiteRT.js runtime copied from the project's own npm package (``web/``, installed with
@@ -20,17 +20,17 @@ import numpy as np
 from tfcolor.core import color, shipped
 
 WEB = os.path.join(shipped.REPO, "web")  # package.json, package-lock.json, src/
-PAGE_FILES = ("index.html", "app.js", "colorizer.js", "lab.js", "style.css")
+PAGE_FILES = ("index.html", "app.js", "colorizer.js", "lab.js", "coi.js", "style.css")
 CONFIG = "tfcolor.json"
 MODEL = "model.tflite"
 RUNTIME = "litert/wasm/"  # the LiteRT.js wasm folder inside the site
-# Runtime files: (inside web/node_modules, inside the site). The wasm builds are those a page
-# without cross-origin isolation can load: plain (relaxed SIMD), compat (no relaxed SIMD) and
-# JSPI (WebGPU); the threaded build needs COOP/COEP headers that static hosts rarely send.
+# Runtime files: (inside web/node_modules, inside the site). A browser loads one wasm build:
+# threaded (relaxed SIMD and a cross-origin isolated page, which coi.js makes), plain (relaxed
+# SIMD), compat (no relaxed SIMD) or JSPI (WebGPU).
 RUNTIME_FILES = (("@litertjs/core/dist/index.js", "litert/core/index.js"),
                  ("@litertjs/wasm-utils/dist/index.js", "litert/wasm-utils/index.js"),
                  *((f"@litertjs/core/wasm/litert_wasm_{build}internal.{ext}", f"{RUNTIME}litert_wasm_{build}internal.{ext}")
-                   for build in ("", "compat_", "jspi_") for ext in ("js", "wasm")))
+                   for build in ("", "compat_", "jspi_", "threaded_") for ext in ("js", "wasm")))
 
 
 def node_modules(web=WEB, install=True, log=print):

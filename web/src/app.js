@@ -9,6 +9,23 @@ const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 const wanted = params.get("accelerator") === "webgpu" ? "webgpu" : "wasm";
 
+/** Makes the page cross-origin isolated through coi.js (for the threaded runtime): registers
+ * it and reloads once. True when the page is about to reload. ?threads=1 opts out. */
+async function isolate() {
+  if (self.crossOriginIsolated || !self.isSecureContext || !("serviceWorker" in navigator)) return false;
+  if (params.get("threads") === "1" || sessionStorage.getItem("tfcolor-isolation-tried")) return false;
+  try {
+    await navigator.serviceWorker.register("coi.js");
+    await navigator.serviceWorker.ready;
+  } catch (e) {
+    console.warn("no service worker, one thread:", e);
+    return false;
+  }
+  sessionStorage.setItem("tfcolor-isolation-tried", "1");
+  location.reload();
+  return true;
+}
+
 function setStatus(text) {
   $("status").textContent = text;
 }
@@ -34,12 +51,15 @@ async function start() {
   }
   select.value = colorizer.accelerator;
   const { name, size } = colorizer.config;
-  $("model").textContent = `model ${name}, ${size}×${size} px, on ${colorizer.accelerator}`;
+  const where = colorizer.accelerator === "wasm" ? `WebAssembly, ${colorizer.threads} thread${colorizer.threads > 1 ? "s" : ""}`
+    : colorizer.accelerator;
+  $("model").textContent = `model ${name}, ${size}×${size} px, on ${where}`;
   setStatus("Ready: drop photos.");
   return colorizer;
 }
 
-const ready = start();
+const reloading = await isolate();
+const ready = reloading ? new Promise(() => {}) : start();
 
 /** One file -> {png, gray, width, height, seconds, stages: {stage: seconds}}; stage(name)
  * reports progress. */
@@ -163,19 +183,21 @@ ready.catch((e) => {
   console.error(e);
 });
 
-window.tfcolor = {
-  ready,
-  lab,
-  /** File or Blob -> Promise<Uint8Array>: the colour photo's PNG bytes. */
-  colorizeFile: async (file) => (await run(file)).png,
-  /** File or Blob -> Promise of {png, width, height, seconds, stages} (for bench/web.py). */
-  colorizeTimed: async (file) => {
-    const { png, width, height, seconds, stages } = await run(file);
-    return { png, width, height, seconds, stages };
-  },
-  /** The model's name, size and accelerator, once ready. */
-  info: async () => {
-    const colorizer = await ready;
-    return { ...colorizer.config, color: undefined, accelerator: colorizer.accelerator };
-  },
-};
+if (!reloading) {
+  window.tfcolor = {
+    ready,
+    lab,
+    /** File or Blob -> Promise<Uint8Array>: the colour photo's PNG bytes. */
+    colorizeFile: async (file) => (await run(file)).png,
+    /** File or Blob -> Promise of {png, width, height, seconds, stages} (for bench/web.py). */
+    colorizeTimed: async (file) => {
+      const { png, width, height, seconds, stages } = await run(file);
+      return { png, width, height, seconds, stages };
+    },
+    /** The model's name, size and accelerator, once ready. */
+    info: async () => {
+      const colorizer = await ready;
+      return { ...colorizer.config, color: undefined, accelerator: colorizer.accelerator, threads: colorizer.threads };
+    },
+  };
+}

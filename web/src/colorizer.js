@@ -45,20 +45,40 @@ export async function decode(file) {
 const pause = () => new Promise((resolve) => setTimeout(resolve, 0)); // lets the page repaint
 
 export class Colorizer {
-  /** Loads the runtime and the model described by tfcolor.json (written by tfcolor.export --web). */
+  /** Loads the runtime and the model described by tfcolor.json (written by tfcolor.export --web).
+   * On WebAssembly in a cross-origin isolated page (see coi.js) the network runs on several
+   * threads (LiteRT.js's threaded build), else on one. */
   static async load(base = "./", accelerator = "wasm") {
-    const config = await (await fetch(new URL("tfcolor.json", new URL(base, location.href)))).json();
-    const webgpu = accelerator === "webgpu";
-    await loadLiteRt(new URL(config.runtime, new URL(base, location.href)).href, { jspi: webgpu });
-    const model = await loadAndCompile(new URL(config.model, new URL(base, location.href)).href, { accelerator });
-    return new Colorizer(model, config, accelerator);
+    const root = new URL(base, location.href);
+    const config = await (await fetch(new URL("tfcolor.json", root))).json();
+    const runtime = new URL(config.runtime, root).href;
+    let threads = 1;
+    if (accelerator === "webgpu") {
+      await loadLiteRt(runtime, { jspi: true });
+    } else if (self.crossOriginIsolated && (navigator.hardwareConcurrency || 1) > 1) {
+      try {
+        await loadLiteRt(runtime, { threads: true });
+        threads = Math.min(navigator.hardwareConcurrency, 8);
+      } catch (e) {
+        console.warn("threaded WebAssembly unavailable, using one thread:", e);
+        await loadLiteRt(runtime);
+      }
+    } else {
+      await loadLiteRt(runtime);
+    }
+    const model = await loadAndCompile(new URL(config.model, root).href, {
+      accelerator,
+      cpuOptions: { numThreads: threads },
+    });
+    return new Colorizer(model, config, accelerator, threads);
   }
 
-  constructor(model, config, accelerator) {
+  constructor(model, config, accelerator, threads = 1) {
     this.model = model;
     this.config = config;
     this.size = config.size;
     this.accelerator = accelerator;
+    this.threads = threads;
     this.lab = makeLab(config.color);
   }
 
@@ -83,9 +103,10 @@ export class Colorizer {
     const S = this.size;
     onStage("lightness");
     const l = this.lab.lightness(rgba);
+    const lSmall = shrink(l, height, width, S);
     await pause();
     onStage("network");
-    const ab = await this.predictAb(shrink(l, height, width, S));
+    const ab = await this.predictAb(lSmall);
     await pause();
     onStage("colour");
     const color = new Uint8ClampedArray(width * height * 4);
