@@ -6,29 +6,16 @@
 /** The colour functions for the constants of tfcolor.json's "color" entry. */
 export function makeLab(c) {
   const [m0, m1, m2] = c.xyz_from_rgb; // rows: X, Y, Z from linear RGB
-  const r = c.rgb_from_xyz; // rows: R, G, B from XYZ
-  const [[r00, r01, r02], [r10, r11, r12], [r20, r21, r22]] = r;
+  const [[r00, r01, r02], [r10, r11, r12], [r20, r21, r22]] = c.rgb_from_xyz; // rows: R, G, B from XYZ
   const [xn, , zn] = c.white;
+  const linear = (s) => (s > c.srgb_threshold ? Math.pow((s + 0.055) / 1.055, 2.4) : s / 12.92);
   // The linear light of every 8-bit code value (as rgb_to_lab's uint8 table).
-  const toLinear = new Float64Array(256);
-  for (let v = 0; v < 256; v++) {
-    const s = v / 255;
-    toLinear[v] = s > c.srgb_threshold ? Math.pow((s + 0.055) / 1.055, 2.4) : s / 12.92;
-  }
+  const toLinear = Float64Array.from({ length: 256 }, (_, v) => linear(v / 255));
   const f = (t) => (t > c.lab_epsilon ? Math.cbrt(t) : c.lab_kappa * t + 16 / 116);
   const fInv = (t) => (t > c.f_inv_threshold ? t * t * t : (t - 16 / 116) / c.lab_kappa);
-  const gamma = (x) => {
-    const s = x > c.linear_threshold ? 1.055 * Math.pow(x, 1 / 2.4) - 0.055 : x * 12.92;
-    return s <= 0 ? 0 : s >= 1 ? 1 : s;
-  };
-  // toByte(gamma(x)) without a pow: the linear light where each byte rounds up to the next
-  // (the sRGB curve's inverse at k + 0.5), found from a coarse table of starting bytes.
-  const rise = new Float64Array(256);
-  for (let k = 0; k < 255; k++) {
-    const s = (k + 0.5) / 255;
-    rise[k] = s > c.srgb_threshold ? Math.pow((s + 0.055) / 1.055, 2.4) : s / 12.92;
-  }
-  rise[255] = Infinity;
+  // to_uint8(linear_to_srgb(x)) without a pow: the linear light where each byte rounds up to the
+  // next (the sRGB curve's inverse at k + 0.5), found from a coarse table of starting bytes.
+  const rise = Float64Array.from({ length: 256 }, (_, k) => (k < 255 ? linear((k + 0.5) / 255) : Infinity));
   const STEPS = 4096;
   const start = new Uint8Array(STEPS + 1);
   for (let i = 0, k = 0; i <= STEPS; i++) {
@@ -55,23 +42,9 @@ export function makeLab(c) {
     return out;
   }
 
-  /** One (L, a, b) -> [R, G, B] in [0, 1] (lab_to_rgb: f(Z) clipped at 0, sRGB clipped). */
-  function labToRgb(l, a, b) {
-    const fy = (l + 16) / 116;
-    const fx = fy + a / 500;
-    const fz = Math.max(fy - b / 200, 0);
-    const x = fInv(fx) * xn;
-    const y = fInv(fy);
-    const z = fInv(fz) * zn;
-    return [
-      gamma(r[0][0] * x + r[0][1] * y + r[0][2] * z),
-      gamma(r[1][0] * x + r[1][1] * y + r[1][2] * z),
-      gamma(r[2][0] * x + r[2][1] * y + r[2][2] * z),
-    ];
-  }
-
-  /** (L, a, b) -> sRGB bytes written at out[j], out[j+1], out[j+2]: labToRgb then toByte, with
-   * the same bytes but for values within float rounding of a half. */
+  /** (L, a, b) -> sRGB bytes written at out[j], out[j+1], out[j+2]: lab_to_rgb (f(Z) clipped
+   * at 0, sRGB clipped) then to_uint8, the same bytes but for values within float rounding
+   * of a half. */
   function labToBytes(l, a, b, out, j) {
     const fy = (l + 16) / 116;
     const fx = fy + a / 500;
@@ -97,7 +70,7 @@ export function makeLab(c) {
     return [116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)];
   }
 
-  return { lightness, labToRgb, labToBytes, grayByte, linearToByte, rgbToLab, toLinear };
+  return { lightness, labToBytes, grayByte, linearToByte, rgbToLab, toLinear };
 }
 
 /** Rounds [0, 1] to a byte as tfcolor's to_uint8 does (tf.round: halves to even). */
