@@ -119,14 +119,17 @@ def site(tmp_path_factory):
 def page(browser, site):
     with web.serve(site) as url:
         page = browser.new_page(accept_downloads=True)
-        errors = []
+        errors, requests = [], []
         page.on("pageerror", lambda error: errors.append(error))
+        page.on("request", lambda request: requests.append(request.url))
         page.goto(url)
         # The first visit registers coi.js and reloads once, cross-origin isolated.
         page.wait_for_function("window.tfcolor !== undefined", timeout=30000)
         page.evaluate("window.tfcolor.ready.then(() => true)")
         yield page
         assert not errors, errors
+        # Everything the page loads comes from the site folder: it works offline.
+        assert requests and all(u.startswith((url, "blob:", "data:")) for u in requests), sorted(set(requests))
         page.close()
 
 
