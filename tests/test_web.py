@@ -115,6 +115,42 @@ def site(tmp_path_factory):
     return directory
 
 
+# Every generator kind, small: what --web converts must run in LiteRT.js with Keras's numbers.
+GENERATOR_KINDS = [
+    ("unet", dict(image_size=32, base_filters=8)),
+    ("unet", dict(image_size=32, base_filters=8, upsampling="resize", norm="instance")),
+    ("unet", dict(image_size=32, base_filters=8, upsampling="pixeltcl", norm="spectral")),
+    ("unet_small", dict(image_size=32, base_filters=8)),
+    ("resnet", dict(image_size=32, base_filters=8, num_blocks=2)),
+    ("resnet18_unet", dict(image_size=32, encoder_weights=None)),
+    ("encoder_unet", dict(image_size=32, base_filters=8, encoder="mobilenet_v2")),
+]
+
+
+@pytest.fixture(scope="module")
+def site_with_every_generator(site):
+    """Each GENERATOR_KINDS network written into the site as gen_I.tflite (the page's server
+    serves them too), and the Keras outputs for one input."""
+    import keras
+
+    from tfcolor import models
+    from tfcolor.deploy import lite
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, (1, 32, 32, 1)).astype(np.float32)
+    expected = []
+    for i, (name, kwargs) in enumerate(GENERATOR_KINDS):
+        keras.utils.set_random_seed(i)
+        generator = models.build_generator(name, **kwargs)
+        for layer in generator.layers:  # non-trivial BatchNorm statistics
+            if isinstance(layer, keras.layers.BatchNormalization):
+                layer.set_weights([rng.uniform(0.5, 1.5, w.shape).astype(np.float32) for w in layer.get_weights()])
+        with open(os.path.join(site, f"gen_{i}.tflite"), "wb") as f:
+            f.write(lite.convert_network(generator, 32))
+        expected.append(generator(x, training=False).numpy())
+    return x, expected
+
+
 @pytest.fixture(scope="module")
 def page(browser, site):
     with web.serve(site) as url:
@@ -173,6 +209,24 @@ def test_page_runs_the_network_on_every_core(page):
     cores = page.evaluate("navigator.hardwareConcurrency")
     assert (info["accelerator"], info["threads"]) == ("wasm", min(cores, 8))
     assert page.text_content("#model").endswith(f"WebAssembly, {info['threads']} thread" + ("s" if cores > 1 else ""))
+
+
+@pytest.mark.slow
+def test_every_generator_kind_runs_in_the_browser_with_kerass_numbers(page, site_with_every_generator):
+    x, expected = site_with_every_generator
+    for i, (name, kwargs) in enumerate(GENERATOR_KINDS):
+        got = page.evaluate(
+            """async ([path, x]) => {
+                 const {loadAndCompile, Tensor} = await import("@litertjs/core");
+                 const model = await loadAndCompile(new URL(path, location.href).href, {accelerator: "wasm"});
+                 const input = new Tensor(Float32Array.from(x), [1, 32, 32, 1]);
+                 const output = await (await model.run(input))[0].moveTo("wasm");
+                 const values = Array.from(output.toTypedArray());
+                 input.delete(); output.delete(); model.delete();
+                 return values;
+               }""", [f"gen_{i}.tflite", x.ravel().tolist()])
+        np.testing.assert_allclose(np.reshape(got, expected[i].shape), expected[i], atol=1e-4,
+                                   err_msg=f"{name} {kwargs}")
 
 
 @pytest.mark.slow
