@@ -153,6 +153,8 @@ RECIPES = {
     "pix2pix_ema_slim_colorful": PIX2PIX + ["--ema_decay=0.999", "--g_max_filters=128",
                                             "--colorfulness_weight=10"],
     "pix2pix_ema_slim_rebalanced": PIX2PIX + ["--ema_decay=0.999", "--g_max_filters=128", "--rebalance_l1"],
+    # The shipped recipe in a run folder of its own, for a longer --steps than the recorded rows.
+    "pix2pix_ema_slim_long": PIX2PIX + ["--ema_decay=0.999", "--g_max_filters=128"],
     "vgg_frozen_ema": PIX2PIX + ["--generator=encoder_unet", "--encoder=vgg16", "--ema_decay=0.999"],
     "vgg_ema": PIX2PIX + ["--generator=encoder_unet", "--encoder=vgg16", "--ema_decay=0.999",
                           "--freeze_encoder_epochs=1"],
