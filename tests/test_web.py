@@ -8,6 +8,7 @@ except under CI (CI=true), where a missing browser fails the run."""
 import base64
 import io
 import os
+import shutil
 import subprocess
 import sys
 
@@ -113,6 +114,32 @@ def site(tmp_path_factory):
     generator, size = load_generator(shipped.default_model())
     web.write_site(generator, size, directory, shipped.NAME)
     return directory
+
+
+def test_write_site_holds_the_page_the_runtime_and_the_network(tmp_path):
+    """No browser needed: the files, the colour constants of tfcolor.core.color and a
+    fixed-shape network that gives the Keras generator's numbers (ai-edge-litert)."""
+    import json
+
+    import keras
+
+    from tfcolor import models
+    from tfcolor.core import color
+    from tfcolor.deploy import lite
+
+    if not os.path.isdir(os.path.join(web.WEB, "node_modules")) and not shutil.which("npm"):
+        _missing("no npm to install the LiteRT.js runtime (web/package-lock.json): install Node.js")
+    keras.utils.set_random_seed(0)
+    generator = models.build_generator("unet", image_size=32, base_filters=8)
+    sizes = web.write_site(generator, 32, str(tmp_path), "tiny", log=lambda message: None)
+    assert set(web.PAGE_FILES) | {web.MODEL, web.CONFIG} | {d for _, d in web.RUNTIME_FILES} == set(sizes)
+    config = json.loads((tmp_path / web.CONFIG).read_text())
+    assert (config["name"], config["size"], config["model"]) == ("tiny", 32, web.MODEL)
+    assert config["color"] == json.loads(json.dumps(color.constants()))
+    runner = lite.interpreter(str(tmp_path / web.MODEL), 1).get_signature_runner("generator")
+    assert list(runner.get_input_details()["l"]["shape"]) == [1, 32, 32, 1]
+    x = np.random.default_rng(0).uniform(-1, 1, (1, 32, 32, 1)).astype(np.float32)
+    np.testing.assert_allclose(runner(l=x)["ab"], generator(x, training=False).numpy(), atol=1e-5)
 
 
 # Every generator kind, small: what --web converts must run in LiteRT.js with Keras's numbers.

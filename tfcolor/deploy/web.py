@@ -33,7 +33,7 @@ RUNTIME_FILES = (("@litertjs/core/dist/index.js", "litert/core/index.js"),
                    for build in ("", "compat_", "jspi_", "threaded_") for ext in ("js", "wasm")))
 
 
-def node_modules(web=WEB, install=True, log=print):
+def node_modules(web=WEB, log=print):
     """web/node_modules, installed with ``npm ci`` (the versions of package-lock.json) when
     missing; FileNotFoundError saying what to do without npm."""
     modules = os.path.join(web, "node_modules")
@@ -43,7 +43,7 @@ def node_modules(web=WEB, install=True, log=print):
         raise FileNotFoundError(f"{web}/package-lock.json not found: the web page's files come with a clone of "
                                 "the tfcolor repository")
     npm = shutil.which("npm")
-    if not install or not npm:
+    if not npm:
         raise FileNotFoundError(f"the LiteRT.js runtime is not installed in {modules}: run `npm ci --prefix {web}` "
                                 "(Node.js and npm needed)")
     log(f"installing LiteRT.js: npm ci --prefix {web}")
