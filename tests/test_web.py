@@ -238,6 +238,19 @@ def test_page_runs_the_network_on_every_core(page):
     assert page.text_content("#model").endswith(f"WebAssembly, {info['threads']} thread" + ("s" if cores > 1 else ""))
 
 
+def test_webgpu_without_an_adapter_falls_back_to_webassembly(browser, site):
+    """Headless Chromium here has no GPU adapter: ?accelerator=webgpu must still give a working
+    page, on WebAssembly, with the WebGPU choice marked unavailable."""
+    with web.serve(site) as url:
+        page = browser.new_page()
+        page.goto(url + "?accelerator=webgpu")
+        page.wait_for_function("window.tfcolor !== undefined", timeout=30000)
+        assert page.evaluate("window.tfcolor.info().then((info) => info.accelerator)") == "wasm"
+        assert page.text_content("#status").startswith("Ready")
+        assert page.evaluate("document.querySelector('option[value=webgpu]').disabled")
+        page.close()
+
+
 @pytest.mark.slow
 def test_every_generator_kind_runs_in_the_browser_with_kerass_numbers(page, site_with_every_generator):
     x, expected = site_with_every_generator

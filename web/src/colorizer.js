@@ -3,7 +3,7 @@
 // [1, S, S, 1] in, ab/110 [1, S, S, 2] out) runs in LiteRT.js; decoding, Lab, the resizes
 // and PNG encoding run here, in the browser. Nothing leaves the machine.
 
-import { loadAndCompile, loadLiteRt, Tensor } from "@litertjs/core";
+import { loadAndCompile, loadLiteRt, Tensor, unloadLiteRt } from "@litertjs/core";
 import { bilinearAxis, makeLab, shrink } from "./lab.js";
 
 export class NotAnImage extends Error {}
@@ -53,24 +53,30 @@ export class Colorizer {
     const config = await (await fetch(new URL("tfcolor.json", root))).json();
     const runtime = new URL(config.runtime, root).href;
     let threads = 1;
-    if (accelerator === "webgpu") {
-      await loadLiteRt(runtime, { jspi: true });
-    } else if (self.crossOriginIsolated && (navigator.hardwareConcurrency || 1) > 1) {
-      try {
-        await loadLiteRt(runtime, { threads: true });
-        threads = Math.min(navigator.hardwareConcurrency, 8);
-      } catch (e) {
-        console.warn("threaded WebAssembly unavailable, using one thread:", e);
+    try {
+      if (accelerator === "webgpu") {
+        await loadLiteRt(runtime, { jspi: true });
+      } else if (self.crossOriginIsolated && (navigator.hardwareConcurrency || 1) > 1) {
+        try {
+          await loadLiteRt(runtime, { threads: true });
+          threads = Math.min(navigator.hardwareConcurrency, 8);
+        } catch (e) {
+          console.warn("threaded WebAssembly unavailable, using one thread:", e);
+          unloadLiteRt();
+          await loadLiteRt(runtime);
+        }
+      } else {
         await loadLiteRt(runtime);
       }
-    } else {
-      await loadLiteRt(runtime);
+      const model = await loadAndCompile(new URL(config.model, root).href, {
+        accelerator,
+        cpuOptions: { numThreads: threads },
+      });
+      return new Colorizer(model, config, accelerator, threads);
+    } catch (e) {
+      unloadLiteRt(); // so that the caller may try again, e.g. on WebAssembly after WebGPU
+      throw e;
     }
-    const model = await loadAndCompile(new URL(config.model, root).href, {
-      accelerator,
-      cpuOptions: { numThreads: threads },
-    });
-    return new Colorizer(model, config, accelerator, threads);
   }
 
   constructor(model, config, accelerator, threads = 1) {
