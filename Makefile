@@ -19,10 +19,9 @@ quickstart: $(STAMP)
 
 # Two worker processes, a test module each (module fixtures built once): much of the suite waits
 # on TensorFlow start-up in subprocesses, which two workers overlap (11.4 -> 6.7 min on 2 cores).
-# Modules are handed out longest first (tests/conftest.py LONGEST_FIRST), not by test count.
 test: $(STAMP)
 	$(VENV)/bin/lint-imports
-	$(PY) -m pytest -q -n 2 --dist loadscope --no-loadscope-reorder
+	$(PY) -m pytest -q -n 2 --dist loadscope
 
 bench: $(STAMP)
 	$(PY) -m bench.bench_color

@@ -140,16 +140,3 @@ def trained_generator():
     generator.compile(optimizer=keras.optimizers.Adam(2e-3), loss="mae")
     generator.fit(l_norm, ab_norm, batch_size=16, epochs=6, verbose=0)
     return generator
-
-
-# The modules that take longest (`--durations` of make test, 2026-12-02), longest first: with
-# `--dist loadscope` each module runs whole on one worker, so handing out the long ones first
-# keeps the two workers busy to the end instead of one waiting on a long module started last.
-LONGEST_FIRST = ("test_train.py", "test_gans.py", "test_evaluate.py", "test_beam.py", "test_bench_gpu.py",
-                 "test_web.py", "test_lite.py", "test_colorize.py", "test_serving_api.py", "test_export.py",
-                 "test_video.py", "test_pipeline.py", "test_sources.py")
-
-
-def pytest_collection_modifyitems(config, items):
-    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda item: rank.get(os.path.basename(str(item.fspath)), len(rank)))  # stable within a module
