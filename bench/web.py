@@ -1,6 +1,6 @@
 """The browser page (tfcolor.export --web) against the Python TFLite runtime, on one machine:
 seconds per photo in headless Chromium (WebAssembly) and with ai-edge-litert, network sizes
-256 and 512 (the shipped generator rebuilt at that size, --render_size), the page's load time
+256 and 512 by default (the shipped generator rebuilt at that size, --render_size), the page's load time
 and the bytes it loads.
 
     python -m bench.web                                   # the shipped model
@@ -12,8 +12,9 @@ lomiri-wallpapers-20.04 package (fetched with apt-get download here, never in te
 the photo's resolution, encode the PNG. Python: tfcolor.deploy.colorizer.read_photo, the
 .tflite file's ``colorize`` signature (the colour conversion and resizes inside TFLite) with
 1 and with all threads, Pillow's PNG encoder. The page: window.tfcolor.colorizeTimed (the
-browser's decoder, LiteRT.js's single-threaded WebAssembly for the network, lab.js around it,
-the canvas's PNG encoder; its time per stage is printed too).
+browser's decoder, LiteRT.js's WebAssembly for the network on every core (the page isolates
+itself with coi.js), lab.js around it, the canvas's PNG encoder; its time per stage is printed
+too; the gray "before" image of the slider is made after, outside the timed path).
 """
 
 import argparse

@@ -15,8 +15,6 @@ import os
 import shutil
 import subprocess
 
-import numpy as np
-
 from tfcolor.core import color, shipped
 
 WEB = os.path.join(shipped.REPO, "web")  # package.json, package-lock.json, src/
@@ -68,12 +66,12 @@ def write_site(generator, model_size, directory, name, web=WEB, log=print):
     with open(os.path.join(directory, CONFIG), "w") as f:
         json.dump({"name": name, "size": int(model_size), "model": MODEL, "runtime": RUNTIME,
                    "color": color.constants()}, f, indent=1)
-    sizes = {os.path.relpath(os.path.join(root, file), directory): os.path.getsize(os.path.join(root, file))
-             for root, _, files in os.walk(directory) for file in files}
+    written = [*PAGE_FILES, *(dst for _, dst in RUNTIME_FILES), MODEL, CONFIG]
+    sizes = {file: os.path.getsize(os.path.join(directory, file)) for file in written}
+    wasm = [sizes[dst] for _, dst in RUNTIME_FILES if dst.endswith(".wasm")]
     log(f"wrote the web page to {directory}: {len(sizes)} files, {sum(sizes.values()) / 1e6:.1f} MB "
         f"(model {sizes[MODEL] / 1e6:.1f} MB; a browser loads one wasm build of "
-        f"{np.mean([sizes[d] for _, d in RUNTIME_FILES if d.endswith('.wasm')]) / 1e6:.1f} MB); "
-        f"serve it with: python -m http.server -d {directory}")
+        f"{sum(wasm) / len(wasm) / 1e6:.1f} MB); serve it with: python -m http.server -d {directory}")
     return sizes
 
 

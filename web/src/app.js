@@ -61,7 +61,7 @@ async function start() {
 const reloading = await isolate();
 const ready = reloading ? new Promise(() => {}) : start();
 
-/** One file -> {png, gray, width, height, seconds, stages: {stage: seconds}}; stage(name)
+/** One file -> {png, l, alpha, width, height, seconds, stages: {stage: seconds}}; stage(name)
  * reports progress. */
 async function run(file, stage = () => {}) {
   const colorizer = await ready;
@@ -72,14 +72,14 @@ async function run(file, stage = () => {}) {
   };
   mark("decoding");
   const photo = await decode(file);
-  const { color, gray } = await colorizer.colorize(photo, mark);
+  const { color, l } = await colorizer.colorize(photo, mark);
   mark("encoding");
   const png = await encodePng(color, photo.width, photo.height);
   marks.push(["end", performance.now()]);
   const stages = {};
   for (let i = 0; i + 1 < marks.length; i++) stages[marks[i][0]] = (marks[i + 1][1] - marks[i][1]) / 1000;
   const seconds = (marks[marks.length - 1][1] - marks[0][1]) / 1000;
-  return { png, gray, width: photo.width, height: photo.height, seconds, stages };
+  return { png, l, alpha: photo.alpha, width: photo.width, height: photo.height, seconds, stages };
 }
 
 function card(file) {
@@ -104,7 +104,8 @@ async function show(file, element, result) {
   after.src = colorUrl;
   after.alt = `${file.name} in colour`;
   const before = new Image();
-  before.src = await grayUrl(result.gray, result.width, result.height);
+  const gray = (await ready).grayRgba(result.l, result.alpha);
+  before.src = await grayUrl(gray, result.width, result.height);
   before.alt = `${file.name} as the model sees it (gray)`;
   before.className = "before";
   const line = document.createElement("div");

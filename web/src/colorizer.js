@@ -102,8 +102,8 @@ export class Colorizer {
     return ab;
   }
 
-  /** A decoded photo -> {color, gray}: RGBA bytes of the colourised photo and of what the
-   * network saw (L alone), both at the photo's size. onStage(name) reports progress. */
+  /** A decoded photo -> {color, l}: RGBA bytes of the colourised photo at its size, and its
+   * L (for grayRgba). onStage(name) reports progress. */
   async colorize(photo, onStage = () => {}) {
     const { rgba, alpha, width, height } = photo;
     const S = this.size;
@@ -116,10 +116,9 @@ export class Colorizer {
     await pause();
     onStage("colour");
     const color = new Uint8ClampedArray(width * height * 4);
-    const gray = new Uint8ClampedArray(width * height * 4);
     const ys = bilinearAxis(S, height);
     const xs = bilinearAxis(S, width);
-    const { labToBytes, grayByte } = this.lab;
+    const { labToBytes } = this.lab;
     for (let y = 0; y < height; y++) {
       const top = ys.lo[y] * S;
       const bottom = ys.hi[y] * S;
@@ -138,12 +137,21 @@ export class Colorizer {
         const i = y * width + x;
         const j = i * 4;
         labToBytes(l[i], ta + (ba - ta) * wy, tb + (bb - tb) * wy, color, j);
-        gray[j] = gray[j + 1] = gray[j + 2] = grayByte(l[i]);
-        color[j + 3] = gray[j + 3] = alpha ? alpha[i] : 255;
+        color[j + 3] = alpha ? alpha[i] : 255;
       }
       if (y % 256 === 255) await pause();
     }
-    return { color, gray };
+    return { color, l };
+  }
+
+  /** RGBA bytes of what the network sees of a photo (its L alone, a* = b* = 0), for display. */
+  grayRgba(l, alpha) {
+    const gray = new Uint8ClampedArray(l.length * 4);
+    for (let i = 0, j = 0; i < l.length; i++, j += 4) {
+      gray[j] = gray[j + 1] = gray[j + 2] = this.lab.grayByte(l[i]);
+      gray[j + 3] = alpha ? alpha[i] : 255;
+    }
+    return gray;
   }
 }
 

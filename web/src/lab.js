@@ -5,7 +5,7 @@
 
 /** The colour functions for the constants of tfcolor.json's "color" entry. */
 export function makeLab(c) {
-  const [m0, m1, m2] = c.xyz_from_rgb; // rows: X, Y, Z from linear RGB
+  const m1 = c.xyz_from_rgb[1]; // the row of Y (luminance) from linear RGB
   const [[r00, r01, r02], [r10, r11, r12], [r20, r21, r22]] = c.rgb_from_xyz; // rows: R, G, B from XYZ
   const [xn, , zn] = c.white;
   const linear = (s) => (s > c.srgb_threshold ? Math.pow((s + 0.055) / 1.055, 2.4) : s / 12.92);
@@ -60,25 +60,7 @@ export function makeLab(c) {
   /** The gray byte of L alone (a = b = 0): what the network sees, for display. */
   const grayByte = (l) => linearToByte(fInv((l + 16) / 116));
 
-  /** One RGB (bytes) -> [L, a, b] (rgb_to_lab). */
-  function rgbToLab(red, green, blue) {
-    const lin = [toLinear[red], toLinear[green], toLinear[blue]];
-    const dot = (row) => row[0] * lin[0] + row[1] * lin[1] + row[2] * lin[2];
-    const fx = f(dot(m0) / xn);
-    const fy = f(dot(m1));
-    const fz = f(dot(m2) / zn);
-    return [116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)];
-  }
-
-  return { lightness, labToBytes, grayByte, linearToByte, rgbToLab, toLinear };
-}
-
-/** Rounds [0, 1] to a byte as tfcolor's to_uint8 does (tf.round: halves to even). */
-export function toByte(x) {
-  const v = x * 255;
-  const down = Math.floor(v);
-  const rest = v - down;
-  return rest > 0.5 || (rest === 0.5 && down % 2 === 1) ? down + 1 : down;
+  return { lightness, labToBytes, grayByte };
 }
 
 /**
