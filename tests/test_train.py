@@ -16,7 +16,7 @@ import pytest
 from data_prep.convert import PrepConfig
 from data_prep.decode import Item
 from data_prep.pipeline import write_dataset
-from tests.conftest import REPO, photo_crops
+from tests.conftest import REPO, photo_crops, run_module
 
 TINY = [
     "--image_size=32", "--generator=unet_small", "--g_filters=8", "--discriminator=pixelgan",
@@ -45,12 +45,7 @@ def seeded_run(dataset, tmp_path_factory):
 
 
 def train(*args, check=True, timeout=300):
-    env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="2")
-    result = subprocess.run([sys.executable, "-m", "tfcolor.train", *args], cwd=REPO, env=env,
-                            capture_output=True, text=True, timeout=timeout)
-    if check:
-        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
-    return result
+    return run_module("tfcolor.train", *args, timeout=timeout, check=check)
 
 
 def checkpoint_steps(model_dir):
@@ -266,6 +261,30 @@ def test_learning_rate_schedules():
     assert make_schedule("constant", 3e-4, 100) == 3e-4
     restored = ConstantThenLinearDecay.from_config(linear.get_config())
     assert float(restored(150)) == pytest.approx(1e-4)
+
+
+def test_an_epoch_shorter_than_log_every_logs_its_epoch_and_grid(tmp_path):
+    """No loss row is due before --log_every steps: the epoch's row, grid and figures come
+    anyway (the end of such an epoch used to fail on the missing losses.csv)."""
+    import keras
+    import tensorflow as tf
+
+    from tfcolor import gans, models
+    from tfcolor.core import rundir
+    from tfcolor.training.callbacks import RunLogger
+
+    keras.utils.set_random_seed(0)
+    gan = gans.build_gan("pix2pix", models.build_generator("unet_small", image_size=16, num_downs=3, base_filters=8),
+                         models.build_discriminator("pixelgan", image_size=16, base_filters=8))
+    gan.compile()
+    rng = np.random.default_rng(0)
+    batch = (rng.uniform(-1, 1, (2, 16, 16, 1)).astype(np.float32), np.zeros((2, 16, 16, 2), np.float32))
+    logger = RunLogger(str(tmp_path), batch, every=10, writer=tf.summary.create_file_writer(str(tmp_path / "logs")))
+    gan.fit(tf.data.Dataset.from_tensors(batch).repeat(), steps_per_epoch=3, epochs=1, verbose=0, callbacks=[logger])
+    assert not (tmp_path / rundir.LOSSES_CSV).exists()
+    epochs = (tmp_path / rundir.EPOCHS_CSV).read_text().splitlines()
+    assert epochs[0].startswith("epoch,step,") and epochs[1].startswith("1,3,")
+    assert os.path.exists(rundir.sample_grid(str(tmp_path), 1))
 
 
 @pytest.mark.slow

@@ -124,7 +124,8 @@ class RunLogger(keras.callbacks.Callback):
         grid = figures.sample_grid(l_norm, fake_ab, real_ab)
         figures.save_grid(grid, rundir.sample_grid(self.model_dir, epoch + 1),
                           title=f"epoch {epoch + 1}, step {step}")
-        figures.plot_losses(figures.read_log(self.loss_path), rundir.path(self.model_dir, rundir.LOSSES_PNG))
+        if os.path.exists(self.loss_path):  # none yet when an epoch is shorter than --log_every
+            figures.plot_losses(figures.read_log(self.loss_path), rundir.path(self.model_dir, rundir.LOSSES_PNG))
         with self.writer.as_default(step=step):
             for name, value in logs.items():
                 if name.startswith("val_"):
