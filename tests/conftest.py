@@ -3,7 +3,6 @@
 import json
 import os
 import subprocess
-import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -50,15 +49,22 @@ def save(path, array_or_image, **kwargs):
 
 
 def run_module(module, *args, timeout=300, check=True):
-    """Runs ``python -m module args`` from the repo; returns the completed process (which must
-    succeed unless ``check`` is False)."""
+    """Runs ``python -m module args`` from the repo (forked from a process that has imported
+    TensorFlow: tests/launcher.py); returns the completed process (which must succeed unless
+    ``check`` is False)."""
+    from tests import launcher
+
     env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="2")
-    result = subprocess.run(
-        [sys.executable, "-m", module, *args], cwd=REPO, env=env,
-        capture_output=True, text=True, timeout=timeout,
-    )
+    result = launcher.run(["-m", module, *args], env, timeout=timeout)
     assert result.returncode == 0 or not check, f"{module} failed:\n{result.stdout}\n{result.stderr[-3000:]}"
     return result
+
+
+def run_script(path, *args, timeout=300):
+    """Runs ``python path args`` like run_module; returns the completed process."""
+    from tests import launcher
+
+    return launcher.run([path, *args], dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="2"), timeout=timeout)
 
 
 def kill_after_shards(args, out, shards=1, timeout=180):

@@ -99,15 +99,8 @@ def test_colorize_command(model_files, tmp_path):
 @pytest.mark.slow
 def test_colorize_command_fails_only_when_nothing_was_colourised(model_files, tmp_path):
     (tmp_path / "bad.png").write_bytes(b"nope")
-    import subprocess
-    import sys
-
-    from tests.conftest import REPO
-
-    result = subprocess.run(
-        [sys.executable, "-m", "tfcolor.colorize", f"--model={model_files['tflite']}",
-         f"--input={tmp_path / 'bad.png'}", f"--output_dir={tmp_path / 'out'}"],
-        cwd=REPO, env=dict(os.environ, PYTHONPATH=REPO), capture_output=True, text=True, timeout=300)
+    result = run_module("tfcolor.colorize", f"--model={model_files['tflite']}", f"--input={tmp_path / 'bad.png'}",
+                        f"--output_dir={tmp_path / 'out'}", check=False)
     assert result.returncode == 1
     assert "0 colourised, 1 skipped" in result.stdout
 

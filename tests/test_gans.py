@@ -3,15 +3,13 @@ photos, L1 pretraining, mixed precision and multi-replica parity."""
 
 import json
 import os
-import subprocess
-import sys
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.conftest import REPO, photo_crops
+from tests.conftest import REPO, photo_crops, run_script
 from tfcolor import gans, models
 from tfcolor.core import color
 
@@ -156,11 +154,7 @@ def test_mixed_precision_step_is_finite(policy):
 @pytest.mark.slow
 @pytest.mark.parametrize("objective", ["pix2pix", "wgan", "wgan_gp"])
 def test_mirrored_step_on_two_devices_equals_one_device(objective):
-    env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="2")
-    result = subprocess.run(
-        [sys.executable, os.path.join(REPO, "tests", "distributed_parity.py"), objective],
-        env=env, capture_output=True, text=True, timeout=300,
-    )
+    result = run_script(os.path.join(REPO, "tests", "distributed_parity.py"), objective)
     assert result.returncode == 0, result.stderr[-3000:]
     diff = json.loads(result.stdout.strip().splitlines()[-1])[objective]
     assert diff["max_update"] > 1e-3  # the step really moved the weights

@@ -2,14 +2,13 @@
 
 import json
 import os
-import subprocess
-import sys
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from tests.conftest import run_script
 from tfcolor.gans import optimizers
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -84,9 +83,7 @@ def test_make_optimizer_and_config_round_trip():
 
 @pytest.mark.slow
 def test_fused_optimizers_under_mirrored_strategy_on_two_devices():
-    env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="2")
-    result = subprocess.run([sys.executable, os.path.join(REPO, "tests", "distributed_parity.py"), "optimizers"],
-                            env=env, capture_output=True, text=True, timeout=300)
+    result = run_script(os.path.join(REPO, "tests", "distributed_parity.py"), "optimizers")
     assert result.returncode == 0, result.stderr[-3000:]
     diffs = json.loads(result.stdout.strip().splitlines()[-1])
     for name in ("adam", "rmsprop"):

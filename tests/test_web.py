@@ -9,14 +9,12 @@ import base64
 import io
 import os
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from tests.conftest import REPO, photo
+from tests.conftest import photo, run_module
 from tfcolor.deploy import web
 
 
@@ -267,8 +265,7 @@ def test_every_generator_kind_runs_in_the_browser_with_kerass_numbers(page, site
 @pytest.mark.slow
 def test_page_matches_python_colorize(page, photos, tmp_path):
     out = tmp_path / "python"
-    subprocess.run([sys.executable, "-m", "tfcolor.colorize", *photos, f"--output_dir={out}"], check=True, cwd=REPO,
-                   capture_output=True)
+    run_module("tfcolor.colorize", *photos, f"--output_dir={out}")
     for path in photos:
         got = np.asarray(Image.open(io.BytesIO(_colorize_file(page, path))).convert("RGB"))
         want = np.asarray(Image.open(out / (os.path.splitext(os.path.basename(path))[0] + ".png")).convert("RGB"))
