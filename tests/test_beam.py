@@ -25,11 +25,12 @@ def dataset_files(directory):
     return {name: open(os.path.join(directory, name), "rb").read() for name in names}
 
 
-def both_runners(tmp_path, module, *args):
-    """Runs a data_prep entry point with each runner; returns their output folders."""
+def both_runners(tmp_path, module, *args, beam_workers=2):
+    """Runs a data_prep entry point with each runner (Beam with ``beam_workers`` worker
+    processes; 1 runs it in memory); returns their output folders."""
     local, beam = tmp_path / "local", tmp_path / "beam"
     run_module(module, *args, f"--output_dir={local}", "--num_workers=0")
-    result = run_module(module, *args, f"--output_dir={beam}", "--runner=beam", "--num_workers=2")
+    result = run_module(module, *args, f"--output_dir={beam}", "--runner=beam", f"--num_workers={beam_workers}")
     assert "on FnApiRunner" in result.stderr
     return str(local), str(beam)
 
@@ -73,14 +74,16 @@ def test_coco_places365_and_cifar_give_the_same_datasets(tmp_path, python_batche
     for k, crop in enumerate(crops[5:]):
         save(str(root / "val_256" / f"Places365_val_{k + 1:08d}.jpg"), crop)
     (root / "places365_val.txt").write_text("Places365_val_00000001.jpg 0\nPlaces365_val_00000002.jpg 1\n")
+    # Places365 and CIFAR-10 in memory: splitting the work over processes is the same for every
+    # source (COCO above, the folder test and the kill -9 test run it with 2 worker processes).
     local, beam = both_runners(tmp_path / "p", "data_prep.places365", f"--root={root}", "--image_size=32",
-                               "--images_per_shard=2")
+                               "--images_per_shard=2", beam_workers=1)
     assert_same_dataset(local, beam)
     assert read_manifest(beam)["skipped"] == {"unreadable": 1}
 
     make_tarball(tmp_path / "cifar-10-python.tar.gz", python_batches)
     local, beam = both_runners(tmp_path / "k", "data_prep.cifar", f"--source={tmp_path / 'cifar-10-python.tar.gz'}",
-                               "--image_size=32", "--images_per_shard=4")
+                               "--image_size=32", "--images_per_shard=4", beam_workers=1)
     assert_same_dataset(local, beam)
     assert read_manifest(beam)["records"] == {"train": 15, "test": 3}
 

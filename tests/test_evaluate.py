@@ -22,12 +22,22 @@ def setup(tmp_path_factory, trained_generator):
     return root
 
 
+RECORDS = ["--inception_weights=", "--grid_images=4", "--batch_size=4"]  # the evaluation of the records
+
+
+@pytest.fixture(scope="module")
+def records_evaluation(setup):
+    """The evaluation of the 6 records (its output folder, out_a, and the command's result)."""
+    out = setup / "out_a"
+    result = run_module("tfcolor.evaluate", f"--model={setup / 'run'}", f"--data={setup / 'data'}",
+                        f"--output_dir={out}", *RECORDS)
+    return out, result
+
+
 @pytest.mark.slow
-def test_evaluate_command_on_records(setup):
+def test_evaluate_command_on_records(setup, records_evaluation):
     root = setup
-    out = root / "out_a"
-    result = run_module("tfcolor.evaluate", f"--model={root / 'run'}", f"--data={root / 'data'}",
-                        f"--output_dir={out}", "--inception_weights=", "--grid_images=4")
+    out, result = records_evaluation
     assert "FID skipped" in result.stderr and "LPIPS skipped" in result.stderr
     report = json.loads((out / "metrics.json").read_text())
     assert report["count"] == 6 and len(report["per_image"]) == 6
@@ -50,7 +60,7 @@ def test_evaluate_command_on_records(setup):
 
 
 @pytest.mark.slow
-def test_evaluate_command_on_a_folder_with_fid_and_compare(setup, tmp_path):
+def test_evaluate_command_on_a_folder_with_fid_and_compare(setup, records_evaluation, tmp_path):
     import keras
 
     root = setup
@@ -69,7 +79,7 @@ def test_evaluate_command_on_a_folder_with_fid_and_compare(setup, tmp_path):
     report = json.loads((out / "metrics.json").read_text())
     assert report["count"] == 3 and report["skipped"] == {"grayscale": 1}
     assert report["summary"]["model"]["fid"] >= 0 and report["summary"]["gray"]["fid"] >= 0
-    result = run_module("tfcolor.evaluate", f"--compare={root / 'out_a'},{out}",
+    result = run_module("tfcolor.evaluate", f"--compare={records_evaluation[0]},{out}",
                         f"--output_dir={tmp_path / 'cmp'}")
     table = (tmp_path / "cmp" / "compare.md").read_text()
     assert "| out_a | 6 |" in table and "| out_b | 3 |" in table and "gray input" in table
@@ -78,23 +88,23 @@ def test_evaluate_command_on_a_folder_with_fid_and_compare(setup, tmp_path):
 
 
 @pytest.mark.slow
-def test_an_interrupted_evaluation_goes_on_and_ends_as_an_uninterrupted_one(setup, tmp_path):
+def test_an_interrupted_evaluation_goes_on_and_ends_as_an_uninterrupted_one(setup, records_evaluation, tmp_path):
     root = setup
-    common = [f"--model={root / 'run'}", f"--data={root / 'data'}", "--inception_weights=", "--batch_size=4"]
-    run_module("tfcolor.evaluate", *common, f"--output_dir={tmp_path / 'whole'}")
+    common = [f"--model={root / 'run'}", f"--data={root / 'data'}", *RECORDS]
+    whole_dir = records_evaluation[0]  # the same evaluation, uninterrupted
     part = tmp_path / "part"
     run_module("tfcolor.evaluate", *common, f"--output_dir={part}", "--max_images=3")
     assert len((part / "per_image.jsonl").read_text().splitlines()) == 3
     result = run_module("tfcolor.evaluate", *common, f"--output_dir={part}")
     assert "3 measured before: going on" in result.stdout
-    whole = json.loads((tmp_path / "whole" / "metrics.json").read_text())
+    whole = json.loads((whole_dir / "metrics.json").read_text())
     resumed = json.loads((part / "metrics.json").read_text())
     assert resumed["count"] == 6
     assert [r["key"] for r in resumed["per_image"]] == [r["key"] for r in whole["per_image"]]
     for a, b in zip(resumed["per_image"], whole["per_image"], strict=True):  # batches differ: float order
         for who in ("model", "gray"):
             assert a[who] == pytest.approx(b[who], rel=1e-4, abs=1e-4)
-    assert Image.open(part / "grid.png").size == Image.open(tmp_path / "whole" / "grid.png").size
+    assert Image.open(part / "grid.png").size == Image.open(whole_dir / "grid.png").size
     refused = run_module("tfcolor.evaluate", *common, f"--output_dir={part}", "--eval_size=32", check=False)
     assert refused.returncode == 1 and "--overwrite" in refused.stderr
 
