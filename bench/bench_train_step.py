@@ -80,7 +80,7 @@ def networks(size, gan="pix2pix"):
 
 def matmul_layers(*networks_):
     """How many convolutions take tfcolor's CPU matmul path (must be 0 with a GPU visible)."""
-    return sum(1 for net in networks_ for layer in net._flatten_layers()
+    return sum(1 for net in networks_ for layer in layers.all_layers(net)
                if hasattr(layer, "_matmul_path") and layer._matmul_path(layer.input.shape))
 
 

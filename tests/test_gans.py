@@ -30,12 +30,12 @@ def random_batches(size=16, batch=4):
 
 @pytest.fixture(scope="module")
 def photo_data():
-    """32 px crops of real photos: 192 for training, 32 held out."""
+    """32 px crops of real photos: 192 for training (batches of 8), 32 held out."""
     crops = np.stack([tf.image.resize(c, [32, 32]).numpy().round().astype(np.uint8)
                       for c in photo_crops(224, size=64)])
     l, ab = color.split_lab(color.rgb_to_lab(crops))
     train = tf.data.Dataset.from_tensor_slices((l[:192], ab[:192])).shuffle(192, seed=0)
-    train = train.batch(16, drop_remainder=True).repeat()
+    train = train.batch(8, drop_remainder=True).repeat()
     val = tf.data.Dataset.from_tensor_slices((l[192:], ab[192:])).batch(16)
     return train, val
 
