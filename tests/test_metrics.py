@@ -99,6 +99,22 @@ def test_frechet_distance_closed_form():
     assert perceptual.fid(x, x) == pytest.approx(0.0, abs=1e-6)
 
 
+@pytest.mark.parametrize("samples", [6, 300])  # 64-D covariances of rank 5 and of full rank
+def test_frechet_distance_equals_the_matrix_square_root_formula(samples):
+    from scipy import linalg
+
+    rng = np.random.default_rng(samples)
+    a, b = rng.normal(size=(samples, 64)) ** 2, 1.3 * rng.normal(size=(samples, 64)) ** 2 + 0.1
+    (mu1, s1), (mu2, s2) = metrics.feature_statistics(a), metrics.feature_statistics(b)
+    if samples < 64:  # sqrtm needs an offset on singular products: both sides get it
+        s1, s2 = s1 + np.eye(64) * 1e-6, s2 + np.eye(64) * 1e-6
+    root = linalg.sqrtm(s1 @ s2).real
+    expected = np.sum((mu1 - mu2) ** 2) + np.trace(s1) + np.trace(s2) - 2 * np.trace(root)
+    assert metrics.frechet_distance(mu1, s1, mu2, s2) == pytest.approx(expected, rel=1e-6)
+    with pytest.raises(ValueError, match="finite"):
+        metrics.frechet_distance(mu1, np.full_like(s1, np.nan), mu2, s2)
+
+
 def test_frechet_distance_survives_singular_covariances():
     features = np.random.default_rng(0).normal(size=(10, 32))  # 10 samples in 32-D: rank 9
     assert abs(perceptual.fid(features, features)) < 1e-3

