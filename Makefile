@@ -17,8 +17,8 @@ quickstart: $(STAMP)
 	$(PY) -m data_prep.samples --output_dir=runs/quickstart/data --image_size=64 --store_size=72
 	$(PY) -m tfcolor.train --flagfile=experiments/quickstart.flags
 
-# Two worker processes, a test module each (module fixtures built once): much of the suite waits
-# on TensorFlow start-up in subprocesses, which two workers overlap (11.4 -> 6.7 min on 2 cores).
+# Two worker processes, a test module each (module fixtures built once); the suite is CPU-bound
+# (commands fork from a process that imported TensorFlow once: tests/launcher.py).
 test: $(STAMP)
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q -n 2 --dist loadscope
