@@ -28,6 +28,7 @@ PRELOAD = ("tensorflow", "keras", "numpy", "PIL.Image", "matplotlib.pyplot", "ab
 _IMPORT_TIME_PREFIXES = ("TF_", "XLA_", "CUDA_", "OMP_", "KMP_", "MKL_", "PYTHON")
 
 _server = None
+_server_environ = None  # the environment the server imported TensorFlow under
 _lock = threading.Lock()
 
 
@@ -51,7 +52,7 @@ def run(argv, env, cwd=REPO, timeout=300):
 def _forkable(env):
     if os.environ.get("TFCOLOR_TEST_FORK", "1") == "0" or not hasattr(os, "fork"):
         return False
-    base = _server_env()
+    base = _server_environ if _server is not None and _server.poll() is None else _server_env()
     for key in set(env) | set(base):
         if key.startswith(_IMPORT_TIME_PREFIXES) and key != "PYTHONPATH" and env.get(key) != base.get(key):
             return False
@@ -63,10 +64,11 @@ def _server_env():
 
 
 def _request(message):
-    global _server
+    global _server, _server_environ
     if _server is None or _server.poll() is not None:
+        _server_environ = _server_env()
         _server = subprocess.Popen([sys.executable, "-c", "from tests.launcher import serve; serve()"], cwd=REPO,
-                                   env=_server_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                                   env=_server_environ, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         atexit.register(_server.kill)
     _server.stdin.write(json.dumps(message) + "\n")
     _server.stdin.flush()

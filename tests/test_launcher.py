@@ -1,0 +1,53 @@
+"""tests/launcher.py: a command forked from the server ends, prints and exits as the same
+command in a fresh interpreter does."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests import launcher
+from tests.conftest import REPO
+
+SCRIPT = """
+import os, sys
+print("argv", sys.argv[1:], "cwd", os.getcwd(), "path0", sys.path[0], "env", os.environ.get("LAUNCHER_TEST"))
+print("to stderr", file=sys.stderr)
+if sys.argv[1] == "raise":
+    raise ValueError("boom")
+if sys.argv[1] == "message":
+    sys.exit("a message")
+sys.exit(int(sys.argv[1]))
+"""
+
+
+def both(argv, env, cwd=REPO):
+    forked = launcher.run(argv, env, cwd=cwd)
+    real = subprocess.run([sys.executable, *argv], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+    return forked, real
+
+
+@pytest.mark.slow
+def test_forked_commands_exit_and_print_as_real_ones(tmp_path):
+    script = tmp_path / "script.py"
+    script.write_text(SCRIPT)
+    env = dict(os.environ, PYTHONPATH=REPO, LAUNCHER_TEST="set")
+    for arg, code in (("0", 0), ("3", 3), ("message", 1), ("raise", 1)):
+        forked, real = both([str(script), arg], env, cwd=tmp_path)
+        assert forked.returncode == real.returncode == code
+        assert forked.stdout == real.stdout and f"cwd {tmp_path} path0 {tmp_path} env set" in forked.stdout
+        assert forked.stderr.splitlines()[0] == real.stderr.splitlines()[0] == "to stderr"
+        assert forked.stderr.splitlines()[-1] == real.stderr.splitlines()[-1]  # the message, the exception
+    forked, real = both(["-m", "tfcolor.train", "--help"], dict(os.environ, PYTHONPATH=REPO))
+    assert forked.returncode == real.returncode and forked.stdout == real.stdout and "--train" in forked.stdout
+    # --helpfull would differ: it lists the absl flags of every imported module, and the server
+    # has imported TensorFlow's (tests/test_docs.py runs it in a fresh interpreter).
+
+
+def test_a_different_tensorflow_environment_runs_a_real_subprocess():
+    env = launcher._server_env()
+    assert launcher._forkable(env) == (os.environ.get("TFCOLOR_TEST_FORK", "1") != "0")
+    assert not launcher._forkable(dict(env, TF_ENABLE_ONEDNN_OPTS="0"))
+    assert not launcher._forkable(dict(env, CUDA_VISIBLE_DEVICES=""))
+    assert launcher._forkable(dict(env, PYTHONPATH=REPO + os.pathsep + "/elsewhere")) == launcher._forkable(env)
