@@ -10,7 +10,9 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from PIL import Image  # noqa: E402
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests import launcher  # noqa: E402
+
+REPO = launcher.REPO
 
 
 def photo(name="astronaut"):
@@ -52,19 +54,18 @@ def run_module(module, *args, timeout=300, check=True):
     """Runs ``python -m module args`` from the repo (forked from a process that has imported
     TensorFlow: tests/launcher.py); returns the completed process (which must succeed unless
     ``check`` is False)."""
-    from tests import launcher
+    return _run(["-m", module, *args], timeout, check)
 
-    env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="2")
-    result = launcher.run(["-m", module, *args], env, timeout=timeout)
-    assert result.returncode == 0 or not check, f"{module} failed:\n{result.stdout}\n{result.stderr[-3000:]}"
+
+def run_script(path, *args, timeout=300, check=True):
+    """Runs ``python path args`` like run_module."""
+    return _run([path, *args], timeout, check)
+
+
+def _run(argv, timeout, check):
+    result = launcher.run(argv, launcher.command_env(), timeout=timeout)
+    assert result.returncode == 0 or not check, f"{argv} failed:\n{result.stdout}\n{result.stderr[-3000:]}"
     return result
-
-
-def run_script(path, *args, timeout=300):
-    """Runs ``python path args`` like run_module; returns the completed process."""
-    from tests import launcher
-
-    return launcher.run([path, *args], dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="2"), timeout=timeout)
 
 
 def kill_after_shards(args, out, shards=1, timeout=180):
@@ -74,7 +75,7 @@ def kill_after_shards(args, out, shards=1, timeout=180):
     import signal
     import time
 
-    env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="2")
+    env = launcher.command_env()
     process = subprocess.Popen(args, cwd=REPO, env=env, start_new_session=True,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + timeout

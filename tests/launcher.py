@@ -32,6 +32,12 @@ _server_environ = None  # the environment the server imported TensorFlow under
 _lock = threading.Lock()
 
 
+def command_env(**extra):
+    """The environment the tests run commands in: the repository importable, TensorFlow's
+    C++ logging quiet, plus ``extra``."""
+    return dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="2", **extra)
+
+
 def run(argv, env, cwd=REPO, timeout=300):
     """``argv`` is ``["-m", module, *args]`` or ``[script, *args]``; returns a
     subprocess.CompletedProcess with text stdout/stderr (raises subprocess.TimeoutExpired)."""
@@ -52,21 +58,17 @@ def run(argv, env, cwd=REPO, timeout=300):
 def _forkable(env):
     if os.environ.get("TFCOLOR_TEST_FORK", "1") == "0" or not hasattr(os, "fork"):
         return False
-    base = _server_environ if _server is not None and _server.poll() is None else _server_env()
+    base = _server_environ if _server is not None and _server.poll() is None else command_env()
     for key in set(env) | set(base):
         if key.startswith(_IMPORT_TIME_PREFIXES) and key != "PYTHONPATH" and env.get(key) != base.get(key):
             return False
     return True
 
 
-def _server_env():
-    return dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL=os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"))
-
-
 def _request(message):
     global _server, _server_environ
     if _server is None or _server.poll() is not None:
-        _server_environ = _server_env()
+        _server_environ = command_env()
         _server = subprocess.Popen([sys.executable, "-c", "from tests.launcher import serve; serve()"], cwd=REPO,
                                    env=_server_environ, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         atexit.register(_server.kill)

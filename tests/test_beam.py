@@ -12,6 +12,7 @@ from data_prep import beam_runner
 from data_prep.convert import PrepConfig
 from data_prep.decode import Item
 from data_prep.pipeline import write_dataset
+from tests import launcher
 from tests.conftest import REPO, kill_after_shards, photo_crops, read_keys, read_manifest, run_module, save
 from tests.test_cifar import make_tarball, python_batches, small_images  # noqa: F401 (fixtures)
 from tests.test_sources import make_bad_folder, make_coco
@@ -146,7 +147,7 @@ app.run(folder.main)
 @pytest.mark.slow
 def test_missing_beam_is_a_one_line_error(tmp_path):
     save(str(tmp_path / "photos" / "a.jpg"), photo_crops(1, size=64)[0])
-    env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="2")
+    env = launcher.command_env()
     result = subprocess.run([sys.executable, "-c", NO_BEAM % (tmp_path / "photos", tmp_path / "out")], cwd=REPO,
                             env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 1

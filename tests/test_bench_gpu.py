@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from tests import launcher
 from tests.conftest import REPO
 
 
@@ -16,7 +17,7 @@ from tests.conftest import REPO
 def test_gpu_script_smoke_run_writes_the_table(tmp_path):
     """Split over two calls into one folder (PHASES), as on a machine lent by the call."""
     for phases in ("cifar32 wgan_gp", "finite"):
-        env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="2", QUICK="1", PARITY="",
+        env = launcher.command_env(QUICK="1", PARITY="",
                    PYTHON=sys.executable, PHASES=phases)
         result = subprocess.run(["bash", os.path.join(REPO, "bench", "gpu.sh"), str(tmp_path)], cwd=REPO,
                                 env=env, capture_output=True, text=True, timeout=600)

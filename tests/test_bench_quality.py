@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from tests import launcher
 from tests.conftest import REPO
 
 PARSE_RECIPES = """
@@ -32,7 +33,7 @@ print(json.dumps(out))
 
 @pytest.mark.slow
 def test_every_recipe_is_a_valid_configuration_for_calibration_and_run():
-    env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="2")
+    env = launcher.command_env()
     result = subprocess.run([sys.executable, "-c", PARSE_RECIPES], cwd=REPO, env=env, capture_output=True,
                             text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]

@@ -32,21 +32,21 @@ def both(argv, env, cwd=REPO):
 def test_forked_commands_exit_and_print_as_real_ones(tmp_path):
     script = tmp_path / "script.py"
     script.write_text(SCRIPT)
-    env = dict(os.environ, PYTHONPATH=REPO, LAUNCHER_TEST="set")
+    env = launcher.command_env(LAUNCHER_TEST="set")
     for arg, code in (("0", 0), ("3", 3), ("message", 1), ("raise", 1)):
         forked, real = both([str(script), arg], env, cwd=tmp_path)
         assert forked.returncode == real.returncode == code
         assert forked.stdout == real.stdout and f"cwd {tmp_path} path0 {tmp_path} env set" in forked.stdout
         assert forked.stderr.splitlines()[0] == real.stderr.splitlines()[0] == "to stderr"
         assert forked.stderr.splitlines()[-1] == real.stderr.splitlines()[-1]  # the message, the exception
-    forked, real = both(["-m", "tfcolor.train", "--help"], dict(os.environ, PYTHONPATH=REPO))
+    forked, real = both(["-m", "tfcolor.train", "--help"], launcher.command_env())
     assert forked.returncode == real.returncode and forked.stdout == real.stdout and "--train" in forked.stdout
     # --helpfull would differ: it lists the absl flags of every imported module, and the server
     # has imported TensorFlow's (tests/test_docs.py runs it in a fresh interpreter).
 
 
 def test_a_different_tensorflow_environment_runs_a_real_subprocess():
-    env = launcher._server_env()
+    env = launcher.command_env()
     assert launcher._forkable(env) == (os.environ.get("TFCOLOR_TEST_FORK", "1") != "0")
     assert not launcher._forkable(dict(env, TF_ENABLE_ONEDNN_OPTS="0"))
     assert not launcher._forkable(dict(env, CUDA_VISIBLE_DEVICES=""))

@@ -16,6 +16,7 @@ import pytest
 from data_prep.convert import PrepConfig
 from data_prep.decode import Item
 from data_prep.pipeline import write_dataset
+from tests import launcher
 from tests.conftest import REPO, photo_crops, run_module
 
 TINY = [
@@ -70,7 +71,7 @@ def test_every_flagfile_parses_into_a_valid_config():
     flagfiles = sorted(f for f in glob.glob(os.path.join("experiments", "*.flags"))
                        if not f.endswith("common.flags"))
     assert len(flagfiles) == 9
-    env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="2")
+    env = launcher.command_env()
     result = subprocess.run([sys.executable, "-c", PARSE_FLAGFILES, *flagfiles], cwd=REPO, env=env,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -118,7 +119,7 @@ def test_kill_9_then_rerun_continues_the_step_counter(dataset, tmp_path):
     model_dir = str(tmp_path / "killed")
     args = [f"--train={dataset}", f"--model_dir={model_dir}", *TINY, "--epochs=4", "--steps_per_epoch=20",
             "--checkpoint_every=5"]
-    env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="2")
+    env = launcher.command_env()
     process = subprocess.Popen([sys.executable, "-m", "tfcolor.train", *args], cwd=REPO, env=env,
                                start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 240
@@ -229,7 +230,7 @@ def test_multi_worker_training_with_two_processes_on_localhost(dataset, tmp_path
     processes = []
     for index in range(2):
         tf_config = {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
-        env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="2", TF_CONFIG=json.dumps(tf_config))
+        env = launcher.command_env(TF_CONFIG=json.dumps(tf_config))
         processes.append(subprocess.Popen(
             [sys.executable, "-m", "tfcolor.train", f"--train={dataset}", f"--model_dir={model_dir}",
              *TINY, "--strategy=multi_worker"],
