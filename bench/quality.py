@@ -153,6 +153,12 @@ RECIPES = {
     "pix2pix_ema_slim_colorful": PIX2PIX + ["--ema_decay=0.999", "--g_max_filters=128",
                                             "--colorfulness_weight=10"],
     "pix2pix_ema_slim_rebalanced": PIX2PIX + ["--ema_decay=0.999", "--g_max_filters=128", "--rebalance_l1"],
+    # Colour classes instead of the L1 regression (Zhang et al.'s cross-entropy over ab classes,
+    # decoded by the annealed mean), with the GAN and averaging of the shipped recipe.
+    "pix2pix_ema_slim_classes": PIX2PIX + ["--ema_decay=0.999", "--g_max_filters=128", "--ab_output=classes",
+                                           "--l1_weight=0", "--class_weight=3", "--norebalance_classes"],
+    "pix2pix_ema_slim_classes_rebalanced": PIX2PIX + ["--ema_decay=0.999", "--g_max_filters=128",
+                                                      "--ab_output=classes", "--l1_weight=0", "--class_weight=3"],
     # The shipped recipe in a run folder of its own, for a longer --steps than the recorded rows.
     "pix2pix_ema_slim_long": PIX2PIX + ["--ema_decay=0.999", "--g_max_filters=128"],
     "vgg_frozen_ema": PIX2PIX + ["--generator=encoder_unet", "--encoder=vgg16", "--ema_decay=0.999"],

@@ -369,10 +369,11 @@ def test_the_colour_terms_train_and_are_logged(dataset, tmp_path):
     vgg = _vgg_file(tmp_path)
     model_dir = str(tmp_path / "run")
     flags = [f"--train={dataset}", f"--model_dir={model_dir}", *TINY, "--pretrain_epochs=1", "--rebalance_l1",
-             "--colorfulness_weight=5", "--perceptual_weight=0.1", f"--perceptual_weights={vgg}"]
+             "--colorfulness_weight=5", "--perceptual_weight=0.1", "--ab_output=classes", "--class_weight=2",
+             f"--perceptual_weights={vgg}"]
     train(*flags)
     header = open(os.path.join(model_dir, "losses.csv")).readline().strip().split(",")
-    assert {"l1", "l1_rebalanced", "color_gap", "perceptual", "g_adv"} <= set(header), header
+    assert {"l1", "l1_rebalanced", "color_gap", "perceptual", "class_ce", "g_adv"} <= set(header), header
     rows = [line.split(",") for line in open(os.path.join(model_dir, "losses.csv")).read().splitlines()[1:]]
     assert len(rows) >= 10 and all(np.isfinite(float(v)) for row in rows for v in row if v)
     missing = train(*flags[:-1], f"--perceptual_weights={tmp_path}/none.npz", f"--model_dir={tmp_path}/m2",

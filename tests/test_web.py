@@ -144,6 +144,7 @@ GENERATOR_KINDS = [
     ("resnet", dict(image_size=32, base_filters=8, num_blocks=2)),
     ("resnet18_unet", dict(image_size=32, encoder_weights=None)),
     ("encoder_unet", dict(image_size=32, base_filters=8, encoder="mobilenet_v2")),
+    ("unet_small", dict(image_size=32, base_filters=8, ab_output="classes")),  # --ab_output=classes
 ]
 
 
@@ -155,13 +156,21 @@ def site_with_every_generator(site):
 
     from tfcolor import models
     from tfcolor.deploy import lite
+    from tfcolor.core import ab_bins
+    from tfcolor.models import classes
 
     rng = np.random.default_rng(0)
     x = rng.uniform(-1, 1, (1, 32, 32, 1)).astype(np.float32)
     expected = []
     for i, (name, kwargs) in enumerate(GENERATOR_KINDS):
         keras.utils.set_random_seed(i)
+        kwargs = dict(kwargs)
+        class_head = kwargs.pop("ab_output", "regression") == "classes"
+        if class_head:
+            kwargs["out_channels"] = classes.CLASS_FEATURES
         generator = models.build_generator(name, **kwargs)
+        if class_head:  # a prior far from uniform, so that the decoded colours are far from gray
+            generator = classes.class_head(generator, prior=rng.dirichlet(np.full(len(ab_bins.gamut_centres()), 0.3)))
         for layer in generator.layers:  # non-trivial BatchNorm statistics
             if isinstance(layer, keras.layers.BatchNormalization):
                 layer.set_weights([rng.uniform(0.5, 1.5, w.shape).astype(np.float32) for w in layer.get_weights()])

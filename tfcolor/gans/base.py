@@ -27,6 +27,7 @@ from tfcolor.core import color
 from tfcolor.gans.averaging import WeightAverage
 from tfcolor.gans.reconstruction import Reconstruction
 from tfcolor.gans.optimizers import make_optimizer
+from tfcolor.models import classes
 from tfcolor.models.layers import all_layers
 
 
@@ -72,6 +73,13 @@ class ColorGAN(keras.Model):
         self.averaging = WeightAverage(generator, ema_decay) if ema_decay else None
         # An attribute, so that checkpoints hold the average beside the raw weights.
         self.averaged_generator = self.averaging.model if self.averaging else None
+        # A class-head generator (--ab_output=classes) also gives its class logits to the
+        # reconstruction terms; a closure, so that Keras does not track the view as a sublayer.
+        view = classes.logits_view(generator) if self.reconstruction.class_weight else None
+        if self.reconstruction.class_weight and view is None:
+            raise ValueError("the colour-class term needs a generator with a class head (--ab_output=classes)")
+        self._logits_and_ab = (lambda l: view(l, training=True)) if view else None
+        self._class_centres = tf.constant(classes.centres(generator)) if view else None
         # One discriminator call on concat(real, fake) halves the calls, but
         # would mix real and fake batch statistics: only without BatchNorm.
         self._joint_discriminator_call = not has_batchnorm(discriminator)
@@ -171,6 +179,16 @@ class ColorGAN(keras.Model):
         for name, value in values.items():
             self.trackers[name].update_state(value)
 
+    def _generate(self, l):
+        """The generator's training-mode ab and its class logits (None for a regression head)."""
+        if self._logits_and_ab is None:
+            return self.generator(l, training=True), None
+        logits, fake_ab = self._logits_and_ab(l)
+        return fake_ab, logits
+
+    def _reconstruct(self, l, ab, fake_ab, logits):
+        return self.reconstruction(l, ab, fake_ab, logits, self._class_centres)
+
     def _discriminator_step(self, l, ab):
         fake_ab = self.generator(l, training=True)
         with tf.GradientTape() as tape:
@@ -183,13 +201,13 @@ class ColorGAN(keras.Model):
 
     def _joint_step(self, l, ab):
         with tf.GradientTape(persistent=True) as tape:
-            fake_ab = self.generator(l, training=True)
+            fake_ab, logits = self._generate(l)
             real_outputs, fake_outputs = self._discriminate(l, ab, fake_ab)
             d_loss, logs = self._critic_objective(
                 l, ab, tf.stop_gradient(fake_ab), real_outputs, fake_outputs
             )
             g_adv = self.generator_adversarial_loss(fake_outputs)
-            g_rec, rec_logs = self.reconstruction(l, ab, fake_ab)
+            g_rec, rec_logs = self._reconstruct(l, ab, fake_ab, logits)
             g_loss = g_adv + g_rec
             d_scaled = self._scaled(d_loss, self.d_optimizer)
             g_scaled = self._scaled(g_loss, self.g_optimizer)
@@ -202,8 +220,8 @@ class ColorGAN(keras.Model):
 
     def _pretrain_step(self, l, ab):
         with tf.GradientTape() as tape:
-            fake_ab = self.generator(l, training=True)
-            g_loss, rec_logs = self.reconstruction(l, ab, fake_ab)
+            fake_ab, logits = self._generate(l)
+            g_loss, rec_logs = self._reconstruct(l, ab, fake_ab, logits)
             scaled = self._scaled(g_loss, self.g_optimizer)
         grads = tape.gradient(scaled, self.generator.trainable_variables)
         self._update_generator(grads)

@@ -12,6 +12,9 @@ taking gradients, since gradients are summed across replicas.
 
 import tensorflow as tf
 
+from tfcolor.core.ab_bins import GRID
+from tfcolor.core.color import AB_SCALE
+
 
 def _bce(labels_value, outputs, from_logits):
     labels = tf.fill(tf.shape(outputs), tf.cast(labels_value, outputs.dtype))
@@ -129,7 +132,15 @@ def colorfulness_loss(pred_rgb, truth_rgb):
     return tf.reduce_mean(tf.nn.relu(gap)) / 100.0
 
 
-def rebalanced_l1_loss(target_ab, pred_ab, bin_weights, grid=10.0, ab_scale=110.0):
+def _bin_weight(target_ab, bin_weights, grid, ab_scale):
+    """``[B, H, W]`` weight of the grid cell each target colour falls in (edge cells outside)."""
+    bin_weights = tf.convert_to_tensor(bin_weights, tf.float32)
+    n = tf.shape(bin_weights)[0]
+    index = tf.cast(tf.floor(target_ab * ab_scale / grid), tf.int32) + n // 2
+    return tf.gather_nd(bin_weights, tf.clip_by_value(index, 0, n - 1))
+
+
+def rebalanced_l1_loss(target_ab, pred_ab, bin_weights, grid=GRID, ab_scale=AB_SCALE):
     """Class-rebalanced L1 (the idea of Zhang et al. 2016 applied to L1): each pixel's
     ``|target - pred|`` (both ab channels) is weighted by the weight of the ab bin its *target*
     colour falls in, so rare saturated colours count as much as the common grays and browns.
@@ -143,12 +154,52 @@ def rebalanced_l1_loss(target_ab, pred_ab, bin_weights, grid=10.0, ab_scale=110.
     """
     target_ab = tf.cast(target_ab, tf.float32)
     pred_ab = tf.cast(pred_ab, tf.float32)
-    bin_weights = tf.convert_to_tensor(bin_weights, tf.float32)
-    n = tf.shape(bin_weights)[0]
-    index = tf.cast(tf.floor(target_ab * ab_scale / grid), tf.int32) + n // 2
-    index = tf.clip_by_value(index, 0, n - 1)
-    weights = tf.gather_nd(bin_weights, index)  # [B, H, W]
+    weights = _bin_weight(target_ab, bin_weights, grid, ab_scale)
     return tf.reduce_mean(weights[..., None] * tf.abs(target_ab - pred_ab))
+
+
+def soft_encode(target_ab, centres, sigma=5.0, ab_scale=AB_SCALE):
+    """Soft encoding of true colours over the colour classes (Zhang et al. 2016): each class
+    weighted by a Gaussian (``sigma`` ab units) of its centre's distance to the pixel's colour,
+    normalised to sum 1. (The paper keeps the 5 nearest classes; the 6th-nearest and farther get
+    less than e^-4 of the nearest's weight here, and no sort is needed.)
+
+    Args:
+      target_ab: normalised ab ``[..., 2]``.
+      centres: ``[Q, 2]`` class centres in natural units (tfcolor.core.ab_bins.gamut_centres).
+    Returns:
+      ``[N, Q]`` weights over the ``N`` pixels.
+    """
+    target = tf.reshape(tf.cast(target_ab, tf.float32) * ab_scale, [-1, 2])
+    centres = tf.convert_to_tensor(centres, tf.float32)
+    distance2 = (tf.reduce_sum(tf.square(target), -1, keepdims=True) - 2.0 * tf.matmul(target, centres, transpose_b=True)
+                 + tf.reduce_sum(tf.square(centres), -1)[None])
+    return tf.nn.softmax(-distance2 / (2.0 * sigma * sigma), axis=-1)
+
+
+def class_cross_entropy(target_ab, logits, centres, bin_weights=None, sigma=5.0, grid=GRID, ab_scale=AB_SCALE):
+    """Zhang et al.'s classification loss: the cross-entropy between the soft-encoded true colour
+    (:func:`soft_encode`) and the predicted class distribution ``softmax(logits)``, averaged over
+    pixels, each pixel weighted by the rarity of its true colour when ``bin_weights`` are given
+    (the ``[n, n]`` grid weights of :func:`tfcolor.gans.rebalance.weights`).
+
+    Args:
+      target_ab: normalised ab ``[B, H, W, 2]``.
+      logits: ``[B, H / s, W / s, Q]`` class logits, one per ``s`` x ``s`` pixels (s >= 1): the
+        true ab is averaged over those pixels first.
+      centres: ``[Q, 2]`` class centres in natural units.
+    """
+    target_ab = tf.cast(target_ab, tf.float32)
+    stride = target_ab.shape[1] // logits.shape[1]
+    if stride > 1:
+        target_ab = tf.nn.avg_pool2d(target_ab, stride, stride, "VALID")
+    centres = tf.convert_to_tensor(centres, tf.float32)
+    logits = tf.reshape(tf.cast(logits, tf.float32), [-1, tf.shape(centres)[0]])
+    encoded = tf.stop_gradient(soft_encode(target_ab, centres, sigma, ab_scale))
+    cross_entropy = -tf.reduce_sum(encoded * tf.nn.log_softmax(logits, axis=-1), axis=-1)
+    if bin_weights is not None:
+        cross_entropy *= tf.reshape(_bin_weight(target_ab, bin_weights, grid, ab_scale), [-1])
+    return tf.reduce_mean(cross_entropy)
 
 
 def perceptual_loss(features_pred, features_truth):

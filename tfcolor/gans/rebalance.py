@@ -10,13 +10,14 @@ by the rarity of its true colour:
     w      /= sum(p_tilde * w)          (so the expected weight under p_tilde is 1)
 
 with lambda = 0.5. Here the weights multiply the L1 term
-(:func:`tfcolor.gans.losses.rebalanced_l1_loss`) instead of the classification loss. Pure numpy.
+(:func:`tfcolor.gans.losses.rebalanced_l1_loss`) or, as in the paper, the cross-entropy over colour
+classes (:func:`tfcolor.gans.losses.class_cross_entropy`). The grid: tfcolor.core.ab_bins. Pure numpy.
 """
 
 import numpy as np
 
-GRID = 10.0  # ab units per bin
-BINS = 22  # bins per axis: [-110, 110) in a and b, the sRGB gamut
+from tfcolor.core.ab_bins import BINS, GRID
+
 SIGMA = 5.0  # ab units
 LAMBDA = 0.5
 
@@ -56,3 +57,17 @@ def weights(counts, lam=LAMBDA, sigma=SIGMA, grid=GRID):
     w = 1.0 / ((1.0 - lam) * smoothed + lam / q)
     w /= (smoothed * w).sum()
     return w.astype(np.float32)
+
+
+def class_prior(counts, centres, sigma=SIGMA, grid=GRID, floor=1e-6):
+    """The smoothed colour prior over the colour classes (``centres``: ``[Q, 2]`` natural units
+    of cells of this grid): ``[Q]`` probabilities summing to 1, none below ``floor`` before
+    normalising. A class head whose bias is its log starts from the training set's colours."""
+    counts = np.asarray(counts, np.float64)
+    if counts.sum() <= 0:
+        raise ValueError("empty ab histogram: no pixels to estimate the colour prior from")
+    smoothed = _gaussian_smooth(counts / counts.sum(), sigma / grid)
+    bins = counts.shape[0]
+    index = np.floor(np.asarray(centres, np.float64) / grid).astype(np.int64) + bins // 2
+    p = np.maximum(smoothed[index[:, 0], index[:, 1]], floor)
+    return (p / p.sum()).astype(np.float32)

@@ -7,7 +7,7 @@
 
 from tfcolor.models.registry import DISCRIMINATORS, GENERATORS
 
-_CUSTOM_LAYER_MODULES = ("layers", "matmul_conv", "pixeltcl", "subpixel", "backbones")
+_CUSTOM_LAYER_MODULES = ("layers", "matmul_conv", "pixeltcl", "subpixel", "backbones", "classes")
 
 
 def build_generator(name, **kwargs):

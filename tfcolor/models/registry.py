@@ -14,6 +14,10 @@ UPSAMPLINGS = ("transpose", "resize", "pixeltcl")
 D_ACTIVATIONS = ("none", "tanh", "sigmoid")
 # Backbones of --generator=encoder_unet (keras.applications; the stage taps: models/backbones.py).
 ENCODERS = ("vgg16", "resnet50", "mobilenet_v2", "efficientnet_b0")
+# The generator's ab output: tanh regression, or colour classes decoded by the annealed mean
+# (models/classes.py) at Zhang et al.'s temperature.
+AB_OUTPUTS = ("regression", "classes")
+CLASS_TEMPERATURE = 0.38
 
 
 def _power_of_two(config):

@@ -7,11 +7,12 @@ import numpy as np
 import tensorflow as tf
 
 from tfcolor import gans, models
-from tfcolor.core import color, data, rundir, schema
+from tfcolor.core import ab_bins, color, data, rundir, schema
 from tfcolor.core.data import DataError, count_records
 from tfcolor.gans import rebalance
 from tfcolor.gans.reconstruction import Reconstruction
 from tfcolor.gans.optimizers import make_optimizer
+from tfcolor.models import classes
 from tfcolor.training.schedules import make_schedule
 
 
@@ -163,13 +164,19 @@ def sample_batch(config, info, pool=512):
     return tf.gather(l_norm, picks), tf.gather(ab_norm, picks)
 
 
-def build_networks(config):
+def build_networks(config, counts=None):
     """The generator and discriminator named in the config; each registry entry says which
-    model settings its builder takes (tfcolor.models.registry)."""
+    model settings its builder takes (tfcolor.models.registry). ``counts`` (colour_prior's
+    output) start a class head from the training colours."""
     m, size = config.model, config.data.image_size
+    outputs = {"out_channels": classes.CLASS_FEATURES} if m.ab_output == "classes" else {}
     generator = models.GENERATORS.build(
         m.generator, image_size=size, norm=m.g_norm, init=m.init, upsampling=m.upsampling,
-        **models.GENERATORS.kwargs_from(m.generator, m))
+        **outputs, **models.GENERATORS.kwargs_from(m.generator, m))
+    if m.ab_output == "classes":
+        centres = ab_bins.gamut_centres()
+        prior = None if counts is None else rebalance.class_prior(counts, centres)
+        generator = classes.class_head(generator, m.class_temperature, centres, prior)
     discriminator = models.DISCRIMINATORS.build(
         m.discriminator, image_size=size, base_filters=m.d_filters, norm=m.d_norm, init=m.init,
         final_activation=m.d_activation, **models.DISCRIMINATORS.kwargs_from(m.discriminator, m))
@@ -195,13 +202,13 @@ def n_critic_of(config):
     return config.objective.n_critic or gans.OBJECTIVES.load(config.objective.gan).N_CRITIC
 
 
-PRIOR_IMAGES = 2000  # training images read for the ab histogram of --rebalance_l1
+PRIOR_IMAGES = 2000  # training images read for the ab histogram of the rebalanced terms
 PERCEPTUAL_TAPS = (2, 4, 7)  # relu1_2, relu2_2, relu3_3
 
 
 def colour_prior(config, info, max_images=PRIOR_IMAGES):
     """ab histogram counts of (up to ``max_images``) training images, centre crops at the
-    training size, for --rebalance_l1."""
+    training size, for --rebalance_l1 and --rebalance_classes."""
     ds = data.make_dataset(info.train_files, 64, training=False, image_size=config.data.image_size,
                            deterministic=True).take(-(-max_images // 64))
     counts = 0.0
@@ -212,11 +219,12 @@ def colour_prior(config, info, max_images=PRIOR_IMAGES):
 
 def build_reconstruction(config, counts=None):
     """The generator's non-adversarial loss from the flags (``counts``: colour_prior's output,
-    needed with --rebalance_l1)."""
+    needed when ``config.needs_colour_prior``)."""
     o = config.objective
-    bin_weights = None
-    if o.rebalance_l1:
-        bin_weights = rebalance.weights(counts, lam=o.rebalance_lambda)
+    prior = rebalance.weights(counts, lam=o.rebalance_lambda) if config.needs_colour_prior else None
+    bin_weights = prior if o.rebalance_l1 else None
+    class_weight = o.class_weight if config.model.ab_output == "classes" else 0.0
+    class_bin_weights = prior if class_weight and o.rebalance_classes else None
     features = None
     if o.perceptual_weight:
         from tfcolor.models import vgg
@@ -225,13 +233,15 @@ def build_reconstruction(config, counts=None):
             features = vgg.VGGFeatures(o.perceptual_weights, PERCEPTUAL_TAPS)
         except (vgg.MissingWeights, KeyError) as e:
             raise DataError(f"--perceptual_weights: {e}") from e
-    return Reconstruction(o.l1_weight, bin_weights, o.colorfulness_weight, features, o.perceptual_weight)
+    return Reconstruction(o.l1_weight, bin_weights, o.colorfulness_weight, features, o.perceptual_weight,
+                          class_weight, class_bin_weights)
 
 
-def build_gan(config, total_steps, reconstruction=None):
-    """Networks, objective and optimizers; call inside ``strategy.scope()``."""
+def build_gan(config, total_steps, reconstruction=None, counts=None):
+    """Networks, objective and optimizers; call inside ``strategy.scope()`` (``counts``:
+    colour_prior's output, when ``config.needs_colour_prior``)."""
     o = config.objective
-    generator, discriminator = build_networks(config)
+    generator, discriminator = build_networks(config, counts)
     kwargs = dict(l1_weight=o.l1_weight, reconstruction=reconstruction, ema_decay=config.optim.ema_decay,
                   **gans.OBJECTIVES.kwargs_from(o.gan, o))
     if o.gan == "pix2pix":

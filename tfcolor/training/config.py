@@ -10,7 +10,8 @@ import dataclasses
 
 from tfcolor.core.registry import check_choice
 from tfcolor.gans.registry import GAN_MODES, OBJECTIVES
-from tfcolor.models.registry import D_ACTIVATIONS, DISCRIMINATORS, ENCODERS, GENERATORS, INITS, NORMS, UPSAMPLINGS
+from tfcolor.models.registry import (AB_OUTPUTS, CLASS_TEMPERATURE, D_ACTIVATIONS, DISCRIMINATORS, ENCODERS,
+                                     GENERATORS, INITS, NORMS, UPSAMPLINGS)
 
 SCHEDULES = ("constant", "linear", "cosine")
 OPTIMIZERS = ("", "adam", "rmsprop", "sgd")
@@ -55,6 +56,11 @@ class ModelConfig:
                                        "them; encoder_unet only) | PATH of a weights file (offline) | none (random).")
     freeze_encoder_epochs: int = setting(0, "Epochs at the start during which the encoder's weights stay fixed "
                                             "(its BatchNorm in inference mode); the decoder learns first.")
+    ab_output: str = setting("regression", "Generator output: regression (ab through tanh) | classes (a probability "
+                                           "over ab colour classes, decoded by the annealed mean: Zhang et al. 2016; "
+                                           "trained with --class_weight).", AB_OUTPUTS)
+    class_temperature: float = setting(CLASS_TEMPERATURE, "--ab_output=classes: annealed-mean temperature (1: the "
+                                                          "mean colour, dull; towards 0: the likeliest, vivid).")
     init: str = setting("normal", "Weight init: normal (N(0, 0.02)) | xavier.", INITS)
     discriminator: str = setting("patchgan", "Discriminator: " + DISCRIMINATORS.help_text() + ".",
                                  DISCRIMINATORS.names())
@@ -78,6 +84,10 @@ class ObjectiveConfig:
                                         "of its true colour in the training set's ab histogram, against sepia.")
     rebalance_lambda: float = setting(0.5, "Rebalancing: mix of the colour prior with a uniform prior (Zhang et al.: "
                                            "0.5; 1: every weight 1, plain L1).")
+    class_weight: float = setting(1.0, "--ab_output=classes: weight of the cross-entropy over the colour classes "
+                                       "(Zhang et al.'s loss alone: with --l1_weight=0).")
+    rebalance_classes: bool = setting(True, "--ab_output=classes: weight each pixel's cross-entropy by the rarity of "
+                                            "its true colour (the colour prior of --rebalance_l1).")
     colorfulness_weight: float = setting(0.0, "Weight of the colourfulness term: the generated photo's "
                                               "colourfulness below the real one's, / 100 (0: off).")
     perceptual_weight: float = setting(0.0, "Weight of the perceptual term: L1 between VGG16 relu1_2, relu2_2 and "
@@ -162,8 +172,10 @@ class TrainConfig:
             raise ValueError("--freeze_encoder_epochs applies to --generator=encoder_unet or resnet18_unet")
         if not 0.0 <= opt.ema_decay < 1.0:
             raise ValueError(f"--ema_decay must be in [0, 1), got {opt.ema_decay}")
-        if o.colorfulness_weight < 0 or o.perceptual_weight < 0:
-            raise ValueError("--colorfulness_weight and --perceptual_weight must be >= 0")
+        if o.colorfulness_weight < 0 or o.perceptual_weight < 0 or o.class_weight < 0:
+            raise ValueError("--colorfulness_weight, --perceptual_weight and --class_weight must be >= 0")
+        if m.class_temperature <= 0:
+            raise ValueError(f"--class_temperature must be > 0, got {m.class_temperature}")
         if o.perceptual_weight and not o.perceptual_weights:
             raise ValueError("--perceptual_weight needs --perceptual_weights=PATH to VGG16 weights "
                              "(lpips_vgg.npz from python -m tfcolor.convert_lpips)")
@@ -182,6 +194,12 @@ class TrainConfig:
             if value < 1:
                 raise ValueError(f"{name} must be >= 1, got {value}")
         return self
+
+    @property
+    def needs_colour_prior(self):
+        """Whether training reads the training set's ab histogram (for a rebalanced term, and for
+        the class head's starting bias)."""
+        return self.objective.rebalance_l1 or self.model.ab_output == "classes"
 
     def to_dict(self):
         return dataclasses.asdict(self)

@@ -174,10 +174,10 @@ def run_training(config, strategy=None, log=print):
         # Seeded right before the weights are drawn, so that nothing run before (data
         # checks, the sample batch) can shift the random streams.
         keras.utils.set_random_seed(run.seed)
-    counts = builders.colour_prior(config, info) if config.objective.rebalance_l1 else None
+    counts = builders.colour_prior(config, info) if config.needs_colour_prior else None
     reconstruction = builders.build_reconstruction(config, counts)
     with strategy.scope():
-        gan = builders.build_gan(config, total_steps, reconstruction)
+        gan = builders.build_gan(config, total_steps, reconstruction, counts)
         epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
     checkpoint = tf.train.Checkpoint(gan=gan, epoch=epoch)
     manager = tf.train.CheckpointManager(
