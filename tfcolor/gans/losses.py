@@ -161,8 +161,8 @@ def rebalanced_l1_loss(target_ab, pred_ab, bin_weights, grid=GRID, ab_scale=AB_S
 def soft_encode(target_ab, centres, sigma=5.0, ab_scale=AB_SCALE):
     """Soft encoding of true colours over the colour classes (Zhang et al. 2016): each class
     weighted by a Gaussian (``sigma`` ab units) of its centre's distance to the pixel's colour,
-    normalised to sum 1. (The paper keeps the 5 nearest classes; the 6th-nearest and farther get
-    less than e^-4 of the nearest's weight here, and no sort is needed.)
+    normalised to sum 1. (The paper keeps only the 5 nearest classes; here every class keeps its
+    weight, 93-100 % of which falls on the 5 nearest, and no sort is needed.)
 
     Args:
       target_ab: normalised ab ``[..., 2]``.
