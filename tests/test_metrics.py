@@ -115,6 +115,19 @@ def test_frechet_distance_equals_the_matrix_square_root_formula(samples):
         metrics.frechet_distance(mu1, np.full_like(s1, np.nan), mu2, s2)
 
 
+@pytest.mark.parametrize("n1,n2", [(5, 9), (12, 3), (63, 40), (80, 90)])  # 64-D: the feature path, then both
+def test_frechet_distance_of_features_equals_the_covariance_formula(n1, n2):
+    rng = np.random.default_rng(n1)
+    a, b = rng.normal(size=(n1, 64)) ** 2, 1.3 * rng.normal(size=(n2, 64)) ** 2 + 0.1
+    expected = metrics.frechet_distance(*metrics.feature_statistics(a), *metrics.feature_statistics(b))
+    assert metrics.frechet_distance_of_features(a, b) == pytest.approx(expected, rel=1e-6)
+    assert metrics.frechet_distance_of_features(a, a) == pytest.approx(0.0, abs=1e-6)
+    with pytest.raises(ValueError, match="finite"):
+        metrics.frechet_distance_of_features(np.full_like(a, np.nan), b)
+    with pytest.raises(ValueError, match="N >= 2"):
+        metrics.frechet_distance_of_features(a[:1], b)
+
+
 def test_frechet_distance_survives_singular_covariances():
     features = np.random.default_rng(0).normal(size=(10, 32))  # 10 samples in 32-D: rank 9
     assert abs(perceptual.fid(features, features)) < 1e-3

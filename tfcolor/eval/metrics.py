@@ -307,6 +307,30 @@ def frechet_distance(mu1, sigma1, mu2, sigma2):
     return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2.0 * trace_root)
 
 
+def frechet_distance_of_features(features1, features2):
+    """The Frechet distance of the Gaussians fitted to two feature sets ``[N1, D]`` and
+    ``[N2, D]`` (N >= 2 each; covariances with N - 1), as FID computes it.
+
+    With fewer samples than dimensions (an evaluation of a few dozen photos against Inception's
+    2048 features) it never forms a D x D matrix: with A and B the centred features divided by
+    sqrt(N - 1), S1 = A^T A and S2 = B^T B, so tr S1 = ||A||^2, tr S2 = ||B||^2, and S1 S2 has
+    the nonzero eigenvalues of (A B^T)(A B^T)^T, whence tr sqrt(S1 S2) is the sum of the singular
+    values of the N1 x N2 matrix A B^T. Exact, and milliseconds instead of seconds. Otherwise
+    :func:`frechet_distance` of :func:`feature_statistics`."""
+    a, b = np.asarray(features1, np.float64), np.asarray(features2, np.float64)
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1] or min(len(a), len(b)) < 2:
+        raise ValueError(f"need two feature sets [N >= 2, D] of one D, got {a.shape} and {b.shape}")
+    if max(len(a), len(b)) >= a.shape[1]:
+        return frechet_distance(*feature_statistics(a), *feature_statistics(b))
+    if not (np.isfinite(a).all() and np.isfinite(b).all()):
+        raise ValueError("the features must be finite")
+    mu1, mu2 = a.mean(axis=0), b.mean(axis=0)
+    a, b = (a - mu1) / np.sqrt(len(a) - 1), (b - mu2) / np.sqrt(len(b) - 1)
+    trace_root = np.linalg.svd(a @ b.T, compute_uv=False).sum()
+    diff = mu1 - mu2
+    return float(diff @ diff + np.sum(a * a) + np.sum(b * b) - 2.0 * trace_root)
+
+
 def feature_statistics(features):
     """Mean and covariance (N - 1) of features [N, D]."""
     features = np.asarray(features, np.float64)

@@ -62,8 +62,7 @@ def inception_features(weights="imagenet"):
 
 def fid(features_a, features_b):
     """FID of two feature sets [N, D] (N >= 2 each)."""
-    return metrics.frechet_distance(*metrics.feature_statistics(features_a),
-                                    *metrics.feature_statistics(features_b))
+    return metrics.frechet_distance_of_features(features_a, features_b)
 
 
 def lpips_from_features(features_a, features_b, linear_weights, eps=1e-10):

@@ -96,7 +96,8 @@ class ResultsLog:
 
     def fid(self, chunk=1024):
         """FID of the model's and the gray input's features against the real photos', from the
-        features file in chunks (mean and covariance from running sums in float64)."""
+        features file: in chunks (mean and covariance from running sums in float64), or from the
+        features themselves when there are fewer photos than feature dimensions."""
         from tfcolor.eval import metrics
 
         path = self._path(self.FEATURES)
@@ -106,6 +107,10 @@ class ResultsLog:
         count = len(data)
         if count < 2:
             return {}
+        if count < data.shape[2]:  # fewer photos than features: exact from the features themselves
+            block = np.asarray(data, np.float64)
+            return {who: metrics.frechet_distance_of_features(block[:, s], block[:, 2])
+                    for s, who in enumerate(("model", "gray"))}
         sums = np.zeros((3, data.shape[2]))
         products = np.zeros((3, data.shape[2], data.shape[2]))
         for start in range(0, count, chunk):
