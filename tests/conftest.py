@@ -68,16 +68,16 @@ def _run(argv, timeout, check):
     return result
 
 
-def kill_after_shards(args, out, shards=1, timeout=180):
-    """Starts ``args`` (a data_prep command writing to ``out``, a Path), kills it and every process
-    it started with SIGKILL once ``shards`` shards are final, then runs it again to the end.
-    Asserts the kill came mid-run; returns the rerun's completed process."""
+def kill_after_shards(argv, out, shards=1, timeout=180):
+    """Starts ``python argv`` (a data_prep command writing to ``out``, a Path), kills it and every
+    process it started with SIGKILL once ``shards`` shards are final, then runs it again to the
+    end. Asserts the kill came mid-run; returns the rerun's completed process."""
     import signal
     import time
 
     env = launcher.command_env()
-    process = subprocess.Popen(args, cwd=REPO, env=env, start_new_session=True,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = launcher.Popen(argv, env, start_new_session=True, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + timeout
     while len(list(out.glob("*.tfrecord"))) < shards and time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.005)
@@ -85,7 +85,7 @@ def kill_after_shards(args, out, shards=1, timeout=180):
     process.wait()
     assert list(out.glob("*.tfrecord")), "no shard was finished before the kill"
     assert not (out / "manifest.json").exists(), "the run ended before it could be killed"
-    rerun = subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    rerun = launcher.run(argv, env)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     assert "resuming:" in rerun.stderr
     return rerun
@@ -147,3 +147,4 @@ def trained_generator():
     generator.compile(optimizer=keras.optimizers.Adam(2e-3), loss="mae")
     generator.fit(l_norm, ab_norm, batch_size=16, epochs=6, verbose=0)
     return generator
+

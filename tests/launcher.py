@@ -4,20 +4,28 @@ TensorFlow's import each time.
 Most of the suite's command tests spend 5-6 s of CPU importing TensorFlow and Keras before the
 command does anything. A server process per pytest process imports them once (and nothing of
 tfcolor or data_prep), then forks a child per command: the child sets the command's
-environment, working directory, argv and standard streams and runs the module as ``__main__``
-with ``runpy``, exactly as ``python -m`` would; its exit (SystemExit, an uncaught traceback,
-atexit handlers) is the interpreter's own. TensorFlow has started no runtime at import (no
-eager context, no thread pools), so the fork is safe; the child starts its runtime itself.
+environment, working directory, argv, standard streams (the caller's own file descriptors,
+passed over a Unix socket) and session, and runs the module as ``__main__`` with ``runpy``,
+exactly as ``python -m`` would; its exit (SystemExit, an uncaught traceback, atexit handlers)
+is the interpreter's own. TensorFlow has started no runtime at import (no eager context, no
+thread pools), so the fork is safe; the child starts its runtime itself.
 
-A command whose environment changes a variable read when TensorFlow is imported (TF_*, XLA_*,
-CUDA_*, OMP_*, KMP_*, MKL_*, PYTHON* but PYTHONPATH) runs as a real subprocess instead, as does
-everything when TFCOLOR_TEST_FORK=0. Commands that a test kills or runs concurrently use
-subprocess directly.
+:class:`Popen` is ``subprocess.Popen`` for such commands (pid, poll, wait, kill, communicate):
+commands run concurrently (multi-worker training) and can be killed with SIGKILL, alone or with
+their process group. Shell scripts get the same through ``python tests/launcher.py ARGS``
+(:func:`python_shim` writes an executable that does it), which forwards its argv, environment,
+working directory and standard streams to the server and exits with the command's status.
+
+A command whose environment changes a variable read when TensorFlow is imported (TF_* but
+TF_CONFIG, XLA_*, CUDA_*, OMP_*, KMP_*, MKL_*, PYTHON* but PYTHONPATH) runs as a real
+subprocess instead, as does everything when TFCOLOR_TEST_FORK=0.
 """
 
 import atexit
 import json
 import os
+import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -26,9 +34,12 @@ import threading
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PRELOAD = ("tensorflow", "keras", "numpy", "PIL.Image", "matplotlib.pyplot", "absl.app", "absl.flags")
 _IMPORT_TIME_PREFIXES = ("TF_", "XLA_", "CUDA_", "OMP_", "KMP_", "MKL_", "PYTHON")
+_NOT_IMPORT_TIME = ("PYTHONPATH", "TF_CONFIG", "TFCOLOR_FORK_SOCKET")  # read later, or by this launcher
+SOCKET_VARIABLE = "TFCOLOR_FORK_SOCKET"
 
 _server = None
 _server_environ = None  # the environment the server imported TensorFlow under
+_socket_path = None
 _lock = threading.Lock()
 
 
@@ -38,98 +49,262 @@ def command_env(**extra):
     return dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="2", **extra)
 
 
-def run(argv, env, cwd=REPO, timeout=300):
-    """``argv`` is ``["-m", module, *args]`` or ``[script, *args]``; returns a
-    subprocess.CompletedProcess with text stdout/stderr (raises subprocess.TimeoutExpired)."""
-    if not _forkable(env):
-        return subprocess.run([sys.executable, *argv], cwd=cwd, env=env, capture_output=True, text=True,
-                              timeout=timeout)
-    with _lock, tempfile.TemporaryDirectory() as tmp:
-        out, err = os.path.join(tmp, "stdout"), os.path.join(tmp, "stderr")
-        reply = _request({"argv": list(argv), "env": dict(env), "cwd": str(cwd), "stdout": out, "stderr": err,
-                          "timeout": timeout})
-        with open(out, errors="replace") as f_out, open(err, errors="replace") as f_err:
-            stdout, stderr = f_out.read(), f_err.read()
-    if reply["timed_out"]:
-        raise subprocess.TimeoutExpired([sys.executable, *argv], timeout, stdout, stderr)
-    return subprocess.CompletedProcess([sys.executable, *argv], reply["returncode"], stdout, stderr)
-
-
-def _forkable(env):
+def forkable(env, base):
+    """Whether a command with environment ``env`` may fork from a server started under ``base``."""
     if os.environ.get("TFCOLOR_TEST_FORK", "1") == "0" or not hasattr(os, "fork"):
         return False
-    base = _server_environ if _server is not None and _server.poll() is None else command_env()
     for key in set(env) | set(base):
-        if key.startswith(_IMPORT_TIME_PREFIXES) and key != "PYTHONPATH" and env.get(key) != base.get(key):
+        if key.startswith(_IMPORT_TIME_PREFIXES) and key not in _NOT_IMPORT_TIME and env.get(key) != base.get(key):
             return False
     return True
 
 
-def _request(message):
-    global _server, _server_environ
-    if _server is None or _server.poll() is not None:
-        _server_environ = command_env()
-        _server = subprocess.Popen([sys.executable, "-c", "from tests.launcher import serve; serve()"], cwd=REPO,
-                                   env=_server_environ, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        atexit.register(_server.kill)
-    _server.stdin.write(json.dumps(message) + "\n")
-    _server.stdin.flush()
-    line = _server.stdout.readline()
-    if not line:
-        raise RuntimeError("the test launcher's server died")
-    return json.loads(line)
+def _forkable(env):
+    base = _server_environ if _server is not None and _server.poll() is None else command_env()
+    return forkable(env, base)
 
 
-def serve():
-    """The server: imports PRELOAD, then forks a child per request line on stdin and answers
-    each with its exit status on stdout."""
+def _send(sock, message, fds):
+    payload = json.dumps(message).encode()
+    socket.send_fds(sock, [struct.pack("!Q", len(payload)) + payload], fds)
+
+
+def _receive(sock, max_fds=0):
+    """(message, fds) of one length-prefixed JSON message; (None, []) at EOF."""
+    data, fds, _, _ = socket.recv_fds(sock, 65536, max_fds) if max_fds else (sock.recv(65536), [], 0, None)
+    if not data:
+        return None, fds
+    while len(data) < 8 or len(data) < 8 + struct.unpack("!Q", data[:8])[0]:
+        more = sock.recv(1 << 20)
+        if not more:
+            return None, fds
+        data += more
+    return json.loads(data[8:8 + struct.unpack("!Q", data[:8])[0]]), fds
+
+
+def _server_socket():
+    """The path of this pytest process's server socket (the server is started on first use)."""
+    global _server, _server_environ, _socket_path
+    with _lock:
+        if _server is None or _server.poll() is not None:
+            _server_environ = command_env()
+            _socket_path = os.path.join(tempfile.mkdtemp(prefix="tfcolor-fork-"), "socket")
+            _server = subprocess.Popen([sys.executable, "-c", f"from tests.launcher import serve; serve({_socket_path!r})"],
+                                       cwd=REPO, env=_server_environ, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                       text=True)
+            atexit.register(_server.kill)
+            if _server.stdout.readline().strip() != "ready":
+                raise RuntimeError("the test launcher's server did not start")
+        return _socket_path
+
+
+class Popen:
+    """``subprocess.Popen([python, *argv], cwd=cwd, env=env, ...)`` for a command forked from the
+    server (a real subprocess when the environment needs one). ``stdout`` / ``stderr``: None
+    (this process's), subprocess.DEVNULL, subprocess.PIPE (text, read by :meth:`communicate`) or a
+    file descriptor; ``start_new_session`` as for subprocess."""
+
+    def __init__(self, argv, env, cwd=REPO, stdout=None, stderr=None, start_new_session=False):
+        self.args = [sys.executable, *argv]
+        self.returncode = None
+        self._real = None
+        self._captured = {}
+        if not _forkable(env):
+            self._real = subprocess.Popen(self.args, cwd=cwd, env=env, stdout=stdout, stderr=stderr, text=True,
+                                          start_new_session=start_new_session)
+            self.pid = self._real.pid
+            return
+        fds, opened = [], []
+        for number, target in enumerate((subprocess.DEVNULL, stdout, stderr)):
+            if target is None:
+                fds.append(number)
+            elif target == subprocess.DEVNULL:
+                opened.append(os.open(os.devnull, os.O_RDWR))
+                fds.append(opened[-1])
+            elif target == subprocess.PIPE:
+                capture = tempfile.TemporaryFile()
+                self._captured[number] = capture
+                fds.append(capture.fileno())
+            else:
+                fds.append(target)
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._sock.connect(_server_socket())
+        _send(self._sock, {"argv": list(argv), "env": dict(env), "cwd": str(cwd), "setsid": start_new_session}, fds)
+        for fd in opened:
+            os.close(fd)
+        reply, _ = _receive(self._sock)
+        if reply is None or "pid" not in reply:
+            raise RuntimeError(f"the test launcher's server refused {argv}: {reply}")
+        self.pid = reply["pid"]
+
+    def poll(self):
+        if self._real is not None:
+            self.returncode = self._real.poll()
+        elif self.returncode is None:
+            self._sock.setblocking(False)
+            try:
+                self._finish()
+            except BlockingIOError:
+                pass
+            finally:
+                if self.returncode is None:
+                    self._sock.setblocking(True)
+        return self.returncode
+
+    def _finish(self):
+        reply, _ = _receive(self._sock)
+        self._sock.close()
+        if reply is None:
+            raise RuntimeError("the test launcher's server died")
+        self.returncode = reply["returncode"]
+
+    def wait(self, timeout=None):
+        if self._real is not None:
+            self.returncode = self._real.wait(timeout)
+        elif self.returncode is None:
+            self._sock.settimeout(timeout)
+            try:
+                self._finish()
+            except (socket.timeout, TimeoutError):
+                raise subprocess.TimeoutExpired(self.args, timeout) from None
+        return self.returncode
+
+    def kill(self):
+        if self.poll() is None:
+            os.kill(self.pid, 9)
+
+    def communicate(self, timeout=None):
+        """Waits (killing the command when ``timeout`` passes, then raising TimeoutExpired, as
+        subprocess.run does); returns the captured (stdout, stderr) text, None where not captured."""
+        if self._real is not None:
+            return self._real.communicate(timeout=timeout)
+        try:
+            self.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            self.wait()
+            raise
+        texts = []
+        for number in (1, 2):
+            capture = self._captured.pop(number, None)
+            if capture is None:
+                texts.append(None)
+                continue
+            capture.seek(0)
+            texts.append(capture.read().decode(errors="replace"))
+            capture.close()
+        return tuple(texts)
+
+
+def run(argv, env, cwd=REPO, timeout=300):
+    """``argv`` is ``["-m", module, *args]`` or ``[script, *args]``; returns a
+    subprocess.CompletedProcess with text stdout/stderr (raises subprocess.TimeoutExpired)."""
+    process = Popen(argv, env, cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    stdout, stderr = process.communicate(timeout=timeout)
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+def python_shim(folder):
+    """Writes ``folder/python``, an executable that runs its arguments as ``python ARGS`` forked
+    from this process's server (for shell scripts: ``PYTHON=...``); returns its path and the
+    environment variable it needs."""
+    path = os.path.join(str(folder), "python")
+    with open(path, "w") as f:
+        f.write(f"#!/bin/sh\nexec {sys.executable} {os.path.abspath(__file__)} \"$@\"\n")
+    os.chmod(path, 0o755)
+    return path, {SOCKET_VARIABLE: _server_socket()}
+
+
+def _shim_main():
+    """``python tests/launcher.py ARGS``: ARGS forked from the server named by the environment,
+    with this process's argv, environment, working directory and standard streams; a real
+    interpreter when the environment needs one (or no server is named)."""
+    path = os.environ.get(SOCKET_VARIABLE)
+    reply = None
+    if path:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.connect(path)
+        _send(sock, {"argv": sys.argv[1:], "env": dict(os.environ), "cwd": os.getcwd(), "setsid": False}, [0, 1, 2])
+        reply, _ = _receive(sock)
+    if reply is None or "pid" not in reply:
+        os.execv(sys.executable, [sys.executable, *sys.argv[1:]])
+    reply, _ = _receive(sock)
+    code = 1 if reply is None else reply["returncode"]
+    if code < 0:  # killed by a signal: end the same way
+        os.kill(os.getpid(), -code)
+    sys.exit(code)
+
+
+def serve(path):
+    """The server: imports PRELOAD, then forks a child per connection on the Unix socket
+    ``path`` (the request: argv, env, cwd, setsid and three file descriptors), answers
+    ``{"pid"}`` at once and ``{"returncode"}`` when the child ends; exits when stdin closes (its
+    pytest process ended)."""
     import importlib
-    import time
+    import select
 
     for name in PRELOAD:
         importlib.import_module(name)
-    replies = os.fdopen(os.dup(1), "w")
-    requests = sys.stdin
+    environ = dict(os.environ)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(16)
+    print("ready", flush=True)
+    children = {}  # pid -> the connection waiting for its exit
     while True:
-        line = requests.readline()
-        if not line:
-            return
-        message = json.loads(line)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        pid = os.fork()
-        if pid == 0:
-            replies.close()
-            _become(message)  # returns only through SystemExit or an exception: the interpreter's exit
-        deadline = time.monotonic() + message["timeout"]
-        timed_out = False
-        while True:
-            done, status = os.waitpid(pid, os.WNOHANG)
-            if done:
-                break
-            if time.monotonic() > deadline:
+        readable, _, _ = select.select([listener, sys.stdin], [], [], 0.01)
+        if sys.stdin in readable and not sys.stdin.readline():
+            for pid in children:
                 os.kill(pid, 9)
-                _, status = os.waitpid(pid, 0)
-                timed_out = True
+            return
+        if listener in readable:
+            connection, _ = listener.accept()
+            message, fds = _receive(connection, max_fds=3)
+            if message is None or len(fds) != 3 or not forkable(message["env"], environ):
+                _send(connection, {"refused": "needs a real interpreter"}, [])
+                connection.close()
+                for fd in fds:
+                    os.close(fd)
+            else:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                pid = os.fork()
+                if pid == 0:
+                    listener.close()
+                    for other in children.values():
+                        other.close()
+                    connection.close()
+                    _become(message, fds)  # returns only through SystemExit or an exception
+                for fd in fds:
+                    os.close(fd)
+                _send(connection, {"pid": pid}, [])
+                children[pid] = connection
+        while children:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+            if pid == 0:
                 break
-            time.sleep(0.01)
-        replies.write(json.dumps({"returncode": os.waitstatus_to_exitcode(status), "timed_out": timed_out}) + "\n")
-        replies.flush()
+            connection = children.pop(pid, None)
+            if connection is not None:
+                try:
+                    _send(connection, {"returncode": os.waitstatus_to_exitcode(status)}, [])
+                except OSError:  # the caller went away
+                    pass
+                connection.close()
 
 
-def _become(message):
+def _become(message, fds):
     import runpy
 
+    if message["setsid"]:
+        os.setsid()
     os.environ.clear()
     os.environ.update(message["env"])
     os.chdir(message["cwd"])
-    null = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(null, 0)
-    os.close(null)
-    for fd, path in ((1, message["stdout"]), (2, message["stderr"])):
-        handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        os.dup2(handle, fd)
-        os.close(handle)
+    for target, fd in enumerate(fds):
+        os.dup2(fd, target)
+    for fd in set(fds):
+        if fd > 2:
+            os.close(fd)
     paths = [p for p in message["env"].get("PYTHONPATH", "").split(os.pathsep) if p]
     argv = message["argv"]
     if argv[0] == "-m":
@@ -144,3 +319,7 @@ def _become(message):
         sys.argv = [script, *argv[1:]]
         runpy.run_path(script, run_name="__main__")
     sys.exit(0)
+
+
+if __name__ == "__main__":
+    _shim_main()

@@ -111,13 +111,13 @@ def test_kill_9_during_a_beam_job_then_rerun_finishes_each_image_once(tmp_path):
     for i, crop in enumerate(photo_crops(48, size=96)):
         save(str(images / f"img{i:03d}.jpg"), crop, quality=90)
     out = tmp_path / "out"
-    args = [sys.executable, "-m", "data_prep.folder", f"--images={images}", f"--output_dir={out}", "--image_size=32",
+    args = ["-m", "data_prep.folder", f"--images={images}", f"--output_dir={out}", "--image_size=32",
             "--images_per_shard=2", "--val_fraction=0.25", "--runner=beam", "--num_workers=2"]
     kill_after_shards(args, out, shards=2)  # the driver and Beam's worker processes
     keys = read_keys(str(out), "train") + read_keys(str(out), "val")
     assert len(keys) == len(set(keys)) == 48
     local = tmp_path / "local"
-    run_module(*args[2:4], f"--output_dir={local}", *args[5:8], "--num_workers=0")
+    run_module(*args[1:3], f"--output_dir={local}", *args[4:7], "--num_workers=0")
     assert_same_dataset(str(local), str(out))
 
 

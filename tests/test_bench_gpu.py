@@ -5,7 +5,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 
 import pytest
 
@@ -16,9 +15,9 @@ from tests.conftest import REPO
 @pytest.mark.slow
 def test_gpu_script_smoke_run_writes_the_table(tmp_path):
     """Split over two calls into one folder (PHASES), as on a machine lent by the call."""
+    python, fork = launcher.python_shim(tmp_path)  # the script's Python commands fork from the launcher
     for phases in ("cifar32 wgan_gp", "finite"):
-        env = launcher.command_env(QUICK="1", PARITY="",
-                   PYTHON=sys.executable, PHASES=phases)
+        env = launcher.command_env(QUICK="1", PARITY="", PYTHON=python, PHASES=phases, **fork)
         result = subprocess.run(["bash", os.path.join(REPO, "bench", "gpu.sh"), str(tmp_path)], cwd=REPO,
                                 env=env, capture_output=True, text=True, timeout=600)
         assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]

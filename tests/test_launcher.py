@@ -50,4 +50,47 @@ def test_a_different_tensorflow_environment_runs_a_real_subprocess():
     assert launcher._forkable(env) == (os.environ.get("TFCOLOR_TEST_FORK", "1") != "0")
     assert not launcher._forkable(dict(env, TF_ENABLE_ONEDNN_OPTS="0"))
     assert not launcher._forkable(dict(env, CUDA_VISIBLE_DEVICES=""))
+    assert launcher._forkable(dict(env, TF_CONFIG="{}")) == launcher._forkable(env)  # read by the strategy, later
     assert launcher._forkable(dict(env, PYTHONPATH=REPO + os.pathsep + "/elsewhere")) == launcher._forkable(env)
+
+
+SHIM_SCRIPT = """
+import os, sys
+print("parent", os.getppid(), "read", sys.stdin.readline().strip(), flush=True)
+print("to stderr", file=sys.stderr)
+sys.exit(int(sys.argv[1]))
+"""
+
+
+def test_the_shell_shim_forks_with_the_callers_streams_and_exit_status(tmp_path):
+    script = tmp_path / "script.py"
+    script.write_text(SHIM_SCRIPT)
+    python, fork = launcher.python_shim(tmp_path)
+    for code in (0, 5):
+        result = subprocess.run(f"{python} {script} {code} 2> {tmp_path}/err", shell=True, input="line\n",
+                                capture_output=True, text=True, env=launcher.command_env(**fork), timeout=120)
+        assert result.returncode == code
+        parent = int(result.stdout.split()[1])
+        assert parent == launcher._server.pid  # forked from the server, not run by the shim itself
+        assert result.stdout.split()[2:] == ["read", "line"]
+        assert (tmp_path / "err").read_text() == "to stderr\n"
+    # A different TensorFlow environment: the shim runs a real interpreter instead.
+    result = subprocess.run([python, str(script), "0"], input="x\n", capture_output=True, text=True, timeout=120,
+                            env=launcher.command_env(TF_ENABLE_ONEDNN_OPTS="0", **fork))
+    assert result.returncode == 0 and int(result.stdout.split()[1]) != launcher._server.pid
+
+
+def test_forked_commands_run_concurrently_and_die_by_sigkill(tmp_path):
+    import signal
+
+    script = tmp_path / "wait.py"
+    script.write_text("import sys, time\nprint('started', flush=True)\ntime.sleep(float(sys.argv[1]))\n")
+    env = launcher.command_env()
+    slow = launcher.Popen([str(script), "60"], env, start_new_session=True, stdout=subprocess.PIPE)
+    quick = launcher.Popen([str(script), "0"], env, stdout=subprocess.PIPE)
+    assert quick.communicate(timeout=60) == ("started\n", None) and quick.returncode == 0
+    assert slow.poll() is None  # still sleeping while the other one ran and ended
+    os.killpg(slow.pid, signal.SIGKILL)
+    assert slow.wait(timeout=30) == -9
+    with pytest.raises(subprocess.TimeoutExpired):
+        launcher.run([str(script), "60"], env, timeout=1)

@@ -1,6 +1,5 @@
 """The sharded writer: manifest counts, worker processes, refusal to mix runs, kill -9 resume."""
 
-import sys
 
 import numpy as np
 import pytest
@@ -92,7 +91,7 @@ def test_kill_9_then_rerun_writes_every_good_image_exactly_once(tmp_path):
     (images / "0" / "broken.jpg").write_bytes(b"not a jpeg")
     out = tmp_path / "out"
     args = [
-        sys.executable, "-m", "data_prep.folder", f"--images={images}", f"--output_dir={out}",
+        "-m", "data_prep.folder", f"--images={images}", f"--output_dir={out}",
         "--image_size=64", "--images_per_shard=5", "--num_workers=0", "--val_fraction=0.2",
     ]
     kill_after_shards(args, out)

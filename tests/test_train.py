@@ -120,8 +120,8 @@ def test_kill_9_then_rerun_continues_the_step_counter(dataset, tmp_path):
     args = [f"--train={dataset}", f"--model_dir={model_dir}", *TINY, "--epochs=4", "--steps_per_epoch=20",
             "--checkpoint_every=5"]
     env = launcher.command_env()
-    process = subprocess.Popen([sys.executable, "-m", "tfcolor.train", *args], cwd=REPO, env=env,
-                               start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = launcher.Popen(["-m", "tfcolor.train", *args], env, start_new_session=True,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and process.poll() is None:
         if any(step >= 25 for step in checkpoint_steps(model_dir)):
@@ -231,10 +231,9 @@ def test_multi_worker_training_with_two_processes_on_localhost(dataset, tmp_path
     for index in range(2):
         tf_config = {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
         env = launcher.command_env(TF_CONFIG=json.dumps(tf_config))
-        processes.append(subprocess.Popen(
-            [sys.executable, "-m", "tfcolor.train", f"--train={dataset}", f"--model_dir={model_dir}",
-             *TINY, "--strategy=multi_worker"],
-            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        processes.append(launcher.Popen(
+            ["-m", "tfcolor.train", f"--train={dataset}", f"--model_dir={model_dir}", *TINY, "--strategy=multi_worker"],
+            env, stdout=subprocess.PIPE, stderr=subprocess.PIPE))
     outputs = []
     try:
         for process in processes:
