@@ -1,13 +1,13 @@
 """Colour quality on real photos no model saw: pix2pix, WGAN, WGAN-GP, the loss terms against
-sepia, the plain L1 regression (no GAN) and the regression followed by the GAN, trained under one
-CPU budget each, measured beside the gray-photo floor.
+sepia, the plain L1 regression (no GAN) and the regression followed by the GAN, weight averaging,
+colour classes, trained under one CPU budget each, measured beside the gray-photo floor.
 
     python -m bench.quality                      # about 20 minutes per recipe on 2 cores
     python -m bench.quality --minutes=10 --recipes=pix2pix,pix2pix_colorful
     python -m bench.quality --gcompris --work_dir=runs/quality_gcompris   # 144 more training photos
     python -m bench.quality --gcompris --work_dir=runs/quality_gcompris --recipes=pix2pix --steps=5550
     python -m bench.quality --gcompris --more_photos --work_dir=runs/quality_more \
-        --recipes=pix2pix_ema --steps=5550 --ship=saved_models/colorizer   # retrains the shipped model
+        --recipes=pix2pix_ema_slim --steps=5550 --ship=saved_models/colorizer   # retrains the shipped model
 
 Photos: the photographs (not the drawings) of Debian's wallpaper packages and OpenCV's sample
 photos (opencv-doc, training only), fetched with ``apt-get download`` and unpacked here (never in

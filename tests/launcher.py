@@ -24,6 +24,7 @@ subprocess instead, as does everything when TFCOLOR_TEST_FORK=0.
 import atexit
 import json
 import os
+import shutil
 import socket
 import struct
 import subprocess
@@ -93,6 +94,7 @@ def _server_socket():
                                        cwd=REPO, env=_server_environ, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                        text=True)
             atexit.register(_server.kill)
+            atexit.register(shutil.rmtree, os.path.dirname(_socket_path), True)
             if _server.stdout.readline().strip() != "ready":
                 raise RuntimeError("the test launcher's server did not start")
         return _socket_path
