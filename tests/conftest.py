@@ -147,4 +147,3 @@ def trained_generator():
     generator.compile(optimizer=keras.optimizers.Adam(2e-3), loss="mae")
     generator.fit(l_norm, ab_norm, batch_size=16, epochs=6, verbose=0)
     return generator
-
