@@ -21,7 +21,7 @@ CENTRES = ab_bins.gamut_centres()
 
 def cells_of(ab):
     """Grid cell (row-major index into ab_bins.cell_centres) of natural ab values."""
-    index = np.floor(ab / ab_bins.GRID).astype(int) + ab_bins.BINS // 2
+    index = ab_bins.cell_index(ab)
     return index[..., 0] * ab_bins.BINS + index[..., 1]
 
 

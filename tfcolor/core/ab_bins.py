@@ -3,14 +3,20 @@
 One grid serves the colour prior (tfcolor.gans.rebalance), the rebalanced losses and the colour
 classes of ``--ab_output=classes`` (tfcolor.models.classes): cell ``(i, j)`` holds
 ``a in [(i - 11) * 10, (i - 10) * 10)`` and ``b`` likewise, its centre at
-``((i - 11) * 10 + 5, (j - 11) * 10 + 5)``. The colour classes are the cells whose centre is an
-sRGB colour at some lightness (``gamut_centres``).
+``((i - 11) * 10 + 5, (j - 11) * 10 + 5)``. The colour classes are the cells that hold an sRGB
+colour at some lightness (``gamut_centres``).
 """
 
 import numpy as np
 
 GRID = 10.0  # ab units per cell
 BINS = 22  # cells per axis: [-110, 110) in a and b, the sRGB gamut
+
+
+def cell_index(ab, grid=GRID, bins=BINS):
+    """``[..., 2]`` (row, column) cell of ab values in natural units; outside the grid: the edge
+    cell."""
+    return np.clip(np.floor(np.asarray(ab) / grid).astype(np.int64) + bins // 2, 0, bins - 1)
 
 
 def cell_centres(grid=GRID, bins=BINS):

@@ -16,7 +16,7 @@ classes (:func:`tfcolor.gans.losses.class_cross_entropy`). The grid: tfcolor.cor
 
 import numpy as np
 
-from tfcolor.core.ab_bins import BINS, GRID
+from tfcolor.core.ab_bins import BINS, GRID, cell_index
 
 SIGMA = 5.0  # ab units
 LAMBDA = 0.5
@@ -25,8 +25,7 @@ LAMBDA = 0.5
 def histogram(ab, grid=GRID, bins=BINS):
     """Counts of ab values (natural units, ``[..., 2]``) per ``bins x bins`` grid cell; values
     outside the grid go to the edge cells."""
-    ab = np.asarray(ab, np.float64).reshape(-1, 2)
-    index = np.clip(np.floor(ab / grid).astype(np.int64) + bins // 2, 0, bins - 1)
+    index = cell_index(np.asarray(ab, np.float64).reshape(-1, 2), grid, bins)
     counts = np.zeros((bins, bins), np.float64)
     np.add.at(counts, (index[:, 0], index[:, 1]), 1.0)
     return counts
@@ -44,15 +43,20 @@ def _gaussian_smooth(p, sigma_bins):
     return np.apply_along_axis(lambda v: np.convolve(v, taps, mode="same"), 1, p)
 
 
+def _smoothed_prior(counts, sigma, grid):
+    """p_tilde: the histogram as probabilities, Gaussian-smoothed, summing to 1."""
+    counts = np.asarray(counts, np.float64)
+    if counts.sum() <= 0:
+        raise ValueError("empty ab histogram: no pixels to estimate the colour prior from")
+    smoothed = _gaussian_smooth(counts / counts.sum(), sigma / grid)
+    return smoothed / smoothed.sum()
+
+
 def weights(counts, lam=LAMBDA, sigma=SIGMA, grid=GRID):
     """Per-bin weights ``[bins, bins]`` from histogram counts (see the module docstring).
     Bins never seen get the weight of a seen bin of zero probability."""
     counts = np.asarray(counts, np.float64)
-    if counts.sum() <= 0:
-        raise ValueError("empty ab histogram: no pixels to estimate the colour prior from")
-    p = counts / counts.sum()
-    smoothed = _gaussian_smooth(p, sigma / grid)
-    smoothed /= smoothed.sum()
+    smoothed = _smoothed_prior(counts, sigma, grid)
     q = max(int((counts > 0).sum()), 1)
     w = 1.0 / ((1.0 - lam) * smoothed + lam / q)
     w /= (smoothed * w).sum()
@@ -63,11 +67,7 @@ def class_prior(counts, centres, sigma=SIGMA, grid=GRID, floor=1e-6):
     """The smoothed colour prior over the colour classes (``centres``: ``[Q, 2]`` natural units
     of cells of this grid): ``[Q]`` probabilities summing to 1, none below ``floor`` before
     normalising. A class head whose bias is its log starts from the training set's colours."""
-    counts = np.asarray(counts, np.float64)
-    if counts.sum() <= 0:
-        raise ValueError("empty ab histogram: no pixels to estimate the colour prior from")
-    smoothed = _gaussian_smooth(counts / counts.sum(), sigma / grid)
-    bins = counts.shape[0]
-    index = np.floor(np.asarray(centres, np.float64) / grid).astype(np.int64) + bins // 2
+    smoothed = _smoothed_prior(counts, sigma, grid)
+    index = cell_index(np.asarray(centres, np.float64), grid, smoothed.shape[0])
     p = np.maximum(smoothed[index[:, 0], index[:, 1]], floor)
     return (p / p.sum()).astype(np.float32)
