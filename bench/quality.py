@@ -164,9 +164,17 @@ RECIPES = {
     "vgg_frozen_ema": PIX2PIX + ["--generator=encoder_unet", "--encoder=vgg16", "--ema_decay=0.999"],
     "vgg_ema": PIX2PIX + ["--generator=encoder_unet", "--encoder=vgg16", "--ema_decay=0.999",
                           "--freeze_encoder_epochs=1"],
+    # An ImageNet classifier's encoder (EfficientNet-Lite0, bench/pretrained.py), fixed for the
+    # whole run: its decoder learns colour from what ImageNet taught the encoder to tell apart.
+    "lite0_frozen_ema": PIX2PIX + ["--generator=encoder_unet", "--encoder=efficientnet_lite0", "--ema_decay=0.999"],
+    # The same with at most 128 filters per decoder level (23 MB instead of 48: it ships).
+    "lite0_frozen_ema_slim": PIX2PIX + ["--generator=encoder_unet", "--encoder=efficientnet_lite0",
+                                        "--ema_decay=0.999", "--g_max_filters=128"],
 }
-PRETRAINED_VGG = {"vgg_frozen_ema", "vgg_ema"}  # --encoder_weights: the HED VGG16 weights
-FROZEN = {"vgg_frozen_ema"}  # the encoder fixed for every epoch
+# --encoder_weights of the pretrained recipes: which converted file (bench/pretrained.py).
+PRETRAINED = {"vgg_frozen_ema": "vgg16", "vgg_ema": "vgg16", "lite0_frozen_ema": "efficientnet_lite0",
+              "lite0_frozen_ema_slim": "efficientnet_lite0"}
+FROZEN = {"vgg_frozen_ema", "lite0_frozen_ema", "lite0_frozen_ema_slim"}  # the encoder fixed for every epoch
 REGRESSION_ONLY = {"l1", "l1_colorful"}
 # Share of the epochs spent on L1 pretraining before the GAN; the rest of the recipe is the GAN.
 PRETRAIN_SHARE = {"l1_then_pix2pix": 0.8}
@@ -423,8 +431,8 @@ def recipe_flags(name, args, data_dir, model_dir, epochs):
         flags.append(f"--pretrain_epochs={pretrain_epochs(name, epochs)}")
     if name == "pix2pix_perceptual":
         flags.append(f"--perceptual_weights={args.perceptual_weights}")
-    if name in PRETRAINED_VGG:
-        flags.append(f"--encoder_weights={args.vgg_weights}")
+    if name in PRETRAINED:
+        flags.append(f"--encoder_weights={args.encoder_weights[PRETRAINED[name]]}")
     if name in FROZEN:
         flags.append(f"--freeze_encoder_epochs={epochs}")
     return flags
@@ -509,10 +517,12 @@ def main():
     recipes = [r for r in args.recipes.split(",") if r]
     if args.ship and len(recipes) != 1:
         parser.error("--ship takes the run of one recipe: give one --recipes")
-    if PRETRAINED_VGG & set(recipes):
-        from bench.pretrained import hed_vgg16
+    args.encoder_weights = {}
+    if set(PRETRAINED) & set(recipes):
+        from bench.pretrained import CONVERTERS
 
-        args.vgg_weights = hed_vgg16(os.path.join(work, "pretrained"))
+        for encoder in {PRETRAINED[r] for r in recipes if r in PRETRAINED}:
+            args.encoder_weights[encoder] = CONVERTERS[encoder](os.path.join(work, "pretrained"))
     if "pix2pix_perceptual" in recipes and not args.perceptual_weights:
         log("pix2pix_perceptual skipped: it needs VGG16 weights (--perceptual_weights=lpips_vgg.npz), "
             "which nothing downloads here")

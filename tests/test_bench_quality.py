@@ -16,7 +16,8 @@ import argparse, json, sys
 from absl import flags
 from bench import quality
 from tfcolor import train as entry
-args = argparse.Namespace(image_size=64, seed=0, perceptual_weights="vgg.npz", vgg_weights="hed.weights.h5")
+args = argparse.Namespace(image_size=64, seed=0, perceptual_weights="vgg.npz",
+                          encoder_weights={"vgg16": "hed.weights.h5", "efficientnet_lite0": "lite0.weights.h5"})
 out = {}
 for name in quality.RECIPES:
     for epochs in (1, 5):
@@ -51,6 +52,8 @@ def test_every_recipe_is_a_valid_configuration_for_calibration_and_run():
     assert parsed["pix2pix_ema/5"][5:] == [0.999, "", "", 0]
     assert parsed["vgg_frozen_ema/5"][5:] == [0.999, "vgg16", "hed.weights.h5", 5]
     assert parsed["vgg_ema/5"][5:] == [0.999, "vgg16", "hed.weights.h5", 1]
+    assert parsed["lite0_frozen_ema/5"][5:] == [0.999, "efficientnet_lite0", "lite0.weights.h5", 5]
+    assert parsed["lite0_frozen_ema_slim/5"][5:] == [0.999, "efficientnet_lite0", "lite0.weights.h5", 5]
 
 
 def test_a_pretrained_recipe_gets_the_budget_at_both_speeds(tmp_path):

@@ -85,6 +85,7 @@ def test_patchgan_receptive_field(n_layers, field):
     ("encoder_unet", dict(image_size=64, encoder="resnet50", base_filters=8, upsampling="resize")),
     ("encoder_unet", dict(image_size=64, encoder="mobilenet_v2", base_filters=8)),
     ("encoder_unet", dict(image_size=64, encoder="efficientnet_b0", base_filters=8, norm="instance")),
+    ("encoder_unet", dict(image_size=64, encoder="efficientnet_lite0", base_filters=8, max_filters=16)),
 ])
 def test_generators_map_l_to_ab_in_range(name, kwargs):
     g = models.build_generator(name, **kwargs)
@@ -231,7 +232,7 @@ def test_batch_norm_uses_the_fused_kernel_on_one_replica():
     assert isinstance(layers.norm_layer("batch"), layers.FusedBatchNormalization)
 
 
-@pytest.mark.parametrize("encoder", ["vgg16", "mobilenet_v2"])
+@pytest.mark.parametrize("encoder", ["vgg16", "mobilenet_v2", "efficientnet_lite0"])
 def test_encoder_unet_loads_backbone_weights_exactly_from_a_file(tmp_path, encoder):
     keras.utils.set_random_seed(1)
     source = backbones.build_encoder(encoder, 64)
@@ -268,3 +269,22 @@ def test_backbone_input_is_the_gray_photo_preprocessed_as_keras_applications_doe
     for mode, want in expected.items():
         got = backbones.GrayForBackbone(mode)(l_norm).numpy()
         np.testing.assert_allclose(got, want, atol=2e-3)
+
+
+def test_efficientnet_lite0_has_no_download_and_says_where_its_weights_come_from():
+    with pytest.raises(backbones.MissingEncoderWeights, match="bench.pretrained --lite0"):
+        backbones.build_encoder("efficientnet_lite0", 64, "imagenet")
+
+
+def test_max_filters_caps_the_encoder_unets_decoder_and_reduces_the_deepest_features():
+    """--g_max_filters on encoder_unet: no decoder level wider than the cap, the 1280 features at
+    1/32 reduced to it by a 1x1 convolution first; without a cap the network is unchanged."""
+    capped = models.build_generator("encoder_unet", image_size=64, encoder="efficientnet_lite0", base_filters=32,
+                                    max_filters=128)
+    assert tuple(capped.get_layer("reduce_conv").kernel.shape) == (1, 1, 1280, 128)
+    decoder = [layer for layer in capped.layers if isinstance(layer, (keras.layers.Conv2D, keras.layers.Conv2DTranspose))]
+    assert [layer.filters for layer in decoder] == [128, 128, 128, 128, 128, 64, 64, 32, 32, 16, 16, 2]  # reduce, up1-5 (upsampling, fusion), ab
+    uncapped = models.build_generator("encoder_unet", image_size=64, encoder="efficientnet_lite0", base_filters=32)
+    assert "reduce_conv" not in [layer.name for layer in uncapped.layers]
+    assert uncapped.get_layer("up1_convT").filters == 256
+    assert capped.count_params() < 0.5 * uncapped.count_params()

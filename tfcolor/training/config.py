@@ -44,8 +44,8 @@ class DataConfig:
 class ModelConfig:
     generator: str = setting("unet", "Generator: " + GENERATORS.help_text() + ".", GENERATORS.names())
     g_filters: int = setting(64, "Generator base filters.")
-    g_max_filters: int = setting(512, "Most filters of one U-Net level (unet, unet_small; pix2pix: 512): "
-                                 "the deepest levels hold most of the weights.")
+    g_max_filters: int = setting(512, "Most filters of one U-Net level (unet, unet_small, encoder_unet; pix2pix: "
+                                 "512): the deepest levels hold most of the weights.")
     g_norm: str = setting("batch", f"Generator norm: {_names(NORMS)}.", NORMS)
     upsampling: str = setting("transpose", f"Generator upsampling: {_names(UPSAMPLINGS)}.", UPSAMPLINGS)
     dropout: float = setting(0.5, "U-Net decoder dropout (the noise z of pix2pix).")
