@@ -57,11 +57,7 @@ def hed_vgg16(work, out=None):
     from tfcolor.models.backbones import build_encoder
 
     encoder = build_encoder("vgg16", 64)
-    arrays = hed_arrays(os.path.join(root, HED_FILE))
-    convs = [layer for layer in encoder.layers if layer.weights]
-    assert sorted(layer.name for layer in convs) == sorted(arrays), (sorted(arrays), [c.name for c in convs])
-    for layer in convs:
-        layer.set_weights(arrays[layer.name])
+    set_arrays(encoder, hed_arrays(os.path.join(root, HED_FILE)))
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     encoder.save_weights(out)
     return out
@@ -143,9 +139,9 @@ def lite0_arrays(state):
 def set_arrays(model, arrays):
     """Sets every weighted layer of ``model`` from ``arrays``; the names must match exactly."""
     layers = [layer for layer in model.layers if layer.weights]
-    missing = sorted({layer.name for layer in layers} ^ set(arrays))
-    if missing:
-        raise ValueError(f"layers and arrays differ: {missing[:10]}")
+    unmatched = sorted({layer.name for layer in layers} ^ set(arrays))
+    if unmatched:
+        raise ValueError(f"layers and arrays differ: {unmatched[:10]}")
     for layer in layers:
         layer.set_weights(arrays[layer.name])
 
