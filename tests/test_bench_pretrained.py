@@ -2,6 +2,7 @@
 mapping. The real file (PyPI, a download) is checked by the converter itself: its classifier
 must name scikit-image's cat a cat."""
 
+import collections
 import pickle
 import struct
 import sys
@@ -17,9 +18,9 @@ class _Storage:  # what torch.FloatStorage / LongStorage are to pickle: a global
     pass
 
 
-def _write_legacy_torch_file(path, tensors, monkeypatch):
-    """torch.save's legacy format, written without PyTorch: each tensor a strided view into one
-    of the storages {key: flat array}, as ``tensors`` = {name: (key, offset, shape, strides)}."""
+def _write_legacy_torch_file(path, storages, tensors, monkeypatch):
+    """torch.save's legacy format, written without PyTorch: ``storages`` {key: flat array} and
+    ``tensors`` {name: (storage key, offset, shape, strides)}, each a strided view into one."""
     torch, utils = types.ModuleType("torch"), types.ModuleType("torch._utils")
 
     def _rebuild_tensor_v2(*args):
@@ -33,7 +34,6 @@ def _write_legacy_torch_file(path, tensors, monkeypatch):
     torch._utils = utils
     monkeypatch.setitem(sys.modules, "torch", torch)
     monkeypatch.setitem(sys.modules, "torch._utils", utils)
-    storages = tensors.pop("__storages__")
 
     class Ref:
         def __init__(self, key, offset, shape, strides):
@@ -50,8 +50,6 @@ def _write_legacy_torch_file(path, tensors, monkeypatch):
                 return ("storage", kind, obj[1], "cpu", data.size, None)
             return None
 
-    import collections
-
     with open(path, "wb") as f:
         for header in (0x1950A86A20F9469CFC6C, 1001, {"little_endian": True}):
             pickle.dump(header, f, protocol=2)
@@ -67,8 +65,7 @@ def test_the_reader_rebuilds_strided_views_offsets_and_scalars(tmp_path, monkeyp
     shared = rng.normal(size=40).astype(np.float32)
     weight = rng.normal(size=(3, 4)).astype(np.float32)
     path = tmp_path / "state.pth"
-    _write_legacy_torch_file(path, {
-        "__storages__": {"7": shared, "9": weight.ravel(), "11": np.array([12345], np.int64)},
+    _write_legacy_torch_file(path, {"7": shared, "9": weight.ravel(), "11": np.array([12345], np.int64)}, {
         "a.weight": ("9", 0, (3, 4), (4, 1)),
         "a.weight_t": ("9", 0, (4, 3), (1, 4)),  # a transposed view: not contiguous
         "b.bias": ("7", 10, (5,), (1,)),  # an offset into a shared storage
@@ -146,7 +143,8 @@ def test_lite0_weights_map_to_every_layer_in_pytorch_conventions():
     rng = np.random.default_rng(0)
     state = _torch_layout_state(trunk, rng)
     arrays = pretrained.lite0_arrays(state)
-    assert len(arrays) == sum(1 for layer in trunk.layers if layer.weights) == 2 + 2 + 2 * 15 + 4 * 16  # stem, head, 15 expansions, 16 x (depthwise, projection)
+    # stem, head, 15 expansions, 16 x (depthwise, projection); conv and norm each
+    assert len(arrays) == sum(1 for layer in trunk.layers if layer.weights) == 2 + 2 + 2 * 15 + 4 * 16
     pretrained.set_arrays(trunk, arrays)
     np.testing.assert_array_equal(trunk.get_layer("block4_dw_bn").moving_variance.numpy(),
                                   state["_blocks.4._bn1.running_var"])

@@ -282,8 +282,10 @@ def test_max_filters_caps_the_encoder_unets_decoder_and_reduces_the_deepest_feat
     capped = models.build_generator("encoder_unet", image_size=64, encoder="efficientnet_lite0", base_filters=32,
                                     max_filters=128)
     assert tuple(capped.get_layer("reduce_conv").kernel.shape) == (1, 1, 1280, 128)
-    decoder = [layer for layer in capped.layers if isinstance(layer, (keras.layers.Conv2D, keras.layers.Conv2DTranspose))]
-    assert [layer.filters for layer in decoder] == [128, 128, 128, 128, 128, 64, 64, 32, 32, 16, 16, 2]  # reduce, up1-5 (upsampling, fusion), ab
+    convolutions = (keras.layers.Conv2D, keras.layers.Conv2DTranspose)
+    decoder = [layer for layer in capped.layers if isinstance(layer, convolutions)]
+    # reduce, up1-5 (upsampling, fusion), ab
+    assert [layer.filters for layer in decoder] == [128, 128, 128, 128, 128, 64, 64, 32, 32, 16, 16, 2]
     uncapped = models.build_generator("encoder_unet", image_size=64, encoder="efficientnet_lite0", base_filters=32)
     assert "reduce_conv" not in [layer.name for layer in uncapped.layers]
     assert uncapped.get_layer("up1_convT").filters == 256
