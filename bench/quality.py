@@ -170,11 +170,15 @@ RECIPES = {
     # The same with at most 128 filters per decoder level (23 MB instead of 48: it ships).
     "lite0_frozen_ema_slim": PIX2PIX + ["--generator=encoder_unet", "--encoder=efficientnet_lite0",
                                         "--ema_decay=0.999", "--g_max_filters=128"],
+    # The Lite0 recipe pushed towards the real photos' colourfulness (the palapeli photos' colour).
+    "lite0_frozen_ema_colorful": PIX2PIX + ["--generator=encoder_unet", "--encoder=efficientnet_lite0",
+                                            "--ema_decay=0.999", "--colorfulness_weight=10"],
 }
 # --encoder_weights of the pretrained recipes: which converted file (bench/pretrained.py).
 PRETRAINED = {"vgg_frozen_ema": "vgg16", "vgg_ema": "vgg16", "lite0_frozen_ema": "efficientnet_lite0",
-              "lite0_frozen_ema_slim": "efficientnet_lite0"}
-FROZEN = {"vgg_frozen_ema", "lite0_frozen_ema", "lite0_frozen_ema_slim"}  # the encoder fixed for every epoch
+              "lite0_frozen_ema_slim": "efficientnet_lite0", "lite0_frozen_ema_colorful": "efficientnet_lite0"}
+# The encoder fixed for every epoch.
+FROZEN = {"vgg_frozen_ema", "lite0_frozen_ema", "lite0_frozen_ema_slim", "lite0_frozen_ema_colorful"}
 REGRESSION_ONLY = {"l1", "l1_colorful"}
 # Share of the epochs spent on L1 pretraining before the GAN; the rest of the recipe is the GAN.
 PRETRAIN_SHARE = {"l1_then_pix2pix": 0.8}
@@ -492,8 +496,12 @@ def main():
                         help="also train on every other source of ../shared/PHOTOS.md's table (MORE: scratch, "
                              "interior photos, tuxpaint, dlib, ...; training only; give a new --work_dir)")
     parser.add_argument("--ship", default="",
-                        help="copy the run's generator.keras, config.json and summary.json to this folder "
-                             "(saved_models/colorizer: the shipped model); one recipe only")
+                        help="copy the run's generator.keras (its weights stored as float16: half the file), "
+                             "config.json and summary.json to this folder (saved_models/colorizer: the shipped "
+                             "model); one recipe only")
+    parser.add_argument("--ship_render_size", type=int, default=0,
+                        help="the shipped model's default --render_size, written to its config.json (0: its "
+                             "training size)")
     parser.add_argument("--max_extra", type=int, default=5000, help="at most this many extra photos (a seeded choice)")
     parser.add_argument("--extra_crops", type=int, default=2, help="random crops per extra photo, besides the whole")
     parser.add_argument("--steps", type=int, default=0,
@@ -564,16 +572,24 @@ def main():
         log(open(os.path.join(compare, "compare.md")).read())
         log(f"table and figure: {compare}")
     if args.ship:
-        ship(os.path.join(work, "runs", run_name(recipes[0], args.seed)), args.ship)
+        ship(os.path.join(work, "runs", run_name(recipes[0], args.seed)), args.ship, args.ship_render_size)
 
 
-def ship(model_dir, target):
-    """Copies a run's generator, config and summary into ``target`` (the shipped model's folder)."""
+def ship(model_dir, target, render_size=0):
+    """Copies a run's generator (its weights stored as float16: tfcolor.models.storage), config
+    and summary into ``target`` (the shipped model's folder); a ``render_size`` goes into the
+    config as the size the model renders at by default."""
     from tfcolor.core import rundir
+    from tfcolor.models import storage
 
     os.makedirs(target, exist_ok=True)
-    for name in (rundir.GENERATOR, rundir.CONFIG, rundir.SUMMARY):
-        shutil.copy(rundir.path(model_dir, name), rundir.path(target, name))
+    storage.save_half(rundir.path(model_dir, rundir.GENERATOR), rundir.path(target, rundir.GENERATOR))
+    shutil.copy(rundir.path(model_dir, rundir.SUMMARY), rundir.path(target, rundir.SUMMARY))
+    config = rundir.read_config(model_dir)
+    if render_size:
+        config[rundir.RENDER_SIZE] = render_size
+    with open(rundir.path(target, rundir.CONFIG), "w") as f:
+        json.dump(config, f, indent=2)
     log(f"shipped {model_dir} to {target}")
 
 

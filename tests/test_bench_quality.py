@@ -54,6 +54,8 @@ def test_every_recipe_is_a_valid_configuration_for_calibration_and_run():
     assert parsed["vgg_ema/5"][5:] == [0.999, "vgg16", "hed.weights.h5", 1]
     assert parsed["lite0_frozen_ema/5"][5:] == [0.999, "efficientnet_lite0", "lite0.weights.h5", 5]
     assert parsed["lite0_frozen_ema_slim/5"][5:] == [0.999, "efficientnet_lite0", "lite0.weights.h5", 5]
+    assert parsed["lite0_frozen_ema_colorful/5"][3] == 10.0
+    assert parsed["lite0_frozen_ema_colorful/5"][5:] == [0.999, "efficientnet_lite0", "lite0.weights.h5", 5]
 
 
 def test_a_pretrained_recipe_gets_the_budget_at_both_speeds(tmp_path):
@@ -77,3 +79,28 @@ def test_fixed_steps_replace_the_time_budget_without_a_speed_measurement(tmp_pat
     args = type("Args", (), {"minutes": 10.0, "epochs": 5, "steps": 5550})()
     assert quality.budget("pix2pix", args, "no-data-here", str(tmp_path)) == (5550, None)
     assert not os.path.exists(tmp_path / "calibration")  # nothing was trained to time it
+
+
+def test_ship_stores_the_weights_as_float16_and_the_render_size_in_the_config(tmp_path):
+    """--ship: the run's generator with float16 weights (tfcolor.models.storage), its summary as it
+    was, its config with the default render size, which load_generator then renders at."""
+    import keras
+
+    from bench import quality
+    from tfcolor import models
+    from tfcolor.core import rundir
+    from tfcolor.deploy.serving import load_generator
+    from tfcolor.models import storage
+
+    run, target = tmp_path / "run", tmp_path / "shipped"
+    run.mkdir()
+    keras.utils.set_random_seed(0)
+    models.build_generator("unet_small", image_size=32, base_filters=8).save(run / rundir.GENERATOR)
+    (run / rundir.CONFIG).write_text(json.dumps({"data": {"image_size": 32}}))
+    (run / rundir.SUMMARY).write_text(json.dumps({"steps": 7}))
+    quality.ship(str(run), str(target), render_size=64)
+    assert storage.stored_dtypes(str(target / rundir.GENERATOR)) == {"float16"}
+    assert json.loads((target / rundir.SUMMARY).read_text()) == {"steps": 7}
+    assert json.loads((target / rundir.CONFIG).read_text()) == {"data": {"image_size": 32}, rundir.RENDER_SIZE: 64}
+    generator, size = load_generator(str(target))
+    assert size == 64 and generator.input_shape == (None, 64, 64, 1)

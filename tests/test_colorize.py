@@ -1,6 +1,7 @@
 """The colorize command and its library: every model kind, every input kind and mode,
 full resolution, transparency, side-by-side, skipped files and the exit status."""
 
+import json
 import os
 
 import numpy as np
@@ -8,7 +9,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import photo, run_module
-from tfcolor.core import color, shipped
+from tfcolor.core import color, rundir, shipped
 from tfcolor.deploy import lite, serving
 from tfcolor.deploy.colorizer import collect_inputs, load_colorizer, output_names, read_photo
 
@@ -124,6 +125,13 @@ def test_render_size_changes_what_the_network_sees_and_nothing_else(trained_gene
     np.testing.assert_array_equal(same(gray), base)
     with pytest.raises(ValueError, match="multiple of 2"):
         load_colorizer(str(tmp_path), render_size=40)
+    # A render size in the run's config.json (as the shipped model has) is the default.
+    (tmp_path / rundir.CONFIG).write_text(json.dumps({"data": {"image_size": 32}, rundir.RENDER_SIZE: 64}))
+    configured, description = load_colorizer(str(tmp_path))
+    assert "64 px" in description
+    np.testing.assert_array_equal(configured(gray), big)
+    np.testing.assert_array_equal(load_colorizer(str(tmp_path), render_size=32)[0](gray), base)
+    (tmp_path / rundir.CONFIG).unlink()
     # Export at a render size: the SavedModel gives the same photo; exported models refuse one.
     run_module("tfcolor.export", f"--generator={tmp_path / 'generator.keras'}", "--render_size=64",
                f"--output_root={tmp_path / 'saved'}", "--name=c")

@@ -290,3 +290,36 @@ def test_max_filters_caps_the_encoder_unets_decoder_and_reduces_the_deepest_feat
     assert "reduce_conv" not in [layer.name for layer in uncapped.layers]
     assert uncapped.get_layer("up1_convT").filters == 256
     assert capped.count_params() < 0.5 * uncapped.count_params()
+
+
+def test_half_precision_storage_rounds_every_weight_and_halves_the_file(tmp_path):
+    """storage.save_half: the same network with each float32 weight rounded to float16 (exactly
+    numpy's rounding), loaded back as float32 variables; about half the file; non-float state
+    (the dropout's seed) kept as it was; a weight beyond float16's range is refused."""
+    from tfcolor.models import storage
+
+    keras.utils.set_random_seed(3)
+    model = models.build_generator("unet", image_size=32, base_filters=16)  # BatchNorm, dropout
+    for variable in model.weights:  # trained-looking values, not initial zeros and ones
+        variable.assign(np.random.default_rng(0).normal(0, 0.3, variable.shape).astype(np.float32)
+                        + (1.0 if "variance" in variable.path else 0.0))
+    full, half = os.path.join(tmp_path, "full.keras"), os.path.join(tmp_path, "half.keras")
+    model.save(full)
+    storage.save_half(full, half)
+    loaded = models.load_generator_file(half)
+    assert [v.path for v in loaded.weights] == [v.path for v in model.weights]
+    for mine, theirs in zip(model.weights, loaded.weights):
+        assert theirs.dtype == "float32"
+        expected = mine.numpy().astype(np.float16).astype(np.float32)
+        np.testing.assert_array_equal(theirs.numpy(), expected)
+        assert np.any(expected != mine.numpy())  # rounding happened: not a copy of the original
+    assert "float16" in storage.stored_dtypes(half) and "float32" not in storage.stored_dtypes(half)
+    assert 0.45 < os.path.getsize(half) / os.path.getsize(full) < 0.55
+    for variable in model.weights:  # the original network with rounded weights computes the same
+        variable.assign(variable.numpy().astype(np.float16).astype(np.float32))
+    x = tf.random.uniform([2, 32, 32, 1], -1, 1, seed=4)
+    np.testing.assert_allclose(loaded(x, training=False).numpy(), model(x, training=False).numpy(), atol=1e-6)
+    model.weights[0].assign(np.full(model.weights[0].shape, 7e4, np.float32))
+    model.save(full)
+    with pytest.raises(ValueError, match="does not fit float16"):
+        storage.save_half(full, half)

@@ -28,7 +28,7 @@ import sys
 
 from absl import app, flags, logging
 
-from tfcolor.core import shipped
+from tfcolor.core import rundir, shipped
 from tfcolor.core.progress import Progress
 from tfcolor.core.images import IMAGE_EXTENSIONS
 from tfcolor.deploy import video
@@ -52,9 +52,7 @@ flags.DEFINE_bool("side_by_side", False, "Also write NAME_side_by_side.png (gray
 flags.DEFINE_bool("recursive", True, "Search folders recursively.")
 flags.DEFINE_bool("overwrite", True, "Replace existing outputs (else skip photos already done).")
 flags.DEFINE_integer("max_pixels", 200_000_000, "Larger photos are skipped (decompression bombs).")
-flags.DEFINE_integer("render_size", 0, "The size the network sees of each photo: the generator rebuilt "
-                     "at this input size, same weights (like DeOldify's render factor); 0: its training "
-                     "size. Output size and L are unchanged.")
+flags.DEFINE_integer("render_size", 0, rundir.RENDER_SIZE_HELP)
 flags.DEFINE_integer("threads", 0, "TFLite threads (0: all cores).")
 FLAGS = flags.FLAGS
 

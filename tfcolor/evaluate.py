@@ -33,6 +33,8 @@ import sys
 
 from absl import app, flags, logging
 
+from tfcolor.core import rundir
+
 flags.DEFINE_string("model", None, "Training --model_dir, SavedModel folder or .tflite file.")
 flags.DEFINE_string("data", None, "Prepared dataset folder (val, else test, else train shards), "
                     "TFRecord glob, or a folder/glob of photos.")
@@ -49,9 +51,7 @@ flags.DEFINE_string("lpips_weights", None, "lpips_vgg.npz (python -m tfcolor.con
 flags.DEFINE_string("inception_weights", "imagenet", "InceptionV3 no-top weights file for FID, or "
                     "'imagenet' (Keras download; skipped with a message when offline); '' skips FID.")
 flags.DEFINE_list("compare", [], "Evaluation output folders to compare (no --model/--data then).")
-flags.DEFINE_integer("render_size", 0, "The size the network sees of each photo: the generator rebuilt "
-                     "at this input size, same weights (like DeOldify's render factor); 0: its training "
-                     "size. Output size and L are unchanged.")
+flags.DEFINE_integer("render_size", 0, rundir.RENDER_SIZE_HELP)
 flags.DEFINE_integer("threads", 0, "TFLite threads (0: all cores).")
 flags.DEFINE_bool("video", False, "--data holds clips with true colours: per-frame and temporal measures "
                   "(warp error, CDC) of --temporal=none and flow.")

@@ -42,9 +42,7 @@ from tfcolor.deploy.serving import export_saved_model, load_generator, next_vers
 flags.DEFINE_string("model_dir", None, "Training --model_dir (uses generator.keras and config.json); default, "
                     f"with no --generator either: the shipped model, {shipped.MODELS_ROOT}/{shipped.NAME}.")
 flags.DEFINE_string("generator", None, "A saved generator (.keras) instead of --model_dir.")
-flags.DEFINE_integer("render_size", 0, "The size the network sees of each photo: the generator rebuilt "
-                     "at this input size, same weights (like DeOldify's render factor); 0: its training "
-                     "size. Output size and L are unchanged.")
+flags.DEFINE_integer("render_size", 0, rundir.RENDER_SIZE_HELP)
 flags.DEFINE_integer("image_size", 0, "Generator input size (default: from config.json or the model).")
 flags.DEFINE_string("name", shipped.NAME, "Model name: the folder under --output_root.")
 flags.DEFINE_string("output_root", shipped.MODELS_ROOT, "Root of the TF Serving model folders.")

@@ -19,6 +19,13 @@ LOSSES_PNG = "losses.png"
 SAMPLES = "samples"
 SUMMARY = "summary.json"
 GENERATOR = "generator.keras"
+# A key of config.json: the size the generator renders at by default (inference.generator_at),
+# when it is not its training size. Written for the shipped model (bench/quality.py --ship).
+RENDER_SIZE = "render_size"
+# --render_size of the commands that run a generator (colorize, evaluate, export).
+RENDER_SIZE_HELP = ("The size the network sees of each photo: the generator rebuilt at this input size, same "
+                    "weights (like DeOldify's render factor); 0: the model's own (its config.json's "
+                    "render_size, else its training size). Output size and L are unchanged.")
 
 
 def path(model_dir, name):

@@ -80,6 +80,9 @@ def load_generator(model_dir=None, generator_path=None, image_size=0, render_siz
 
     With ``render_size`` the generator is rebuilt (same weights) to take render_size x
     render_size inputs: the size the network sees of every photo (inference.generator_at).
+    Without it, a run folder whose config.json names a ``render_size`` (the shipped model's
+    does: the size chosen for it on held-out photos) is rendered at that size, any other at
+    its training size.
 
     Loading a ``.keras`` generator needs tfcolor's custom layers registered: use this (or
     ``tfcolor.models.load_generator_file``) rather than a bare ``keras.models.load_model``.
@@ -88,6 +91,8 @@ def load_generator(model_dir=None, generator_path=None, image_size=0, render_siz
     config = rundir.read_config(model_dir)
     if not image_size and config:
         image_size = config["data"]["image_size"]
+    if not render_size and config:
+        render_size = config.get(rundir.RENDER_SIZE, 0)
     if render_size:
         from tfcolor.deploy.inference import generator_at
 
