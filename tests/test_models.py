@@ -315,6 +315,7 @@ def test_half_precision_storage_rounds_every_weight_and_halves_the_file(tmp_path
         assert np.any(expected != mine.numpy())  # rounding happened: not a copy of the original
     assert "float16" in storage.stored_dtypes(half) and "float32" not in storage.stored_dtypes(half)
     assert 0.45 < os.path.getsize(half) / os.path.getsize(full) < 0.55
+    assert storage.holds_half(loaded) and not storage.holds_half(model)
     for variable in model.weights:  # the original network with rounded weights computes the same
         variable.assign(variable.numpy().astype(np.float16).astype(np.float32))
     x = tf.random.uniform([2, 32, 32, 1], -1, 1, seed=4)

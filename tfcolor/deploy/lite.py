@@ -123,12 +123,15 @@ def convert(generator, model_size, variant, calibration_photos=None, rewrite_tra
         return _convert(generator, model_size, variant, calibration_photos, rewrite_transposed)
 
 
-def convert_network(generator, model_size):
-    """fp32 .tflite bytes of the bare network alone (the ``generator`` signature: ``l``
-    float32 [1, S, S, 1] -> ``ab`` [1, S, S, 2], fixed shapes): for runtimes that take no
-    dynamic shape and no image ops, such as LiteRT.js in the browser (tfcolor.deploy.web)."""
+def convert_network(generator, model_size, variant="fp32"):
+    """.tflite bytes of the bare network alone (the ``generator`` signature: ``l`` float32
+    [1, S, S, 1] -> ``ab`` [1, S, S, 2], fixed shapes): for runtimes that take no dynamic shape
+    and no image ops, such as LiteRT.js in the browser (tfcolor.deploy.web). ``variant``: fp32
+    or fp16 (float16 weights, computed in float32)."""
+    if variant not in ("fp32", "fp16"):
+        raise ValueError(f"the bare network is fp32 or fp16, not {variant!r}")
     with matmul_conv.tf_kernels():
-        return _convert(generator, model_size, "fp32", None, True, signatures=("generator",))
+        return _convert(generator, model_size, variant, None, True, signatures=("generator",))
 
 
 def _convert(generator, model_size, variant, calibration_photos, rewrite_transposed,

@@ -1,8 +1,9 @@
 """A static web page that colourises photos in the browser (``tfcolor.export --web=DIR``).
 
 The site holds the page (``web/src``: index.html, app.js, colorizer.js, lab.js, coi.js, style.css),
-the bare network as a fixed-shape fp32 .tflite file (L/50 - 1 [1, S, S, 1] -> ab/110
-[1, S, S, 2]: LiteRT.js takes no dynamic shape, and image ops cannot run in it), the
+the bare network as a fixed-shape .tflite file (fp32, or fp16 for float16 weights; L/50 - 1
+[1, S, S, 1] -> ab/110 [1, S, S, 2]: LiteRT.js takes no dynamic shape, and image ops cannot
+run in it), the
 LiteRT.js runtime copied from the project's own npm package (``web/``, installed with
 ``npm ci``) and ``tfcolor.json``: the model's size and the colour constants of
 tfcolor.core.color, so that the page's Lab conversion uses the very numbers Python uses.
@@ -51,8 +52,12 @@ def node_modules(web=WEB, log=print):
 
 
 def write_site(generator, model_size, directory, name, web=WEB, log=print):
-    """Writes the static site into ``directory``; returns {file: bytes} of what it wrote."""
+    """Writes the static site into ``directory``; returns {file: bytes} of what it wrote.
+
+    The network goes as fp32, or as fp16 (half the download) when its weights are float16
+    values already (a generator stored with float16 weights, such as the shipped one)."""
     from tfcolor.deploy import lite
+    from tfcolor.models import storage
 
     modules = node_modules(web, log=log)
     os.makedirs(directory, exist_ok=True)
@@ -61,8 +66,9 @@ def write_site(generator, model_size, directory, name, web=WEB, log=print):
     for src, dst in RUNTIME_FILES:
         os.makedirs(os.path.dirname(os.path.join(directory, dst)), exist_ok=True)
         shutil.copy(os.path.join(modules, src), os.path.join(directory, dst))
+    variant = "fp16" if storage.holds_half(generator) else "fp32"
     with open(os.path.join(directory, MODEL), "wb") as f:
-        f.write(lite.convert_network(generator, model_size))
+        f.write(lite.convert_network(generator, model_size, variant))
     with open(os.path.join(directory, CONFIG), "w") as f:
         json.dump({"name": name, "size": int(model_size), "model": MODEL, "runtime": RUNTIME,
                    "color": color.constants()}, f, indent=1)
@@ -70,7 +76,7 @@ def write_site(generator, model_size, directory, name, web=WEB, log=print):
     sizes = {file: os.path.getsize(os.path.join(directory, file)) for file in written}
     wasm = [sizes[dst] for _, dst in RUNTIME_FILES if dst.endswith(".wasm")]
     log(f"wrote the web page to {directory}: {len(sizes)} files, {sum(sizes.values()) / 1e6:.1f} MB "
-        f"(model {sizes[MODEL] / 1e6:.1f} MB; a browser loads one wasm build of "
+        f"(model {sizes[MODEL] / 1e6:.1f} MB, {variant}; a browser loads one wasm build of "
         f"{sum(wasm) / len(wasm) / 1e6:.1f} MB); serve it with: python -m http.server -d {directory}")
     return sizes
 

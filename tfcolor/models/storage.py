@@ -66,3 +66,13 @@ def stored_dtypes(path):
         found = set()
         weights.visititems(lambda name, item: found.add(item.dtype.name) if isinstance(item, h5py.Dataset) else None)
     return found
+
+
+def holds_half(model):
+    """True when every weight of ``model`` is a float16 value (as after loading a file written
+    by save_half): float16 storage of it, in any format, then loses nothing."""
+    for weight in model.weights:
+        value = np.asarray(weight.numpy())
+        if value.dtype == np.float32 and not np.array_equal(value.astype(np.float16).astype(np.float32), value):
+            return False
+    return True
