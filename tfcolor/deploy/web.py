@@ -1,11 +1,10 @@
 """A static web page that colourises photos in the browser (``tfcolor.export --web=DIR``).
 
-The site holds the page (``web/src``: index.html, app.js, colorizer.js, lab.js, coi.js, style.css),
-the bare network as a fixed-shape .tflite file (fp32, or fp16 for float16 weights; L/50 - 1
-[1, S, S, 1] -> ab/110 [1, S, S, 2]: LiteRT.js takes no dynamic shape, and image ops cannot
-run in it), the
-LiteRT.js runtime copied from the project's own npm package (``web/``, installed with
-``npm ci``) and ``tfcolor.json``: the model's size and the colour constants of
+The site holds the page (``web/src``: index.html, app.js, colorizer.js, lab.js, coi.js,
+style.css), the bare network as a fixed-shape .tflite file (fp32, or fp16 for float16 weights;
+L/50 - 1 [1, S, S, 1] -> ab/110 [1, S, S, 2]: LiteRT.js takes no dynamic shape, and image ops
+cannot run in it), the LiteRT.js runtime copied from the project's own npm package (``web/``,
+installed with ``npm ci``) and ``tfcolor.json``: the model's size and the colour constants of
 tfcolor.core.color, so that the page's Lab conversion uses the very numbers Python uses.
 Everything the page loads is in the folder: it works offline from any static server.
 """
