@@ -150,11 +150,10 @@ def test_fixed_seed_repeats_step_for_step(dataset, seeded_run, tmp_path):
     logs = [open(os.path.join(d, "losses.csv")).read().splitlines() for d in (seeded_run, model_dir)]
     assert logs[0][0] == logs[1][0] and len(logs[0]) == len(logs[1]) == 6  # header + 5 steps
     first, again = (np.array([[float(v) for v in row.split(",")] for row in log[1:]]) for log in logs)
-    assert np.array_equal(first[:, 0], again[:, 0])  # the same steps
     # The same weights and batches give the same losses; a logged sum may differ in its last float32
     # bit (seen once, 2026-12-02: 13.787998 against 13.787995 in g_loss, the next step equal again),
     # far below what another seed, batch order or initialisation changes (percents).
-    np.testing.assert_allclose(again, first, rtol=1e-5, atol=0)
+    np.testing.assert_allclose(again, first, rtol=1e-5, atol=0)  # step numbers too: exact at this rtol
 
 
 @pytest.mark.slow
