@@ -56,6 +56,7 @@ def test_every_recipe_is_a_valid_configuration_for_calibration_and_run():
     assert parsed["lite0_frozen_ema_slim/5"][5:] == [0.999, "efficientnet_lite0", "lite0.weights.h5", 5]
     assert parsed["lite0_frozen_ema_colorful/5"][3] == 10.0
     assert parsed["lite0_frozen_ema_colorful/5"][5:] == [0.999, "efficientnet_lite0", "lite0.weights.h5", 5]
+    assert parsed["lite0_frozen_ema998/5"][5:] == [0.998, "efficientnet_lite0", "lite0.weights.h5", 5]
 
 
 def test_a_pretrained_recipe_gets_the_budget_at_both_speeds(tmp_path):
