@@ -179,13 +179,9 @@ RECIPES = {
     "lite0_frozen_ema998": PIX2PIX + ["--generator=encoder_unet", "--encoder=efficientnet_lite0",
                                       "--ema_decay=0.998"],
 }
-# --encoder_weights of the pretrained recipes: which converted file (bench/pretrained.py).
-PRETRAINED = {"vgg_frozen_ema": "vgg16", "vgg_ema": "vgg16", "lite0_frozen_ema": "efficientnet_lite0",
-              "lite0_frozen_ema_slim": "efficientnet_lite0", "lite0_frozen_ema_colorful": "efficientnet_lite0",
-              "lite0_frozen_ema998": "efficientnet_lite0"}
-# The encoder fixed for every epoch.
-FROZEN = {"vgg_frozen_ema", "lite0_frozen_ema", "lite0_frozen_ema_slim", "lite0_frozen_ema_colorful",
-          "lite0_frozen_ema998"}
+# A recipe with an --encoder trains it from the ImageNet-derived weights bench/pretrained.py converts
+# for that encoder (recipe_encoder), fixed for every epoch unless the recipe sets
+# --freeze_encoder_epochs itself.
 REGRESSION_ONLY = {"l1", "l1_colorful"}
 # Share of the epochs spent on L1 pretraining before the GAN; the rest of the recipe is the GAN.
 PRETRAIN_SHARE = {"l1_then_pix2pix": 0.8}
@@ -442,11 +438,16 @@ def recipe_flags(name, args, data_dir, model_dir, epochs):
         flags.append(f"--pretrain_epochs={pretrain_epochs(name, epochs)}")
     if name == "pix2pix_perceptual":
         flags.append(f"--perceptual_weights={args.perceptual_weights}")
-    if name in PRETRAINED:
-        flags.append(f"--encoder_weights={args.encoder_weights[PRETRAINED[name]]}")
-    if name in FROZEN:
-        flags.append(f"--freeze_encoder_epochs={epochs}")
+    if recipe_encoder(name):
+        flags.append(f"--encoder_weights={args.encoder_weights[recipe_encoder(name)]}")
+        if not any(flag.startswith("--freeze_encoder_epochs=") for flag in RECIPES[name]):
+            flags.append(f"--freeze_encoder_epochs={epochs}")
     return flags
+
+
+def recipe_encoder(name):
+    """The ``--encoder`` a recipe sets (a key of bench.pretrained.CONVERTERS), or None."""
+    return next((flag.split("=", 1)[1] for flag in RECIPES[name] if flag.startswith("--encoder=")), None)
 
 
 def pretrain_epochs(name, epochs):
@@ -533,10 +534,11 @@ def main():
     if args.ship and len(recipes) != 1:
         parser.error("--ship takes the run of one recipe: give one --recipes")
     args.encoder_weights = {}
-    if set(PRETRAINED) & set(recipes):
+    encoders = {recipe_encoder(r) for r in recipes} - {None}
+    if encoders:
         from bench.pretrained import CONVERTERS
 
-        for encoder in {PRETRAINED[r] for r in recipes if r in PRETRAINED}:
+        for encoder in encoders:
             args.encoder_weights[encoder] = CONVERTERS[encoder](os.path.join(work, "pretrained"))
     if "pix2pix_perceptual" in recipes and not args.perceptual_weights:
         log("pix2pix_perceptual skipped: it needs VGG16 weights (--perceptual_weights=lpips_vgg.npz), "
