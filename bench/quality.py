@@ -510,6 +510,17 @@ def main():
     parser.add_argument("--ship_render_size", type=int, default=0,
                         help="the shipped model's default --render_size, written to its config.json (0: its "
                              "training size)")
+    parser.add_argument("--ship_chroma_gain", default="",
+                        help="the shipped model's default --chroma_gain, written to its config.json: a number, or "
+                             "'calibrate': the gain that makes its colourisations of the held-out photos (at "
+                             "--ship_render_size) as colourful as the real ones on average ('': 1)")
+    parser.add_argument("--render_sizes", default="",
+                        help="also evaluate every run (and its raw weights) at these network sizes "
+                             "(comma-separated; tfcolor.evaluate --render_size), as LABEL_rSIZE")
+    parser.add_argument("--calibrate_chroma", action="store_true",
+                        help="also evaluate each of those with the chroma gain calibrated on the held-out photos "
+                             "(as LABEL[_rSIZE]_cal: its a*b* x the real photos' mean colourfulness / its own, "
+                             "at that size; the check photos play no part in it)")
     parser.add_argument("--max_extra", type=int, default=5000, help="at most this many extra photos (a seeded choice)")
     parser.add_argument("--extra_crops", type=int, default=2, help="random crops per extra photo, besides the whole")
     parser.add_argument("--steps", type=int, default=0,
@@ -565,14 +576,14 @@ def main():
         if any(flag.startswith("--ema_decay=") for flag in RECIPES[name]):  # also the raw weights
             raw = run_name(name, args.seed) + "_raw"
             models[raw] = raw_generator(model_dir, os.path.join(work, "runs", raw))
+        sizes = [0] + [int(n) for n in args.render_sizes.split(",") if n]
         for label, model in models.items():
-            for photos, folder, found in ((val_dir, "eval", evals), (check_dir, "eval_check", checks)):
-                eval_dir = os.path.join(work, folder, label)
-                if not os.path.exists(os.path.join(eval_dir, "metrics.json")):
-                    log(f"evaluating {label} on {photos}")
-                    run([sys.executable, "-m", "tfcolor.evaluate", f"--model={model}", f"--data={photos}",
-                         f"--output_dir={eval_dir}", "--inception_weights=", "--grid_images=12"])
-                found.append(eval_dir)
+            for size in sizes:
+                name = label + (f"_r{size}" if size else "")
+                evaluate_both(model, name, val_dir, check_dir, work, evals, checks, render_size=size)
+                if args.calibrate_chroma:
+                    evaluate_both(model, name + "_cal", val_dir, check_dir, work, evals, checks, render_size=size,
+                                  chroma_gain=calibrated_gain(os.path.join(work, "eval", name)))
     for folder, found in (("compare", evals), ("compare_check", checks)):
         compare = os.path.join(work, folder + ("" if args.seed == 0 else f"_seed{args.seed}"))
         run([sys.executable, "-m", "tfcolor.evaluate", f"--compare={','.join(found)}", f"--output_dir={compare}"])
@@ -581,13 +592,45 @@ def main():
         log(open(os.path.join(compare, "compare.md")).read())
         log(f"table and figure: {compare}")
     if args.ship:
-        ship(os.path.join(work, "runs", run_name(recipes[0], args.seed)), args.ship, args.ship_render_size)
+        model_dir, gain = os.path.join(work, "runs", run_name(recipes[0], args.seed)), args.ship_chroma_gain
+        if gain == "calibrate":
+            size = args.ship_render_size
+            eval_dir = os.path.join(work, "eval", run_name(recipes[0], args.seed) + (f"_r{size}" if size else ""))
+            evaluate_model(model_dir, val_dir, eval_dir, size)
+            gain = calibrated_gain(eval_dir)
+        ship(model_dir, args.ship, args.ship_render_size, float(gain or 0))
 
 
-def ship(model_dir, target, render_size=0):
+def evaluate_model(model, photos, eval_dir, render_size=0, chroma_gain=0.0):
+    """tfcolor.evaluate of a model on a folder of whole photos into eval_dir (kept: run once)."""
+    if not os.path.exists(os.path.join(eval_dir, "metrics.json")):
+        log(f"evaluating {model} on {photos}" + (f" at {render_size} px" if render_size else "")
+            + (f" with chroma gain {chroma_gain:g}" if chroma_gain else ""))
+        run([sys.executable, "-m", "tfcolor.evaluate", f"--model={model}", f"--data={photos}",
+             f"--output_dir={eval_dir}", "--inception_weights=", "--grid_images=12",
+             f"--render_size={render_size}", f"--chroma_gain={chroma_gain}"])
+
+
+def evaluate_both(model, label, val_dir, check_dir, work, evals, checks, **settings):
+    """The model on the held-out photos (work/eval/LABEL) and on the check photos (work/eval_check/LABEL)."""
+    for photos, folder, found in ((val_dir, "eval", evals), (check_dir, "eval_check", checks)):
+        evaluate_model(model, photos, os.path.join(work, folder, label), **settings)
+        found.append(os.path.join(work, folder, label))
+
+
+def calibrated_gain(eval_dir):
+    """The chroma gain (2 decimals) that makes the colourisations of an evaluation (at gain 1) as
+    colourful as its real photos on average: chosen on the held-out photos alone."""
+    from tfcolor.eval.report import chroma_factor_to_real
+
+    with open(os.path.join(eval_dir, "metrics.json")) as f:
+        return round(chroma_factor_to_real(json.load(f)["summary"]), 2)
+
+
+def ship(model_dir, target, render_size=0, chroma_gain=0.0):
     """Copies a run's generator (its weights stored as float16: tfcolor.models.storage), config
-    and summary into ``target`` (the shipped model's folder); a ``render_size`` goes into the
-    config as the size the model renders at by default."""
+    and summary into ``target`` (the shipped model's folder); a ``render_size`` and a
+    ``chroma_gain`` (other than 1) go into the config as the model's defaults."""
     from tfcolor.core import rundir
     from tfcolor.models import storage
 
@@ -597,6 +640,8 @@ def ship(model_dir, target, render_size=0):
     config = rundir.read_config(model_dir)
     if render_size:
         config[rundir.RENDER_SIZE] = render_size
+    if chroma_gain and chroma_gain != 1:
+        config[rundir.CHROMA_GAIN] = chroma_gain
     with open(rundir.path(target, rundir.CONFIG), "w") as f:
         json.dump(config, f, indent=2)
     log(f"shipped {model_dir} to {target}")

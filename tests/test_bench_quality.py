@@ -105,3 +105,25 @@ def test_ship_stores_the_weights_as_float16_and_the_render_size_in_the_config(tm
     assert json.loads((target / rundir.CONFIG).read_text()) == {"data": {"image_size": 32}, rundir.RENDER_SIZE: 64}
     generator, size = load_generator(str(target))
     assert size == 64 and generator.input_shape == (None, 64, 64, 1)
+
+
+def test_the_calibrated_gain_matches_the_real_colourfulness_and_ships_in_the_config(tmp_path):
+    """--ship_chroma_gain=calibrate: real / colourised mean colourfulness of the held-out
+    evaluation (40 against 25.6: 1.5625, kept to 2 decimals), written into the shipped config."""
+    from bench import quality
+    from tfcolor import models
+    from tfcolor.core import rundir
+
+    (tmp_path / "eval").mkdir()
+    (tmp_path / "eval" / "metrics.json").write_text(json.dumps({"summary": {
+        "truth": {"colorfulness": 40.0}, "model": {"colorfulness": 25.6}, "gray": {"colorfulness": 0.1}}}))
+    assert quality.calibrated_gain(str(tmp_path / "eval")) == 1.56
+    run = tmp_path / "run"
+    run.mkdir()
+    models.build_generator("unet_small", image_size=32, base_filters=8).save(run / rundir.GENERATOR)
+    (run / rundir.CONFIG).write_text(json.dumps({"data": {"image_size": 32}}))
+    (run / rundir.SUMMARY).write_text("{}")
+    quality.ship(str(run), str(tmp_path / "a"), chroma_gain=1.56)
+    quality.ship(str(run), str(tmp_path / "b"), chroma_gain=1.0)  # 1: nothing to write
+    assert json.loads((tmp_path / "a" / rundir.CONFIG).read_text())[rundir.CHROMA_GAIN] == 1.56
+    assert rundir.CHROMA_GAIN not in json.loads((tmp_path / "b" / rundir.CONFIG).read_text())

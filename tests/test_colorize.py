@@ -141,6 +141,47 @@ def test_render_size_changes_what_the_network_sees_and_nothing_else(trained_gene
         load_colorizer(str(tmp_path / "saved" / "c"), render_size=64)
 
 
+@pytest.mark.slow
+def test_chroma_gain_multiplies_the_colour_and_travels_with_the_model(trained_generator, tmp_path):
+    """--chroma_gain: the network's a*b* times the gain (skimage's Lab as the reference, where the
+    colours stay in the sRGB gamut), the photo's L kept; a config.json's chroma_gain is the default;
+    an export carries it and exported models refuse another."""
+    import skimage.color
+    import tensorflow as tf
+
+    from tfcolor.deploy import inference
+
+    trained_generator.save(tmp_path / "generator.keras")
+    gray = inference.gray_rgb(photo("chelsea")).numpy()
+    plain, _ = serving.load_generator(str(tmp_path))
+    louder, size = serving.load_generator(str(tmp_path), chroma_gain=1.5)
+    l_norm = color.normalize_l(color.rgb_to_lab(gray[None] / 255.0)[..., :1])
+    l_small = tf.image.resize(l_norm, [size, size])
+    np.testing.assert_allclose(louder(l_small), 1.5 * plain(l_small).numpy(), rtol=1e-6, atol=1e-7)
+    outs = [inference.colorize(g, tf.constant(gray[None] / 255.0, tf.float32), size)[0].numpy()
+            for g in (plain, louder)]
+    lab1, lab2 = (skimage.color.rgb2lab(np.clip(o, 0, 1)) for o in outs)
+    inside = np.all([((o > 1e-3) & (o < 1 - 1e-3)).all(axis=-1) for o in outs], axis=0)  # not clipped
+    assert inside.mean() > 0.5 and np.abs(lab1[inside][:, 1:]).max() > 5  # real colour, much of it in gamut
+    np.testing.assert_allclose(lab2[inside][:, 1:], 1.5 * lab1[inside][:, 1:], atol=0.05)
+    np.testing.assert_allclose(lab2[inside][:, 0], skimage.color.rgb2lab(gray / 255.0)[inside][:, 0], atol=0.01)
+    with pytest.raises(ValueError, match="positive"):
+        serving.load_generator(str(tmp_path), chroma_gain=-1.0)
+    # The config's gain is the default; an explicit one replaces it.
+    by_flag, _ = load_colorizer(str(tmp_path), chroma_gain=1.5)
+    (tmp_path / rundir.CONFIG).write_text(json.dumps({"data": {"image_size": 32}, rundir.CHROMA_GAIN: 1.5}))
+    configured, description = load_colorizer(str(tmp_path))
+    assert "chroma gain 1.5" in description
+    np.testing.assert_array_equal(configured(gray), by_flag(gray))
+    assert np.abs(load_colorizer(str(tmp_path), chroma_gain=1.0)[0](gray).astype(int) - by_flag(gray)).max() > 5
+    # The export keeps it (from the config here), and refuses to change it afterwards.
+    run_module("tfcolor.export", f"--model_dir={tmp_path}", f"--output_root={tmp_path / 'saved'}", "--name=c")
+    exported, _ = load_colorizer(str(tmp_path / "saved" / "c"))
+    assert np.abs(exported(gray).astype(int) - by_flag(gray)).max() <= 1
+    with pytest.raises(ValueError, match="exported with"):
+        load_colorizer(str(tmp_path / "saved" / "c"), chroma_gain=2.0)
+
+
 def test_the_shipped_model_colours_a_photo_by_default():
     """saved_models/colorizer: a black-and-white photo of odd size comes back in colour at its
     size, its lightness that of the input (skimage's Lab as the reference)."""

@@ -10,6 +10,7 @@ from PIL import Image
 from tests.conftest import photo, photo_crops, run_module, write_lab_shard
 from tfcolor.deploy import inference
 from tfcolor.eval import metrics, streams
+from tfcolor.eval.report import chroma_factor_to_real
 from tfcolor.deploy.colorizer import load_colorizer
 
 
@@ -55,6 +56,9 @@ def test_evaluate_command_on_records(setup, records_evaluation):
     assert summary["model"]["colorfulness"] > summary["gray"]["colorfulness"]
     text = (out / "report.md").read_text()
     assert "| PSNR (dB) (higher better) |" in text and "gray input (floor)" in text
+    factor = summary["truth"]["colorfulness"] / summary["model"]["colorfulness"]
+    assert chroma_factor_to_real(summary) == pytest.approx(factor)
+    assert f"its a*b* x {factor:.2f} would match it" in text
     assert Image.open(out / "grid.png").size == (3 * 160, 4 * 164)
     assert (out / "hist_psnr.png").exists() and (out / "hist_colorfulness.png").exists()
 
@@ -117,3 +121,9 @@ def test_eval_size_measures_the_centre_square(setup, tmp_path):
     report = json.loads((tmp_path / "metrics.json").read_text())
     assert report["eval_size"] == 32 and {tuple(r["size"]) for r in report["per_image"]} == {(32, 32)}
     assert "centre 32x32 square" in (tmp_path / "report.md").read_text()
+
+
+def test_the_chroma_factor_to_real_is_the_ratio_of_colourfulness_and_0_for_a_gray_model():
+    summary = {"truth": {"colorfulness": 45.0}, "model": {"colorfulness": 30.0}}
+    assert chroma_factor_to_real(summary) == 1.5
+    assert chroma_factor_to_real({"truth": {"colorfulness": 45.0}, "model": {"colorfulness": 0.07}}) == 0.0

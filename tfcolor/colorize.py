@@ -53,6 +53,7 @@ flags.DEFINE_bool("recursive", True, "Search folders recursively.")
 flags.DEFINE_bool("overwrite", True, "Replace existing outputs (else skip photos already done).")
 flags.DEFINE_integer("max_pixels", 200_000_000, "Larger photos are skipped (decompression bombs).")
 flags.DEFINE_integer("render_size", 0, rundir.RENDER_SIZE_HELP)
+flags.DEFINE_float("chroma_gain", 0.0, rundir.CHROMA_GAIN_HELP)
 flags.DEFINE_integer("threads", 0, "TFLite threads (0: all cores).")
 FLAGS = flags.FLAGS
 
@@ -85,7 +86,7 @@ def main(argv):
         raise app.UsageError("--output names the output of one clip; for several inputs use --output_dir")
     try:
         model = FLAGS.model or shipped.default_model()
-        colorize, description = load_colorizer(model, FLAGS.threads or None, FLAGS.render_size)
+        colorize, description = load_colorizer(model, FLAGS.threads or None, FLAGS.render_size, FLAGS.chroma_gain)
     except (ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

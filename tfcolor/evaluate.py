@@ -52,6 +52,7 @@ flags.DEFINE_string("inception_weights", "imagenet", "InceptionV3 no-top weights
                     "'imagenet' (Keras download; skipped with a message when offline); '' skips FID.")
 flags.DEFINE_list("compare", [], "Evaluation output folders to compare (no --model/--data then).")
 flags.DEFINE_integer("render_size", 0, rundir.RENDER_SIZE_HELP)
+flags.DEFINE_float("chroma_gain", 0.0, rundir.CHROMA_GAIN_HELP)
 flags.DEFINE_integer("threads", 0, "TFLite threads (0: all cores).")
 flags.DEFINE_bool("video", False, "--data holds clips with true colours: per-frame and temporal measures "
                   "(warp error, CDC) of --temporal=none and flow.")
@@ -96,9 +97,11 @@ def main(argv):
     for note in notes:
         print(note, file=sys.stderr)
     try:
-        colorize, description = load_colorizer(FLAGS.model, FLAGS.threads or None, FLAGS.render_size)
+        colorize, description = load_colorizer(FLAGS.model, FLAGS.threads or None, FLAGS.render_size,
+                                                 FLAGS.chroma_gain)
         settings = {"model": os.path.abspath(FLAGS.model), "data": os.path.abspath(FLAGS.data),
-                    "eval_size": FLAGS.eval_size, "render_size": FLAGS.render_size, "lpips": lpips is not None,
+                    "eval_size": FLAGS.eval_size, "render_size": FLAGS.render_size,
+                    "chroma_gain": FLAGS.chroma_gain, "lpips": lpips is not None,
                     "fid": inception is not None}
         log = runner.ResultsLog(FLAGS.output_dir, settings, FLAGS.overwrite)
         total = streams.count_photos(FLAGS.data, FLAGS.max_images)  # corrupt records: DataError
@@ -148,7 +151,8 @@ def _evaluate_clips():
         print(f"error: no clips in {FLAGS.data}", file=sys.stderr)
         return 1
     try:
-        colorize, description = load_colorizer(FLAGS.model, FLAGS.threads or None, FLAGS.render_size)
+        colorize, description = load_colorizer(FLAGS.model, FLAGS.threads or None, FLAGS.render_size,
+                                                 FLAGS.chroma_gain)
     except (ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

@@ -43,6 +43,7 @@ flags.DEFINE_string("model_dir", None, "Training --model_dir (uses generator.ker
                     f"with no --generator either: the shipped model, {shipped.MODELS_ROOT}/{shipped.NAME}.")
 flags.DEFINE_string("generator", None, "A saved generator (.keras) instead of --model_dir.")
 flags.DEFINE_integer("render_size", 0, rundir.RENDER_SIZE_HELP)
+flags.DEFINE_float("chroma_gain", 0.0, rundir.CHROMA_GAIN_HELP)
 flags.DEFINE_integer("image_size", 0, "Generator input size (default: from config.json or the model).")
 flags.DEFINE_string("name", shipped.NAME, "Model name: the folder under --output_root.")
 flags.DEFINE_string("output_root", shipped.MODELS_ROOT, "Root of the TF Serving model folders.")
@@ -62,7 +63,7 @@ FLAGS = flags.FLAGS
 
 def _training_data(model_dir):
     config = rundir.read_config(model_dir)
-    return config["data"]["train"] if config else None
+    return (config or {}).get("data", {}).get("train") or None
 
 
 def main(argv):
@@ -86,7 +87,8 @@ def main(argv):
     if "int8" in FLAGS.tflite and not calibration:
         raise app.UsageError("--tflite=int8 needs --calibration_data (a prepared dataset folder, TFRecord glob "
                              "or folder of photos)")
-    generator, size = load_generator(FLAGS.model_dir, FLAGS.generator, FLAGS.image_size, FLAGS.render_size)
+    generator, size = load_generator(FLAGS.model_dir, FLAGS.generator, FLAGS.image_size, FLAGS.render_size,
+                                     FLAGS.chroma_gain)
     if FLAGS.web:
         from tfcolor.deploy import web
 

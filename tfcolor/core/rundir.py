@@ -26,6 +26,14 @@ RENDER_SIZE = "render_size"
 RENDER_SIZE_HELP = ("The size the network sees of each photo: the generator rebuilt at this input size, same "
                     "weights (like DeOldify's render factor); 0: the model's own (its config.json's "
                     "render_size, else its training size). Output size and L are unchanged.")
+# A key of config.json: the factor the generator's a*b* are multiplied by by default
+# (inference.with_chroma_gain), when it is not 1. Written for the shipped model (bench/quality.py
+# --ship_chroma_gain), calibrated on held-out photos.
+CHROMA_GAIN = "chroma_gain"
+# --chroma_gain of the commands that run a generator (colorize, evaluate, export).
+CHROMA_GAIN_HELP = ("Multiply the predicted a*b* colour by this (above 1: more vivid, below: calmer; 1: as the "
+                    "network predicts); 0: the model's own (its config.json's chroma_gain, else 1). evaluate's "
+                    "report gives the gain that matches the real photos' colourfulness.")
 
 
 def path(model_dir, name):

@@ -77,17 +77,19 @@ def side_by_side(rgb_in, colorized):
     return np.concatenate([gray_rgb(rgb_in).numpy(), colorized], axis=1)
 
 
-def load_colorizer(path, num_threads=None, render_size=0):
+def load_colorizer(path, num_threads=None, render_size=0, chroma_gain=0.0):
     """A callable uint8 RGB [H, W, 3] -> uint8 RGB [H, W, 3] and a description of the model.
     Keras generators and SavedModels also have ``.batch`` for same-size stacks (one call).
-    ``render_size``: the size the network sees (training runs and generator.keras only; an
-    exported model renders at the size it was exported with)."""
+    ``render_size``: the size the network sees, ``chroma_gain``: the factor of its a*b* (0: the
+    model's own; training runs and generator.keras only: an exported model keeps the size and
+    gain it was exported with)."""
     import tensorflow as tf
 
     exported = path.endswith(".tflite") or not os.path.exists(os.path.join(path, "generator.keras"))
-    if render_size and exported:
-        raise ValueError(f"{path}: --render_size needs a training run or generator.keras; a SavedModel or "
-                         "TFLite file renders at the size it was exported with (tfcolor.export --render_size)")
+    for flag, value in (("render_size", render_size), ("chroma_gain", chroma_gain)):
+        if value and exported:
+            raise ValueError(f"{path}: --{flag} needs a training run or generator.keras; a SavedModel or TFLite "
+                             f"file keeps the {flag} it was exported with (tfcolor.export --{flag})")
     if path.endswith(".tflite") and os.path.isfile(path):
         from tfcolor.deploy import lite
 
@@ -99,14 +101,14 @@ def load_colorizer(path, num_threads=None, render_size=0):
         from tfcolor.deploy import inference
         from tfcolor.deploy.serving import load_generator
 
-        generator, size = load_generator(path, render_size=render_size)
+        generator, size = load_generator(path, render_size=render_size, chroma_gain=chroma_gain)
 
         @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.uint8)])
         def run(images):
             return inference.to_uint8(inference.colorize(generator, inference.to_float_rgb(images), size))
 
         return _with_batch(lambda rgb: run(rgb[None])[0].numpy(), lambda rgbs: run(rgbs).numpy()), \
-            f"generator {path} ({size} px)"
+            f"generator {path} ({size} px{_gain_note(generator)})"
     from tfcolor.deploy.serving import versions
 
     numbered = versions(path)
@@ -119,6 +121,11 @@ def load_colorizer(path, num_threads=None, render_size=0):
         return loaded.signatures["colorize_uint8"](images=tf.constant(rgbs))["rgb"].numpy()
 
     return _with_batch(lambda rgb: run_saved(rgb[None])[0], run_saved), f"SavedModel {saved}"
+
+
+def _gain_note(generator):
+    layer = next((x for x in generator.layers if x.name == "chroma_gain"), None)
+    return f", chroma gain {layer.scale:g}" if layer is not None else ""
 
 
 def _with_batch(one, batch):

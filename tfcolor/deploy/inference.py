@@ -68,6 +68,25 @@ def generator_at(generator, size):
     return resized
 
 
+def with_chroma_gain(generator, gain):
+    """The generator with its a*b* output multiplied by ``gain`` (a Rescaling layer after it,
+    so it exports, converts to TFLite and renders at any size like the generator itself).
+
+    A regression generator's colour is a hedge between the hues it finds plausible, duller than
+    real photos; a gain above 1 makes it as vivid as they are (``tfcolor.evaluate`` reports the
+    gain that matches the real colourfulness of held-out photos) and makes wrong hues louder too.
+    Colours pushed out of the sRGB gamut are clipped by the Lab -> RGB conversion."""
+    if gain <= 0:
+        raise ValueError(f"a chroma gain must be positive, not {gain}")
+    if gain == 1:
+        return generator
+    import keras
+
+    inputs = keras.Input(generator.input_shape[1:], name="l")
+    ab = keras.layers.Rescaling(float(gain), name="chroma_gain")(generator(inputs))
+    return keras.Model(inputs, ab, name=generator.name)
+
+
 def shrink(images, size):
     """[B, H, W, C] -> [B, size, size, C], an area-style resize made of TFLite builtin ops.
 

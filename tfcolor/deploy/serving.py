@@ -75,26 +75,25 @@ def write_models_config(output_root, container_root="/models"):
     return path
 
 
-def load_generator(model_dir=None, generator_path=None, image_size=0, render_size=0):
+def load_generator(model_dir=None, generator_path=None, image_size=0, render_size=0, chroma_gain=0.0):
     """A saved generator and its input size (from the run's config.json or the model).
 
     With ``render_size`` the generator is rebuilt (same weights) to take render_size x
     render_size inputs: the size the network sees of every photo (inference.generator_at).
     Without it, a run folder whose config.json names a ``render_size`` (the shipped model's
     does: the size chosen for it on held-out photos) is rendered at that size, any other at
-    its training size.
+    its training size. ``chroma_gain`` likewise (inference.with_chroma_gain): 0 takes the
+    config's ``chroma_gain``, else 1.
 
     Loading a ``.keras`` generator needs tfcolor's custom layers registered: use this (or
     ``tfcolor.models.load_generator_file``) rather than a bare ``keras.models.load_model``.
     """
-    generator = load_generator_file(generator_path or rundir.generator_file(model_dir))
-    config = rundir.read_config(model_dir)
-    if not image_size and config:
-        image_size = config["data"]["image_size"]
-    if not render_size and config:
-        render_size = config.get(rundir.RENDER_SIZE, 0)
-    if render_size:
-        from tfcolor.deploy.inference import generator_at
+    from tfcolor.deploy.inference import generator_at, with_chroma_gain
 
-        return generator_at(generator, render_size), render_size
-    return generator, image_size or generator.input_shape[1]
+    generator = load_generator_file(generator_path or rundir.generator_file(model_dir))
+    config = rundir.read_config(model_dir) or {}
+    image_size = image_size or config.get("data", {}).get("image_size", 0) or generator.input_shape[1]
+    render_size = render_size or config.get(rundir.RENDER_SIZE, 0)
+    if render_size:
+        generator, image_size = generator_at(generator, render_size), render_size
+    return with_chroma_gain(generator, chroma_gain or config.get(rundir.CHROMA_GAIN, 1.0)), image_size

@@ -37,9 +37,20 @@ def report_markdown(result):
     for name, label in ROWS:
         if name in summary["model"]:
             lines.append(f"| {label}{_arrow(name)} | {summary['model'][name]:.4g} | {summary['gray'][name]:.4g} |")
-    lines += ["", f"Colourfulness of the real photos: {summary['truth']['colorfulness']:.4g}.", "",
+    real, factor = summary["truth"]["colorfulness"], chroma_factor_to_real(summary)
+    match = (f" (the model's: {100 / factor:.0f} % of it; its a*b* x {factor:.2f} would match it: "
+             "--chroma_gain)") if factor else ""
+    lines += ["", f"Colourfulness of the real photos: {real:.4g}{match}.", "",
               "![grid](grid.png)", "", "![PSNR](hist_psnr.png) ![colourfulness](hist_colorfulness.png)", ""]
     return "\n".join(lines)
+
+
+def chroma_factor_to_real(summary):
+    """real photos' mean colourfulness / the colourised photos': the factor of the evaluated
+    model's a*b* that makes its photos as colourful as the real ones on average (colourfulness is
+    close to linear in the factor until colours leave the gamut); 0 for a gray model."""
+    model = summary["model"].get("colorfulness", 0.0)
+    return summary["truth"]["colorfulness"] / model if model > 0.5 else 0.0
 
 
 def _grid(kept, height=160):
