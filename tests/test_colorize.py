@@ -175,9 +175,11 @@ def test_chroma_gain_multiplies_the_colour_and_travels_with_the_model(trained_ge
     np.testing.assert_array_equal(configured(gray), by_flag(gray))
     assert np.abs(load_colorizer(str(tmp_path), chroma_gain=1.0)[0](gray).astype(int) - by_flag(gray)).max() > 5
     # The export keeps it (from the config here), and refuses to change it afterwards.
-    run_module("tfcolor.export", f"--model_dir={tmp_path}", f"--output_root={tmp_path / 'saved'}", "--name=c")
-    exported, _ = load_colorizer(str(tmp_path / "saved" / "c"))
-    assert np.abs(exported(gray).astype(int) - by_flag(gray)).max() <= 1
+    run_module("tfcolor.export", f"--model_dir={tmp_path}", f"--output_root={tmp_path / 'saved'}", "--name=c",
+               "--tflite=fp32")
+    for path in (tmp_path / "saved" / "c", tmp_path / "saved" / "c" / "tflite" / "1" / "fp32.tflite"):
+        exported, _ = load_colorizer(str(path))
+        assert np.abs(exported(gray).astype(int) - by_flag(gray)).max() <= 1
     with pytest.raises(ValueError, match="exported with"):
         load_colorizer(str(tmp_path / "saved" / "c"), chroma_gain=2.0)
 

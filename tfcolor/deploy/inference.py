@@ -82,9 +82,10 @@ def with_chroma_gain(generator, gain):
         return generator
     import keras
 
-    inputs = keras.Input(generator.input_shape[1:], name="l")
-    ab = keras.layers.Rescaling(float(gain), name="chroma_gain")(generator(inputs))
-    return keras.Model(inputs, ab, name=generator.name)
+    # One more layer on the generator's own graph, not a model around it: the layers stay one
+    # flat list, which the TFLite rewrites (to_subpixel, int8's network-only quantisation) walk.
+    ab = keras.layers.Rescaling(float(gain), name="chroma_gain")(generator.outputs[0])
+    return keras.Model(generator.inputs, ab, name=generator.name)
 
 
 def shrink(images, size):
