@@ -24,6 +24,7 @@ def main():
     parser.add_argument("--model", required=True, help="a run directory (generator.keras + config.json)")
     parser.add_argument("--photos", required=True, help="folder of whole held-out photos (jpg/png)")
     parser.add_argument("--scales", default="0,0.25,0.5,0.75,1", help="comma-separated chroma scales")
+    parser.add_argument("--render_size", type=int, default=0, help="the network's input size (0: the model's own)")
     args = parser.parse_args()
     scales = sorted({float(s) for s in args.scales.split(",")} | {0.0, 1.0})
 
@@ -32,7 +33,7 @@ def main():
     from tfcolor.deploy import inference, serving
     from tfcolor.eval import metrics
 
-    generator, size = serving.load_generator(model_dir=args.model)
+    generator, size = serving.load_generator(model_dir=args.model, render_size=args.render_size)
     paths = sorted(glob.glob(os.path.join(args.photos, "*.jpg")) + glob.glob(os.path.join(args.photos, "*.png")))
     psnr, colour, real = {s: [] for s in scales}, {s: [] for s in scales}, []
     for path in paths:
