@@ -579,7 +579,7 @@ def main():
         sizes = [0] + [int(n) for n in args.render_sizes.split(",") if n]
         for label, model in models.items():
             for size in sizes:
-                name = label + (f"_r{size}" if size else "")
+                name = eval_label(label, size)
                 evaluate_both(model, name, val_dir, check_dir, work, evals, checks, render_size=size)
                 if args.calibrate_chroma:
                     evaluate_both(model, name + "_cal", val_dir, check_dir, work, evals, checks, render_size=size,
@@ -592,13 +592,18 @@ def main():
         log(open(os.path.join(compare, "compare.md")).read())
         log(f"table and figure: {compare}")
     if args.ship:
-        model_dir, gain = os.path.join(work, "runs", run_name(recipes[0], args.seed)), args.ship_chroma_gain
+        label, gain = run_name(recipes[0], args.seed), args.ship_chroma_gain
+        model_dir = os.path.join(work, "runs", label)
         if gain == "calibrate":
-            size = args.ship_render_size
-            eval_dir = os.path.join(work, "eval", run_name(recipes[0], args.seed) + (f"_r{size}" if size else ""))
-            evaluate_model(model_dir, val_dir, eval_dir, size)
+            eval_dir = os.path.join(work, "eval", eval_label(label, args.ship_render_size))
+            evaluate_model(model_dir, val_dir, eval_dir, args.ship_render_size)
             gain = calibrated_gain(eval_dir)
         ship(model_dir, args.ship, args.ship_render_size, float(gain or 0))
+
+
+def eval_label(label, render_size=0):
+    """The evaluation folders' name of a model seeing the photos at ``render_size`` (0: its own)."""
+    return label + (f"_r{render_size}" if render_size else "")
 
 
 def evaluate_model(model, photos, eval_dir, render_size=0, chroma_gain=0.0):

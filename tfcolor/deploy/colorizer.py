@@ -108,7 +108,7 @@ def load_colorizer(path, num_threads=None, render_size=0, chroma_gain=0.0):
             return inference.to_uint8(inference.colorize(generator, inference.to_float_rgb(images), size))
 
         return _with_batch(lambda rgb: run(rgb[None])[0].numpy(), lambda rgbs: run(rgbs).numpy()), \
-            f"generator {path} ({size} px{_gain_note(generator)})"
+            f"generator {path} ({size} px{_gain_note(generator, inference.CHROMA_GAIN_LAYER)})"
     from tfcolor.deploy.serving import versions
 
     numbered = versions(path)
@@ -123,8 +123,8 @@ def load_colorizer(path, num_threads=None, render_size=0, chroma_gain=0.0):
     return _with_batch(lambda rgb: run_saved(rgb[None])[0], run_saved), f"SavedModel {saved}"
 
 
-def _gain_note(generator):
-    layer = next((x for x in generator.layers if x.name == "chroma_gain"), None)
+def _gain_note(generator, layer_name):
+    layer = next((x for x in generator.layers if x.name == layer_name), None)
     return f", chroma gain {layer.scale:g}" if layer is not None else ""
 
 

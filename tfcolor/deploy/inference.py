@@ -11,6 +11,8 @@ import tensorflow as tf
 from tfcolor.core import color
 
 OVERSIZE_POLICIES = ("refuse", "downscale")
+# The name of the Rescaling layer with_chroma_gain adds (its scale is the gain).
+CHROMA_GAIN_LAYER = "chroma_gain"
 
 
 def colorize(generator, rgb, model_size):
@@ -84,7 +86,7 @@ def with_chroma_gain(generator, gain):
 
     # One more layer on the generator's own graph, not a model around it: the layers stay one
     # flat list, which the TFLite rewrites (to_subpixel, int8's network-only quantisation) walk.
-    ab = keras.layers.Rescaling(float(gain), name="chroma_gain")(generator.outputs[0])
+    ab = keras.layers.Rescaling(float(gain), name=CHROMA_GAIN_LAYER)(generator.outputs[0])
     return keras.Model(generator.inputs, ab, name=generator.name)
 
 
