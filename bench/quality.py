@@ -167,6 +167,9 @@ RECIPES = {
     # An ImageNet classifier's encoder (EfficientNet-Lite0, bench/pretrained.py), fixed for the
     # whole run: its decoder learns colour from what ImageNet taught the encoder to tell apart.
     "lite0_frozen_ema": PIX2PIX + ["--generator=encoder_unet", "--encoder=efficientnet_lite0", "--ema_decay=0.999"],
+    # The shipped recipe as a hint generator (Zhang et al. 2017's simulated hints; tfcolor.core.hints).
+    "lite0_frozen_ema_hints": PIX2PIX + ["--generator=encoder_unet", "--encoder=efficientnet_lite0",
+                                         "--ema_decay=0.999", "--hints"],
     # The same with at most 128 filters per decoder level (23 MB instead of 48: it ships).
     "lite0_frozen_ema_slim": PIX2PIX + ["--generator=encoder_unet", "--encoder=efficientnet_lite0",
                                         "--ema_decay=0.999", "--g_max_filters=128"],

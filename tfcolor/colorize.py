@@ -14,10 +14,20 @@ clips: every frame colourised (its own L kept; --temporal=flow carries colour al
 flow against flicker), frame rate, size and timestamps kept, the sound copied as it is, in --output_dir/NAME.mp4 (.mkv or .webm for those inputs, .mkv when the sound
 does not fit MP4) or --output for one clip. Ctrl-C leaves a playable NAME.partial.EXT.
 
+Hints (--hints): your colours where the model guesses wrong. A JSON file of points
+({"points": [{"x": 412, "y": 230, "color": "#4a7fb5"}]}, x and y in pixels of the photo as
+displayed, origin top left; optional "radius" in px) or a scribble PNG of the photo's size whose
+non-transparent pixels are hints; for many photos a folder holding <photo stem>.json or
+<photo stem>_scribble.png per photo (photos without one are coloured automatically). A hint sets
+the colour (a*b*); the photo keeps its own lightness. A model trained with --hints reads them
+with its network; any other model's colours are corrected around them by Levin et al. 2004's
+propagation. A bad hint file skips its photo with the reason.
+
 Example usage:
 
     python -m tfcolor.colorize old_photo.jpg                      # -> colorized/old_photo.png
     python -m tfcolor.colorize film.mp4 --output=film_color.mp4
+    python -m tfcolor.colorize old_photo.jpg --hints=old_photo.json
     python -m tfcolor.colorize --model=saved_models/quickstart --input=photos/ --output_dir=out
     python -m tfcolor.colorize --model=saved_models/quickstart/tflite/1/int8.tflite \\
         --input='old/*.jpg' --output_dir=out --side_by_side
@@ -48,6 +58,8 @@ flags.DEFINE_enum("temporal", "flow", ["none", "flow"], "Clips: none colourises 
                   "frame's prediction (less flicker; restarts at scene cuts).")
 flags.DEFINE_float("temporal_weight", 0.85, "--temporal=flow: the share of the carried colour where the flow "
                    "is reliable (0: none carried).")
+flags.DEFINE_string("hints", None, "Colour hints: a JSON file of points or a scribble PNG (one photo), or a folder "
+                    "of <photo stem>.json / <photo stem>_scribble.png files (see the module's help).")
 flags.DEFINE_bool("side_by_side", False, "Also write NAME_side_by_side.png (gray | colourised).")
 flags.DEFINE_bool("recursive", True, "Search folders recursively.")
 flags.DEFINE_bool("overwrite", True, "Replace existing outputs (else skip photos already done).")
@@ -64,12 +76,16 @@ def _save(path, rgb, alpha=None):
 
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     image = Image.fromarray(rgb if alpha is None else np.dstack([rgb, alpha]))
-    image.save(path)
+    partial = path + ".partial"
+    image.save(partial, format="PNG")  # then renamed: never a half-written PNG under its name
+    os.replace(partial, path)
 
 
 def main(argv):
     logging.set_verbosity(logging.WARNING)  # TF's INFO lines (saving, converting) drown ours
+    from tfcolor.core.hints import HintError
     from tfcolor.core.images import SkipImage
+    from tfcolor.deploy import hinting
 
     specs = list(argv[1:]) + list(FLAGS.input)
     if not specs:
@@ -82,6 +98,18 @@ def main(argv):
         return 1
     clips = [(path, name) for path, name in found if video.is_video(path)]
     inputs = [(path, name) for path, name in found if not video.is_video(path)]
+    if FLAGS.hints:
+        hints_path = os.path.expanduser(FLAGS.hints)
+        if not os.path.exists(hints_path):
+            print(f"error: --hints={FLAGS.hints}: no such file or folder", file=sys.stderr)
+            return 1
+        if os.path.isfile(hints_path) and len(inputs) != 1:
+            print(f"error: --hints={FLAGS.hints} is one photo's hints, but {len(inputs)} photos were given; for "
+                  f"several photos give a folder of <photo stem>.json files", file=sys.stderr)
+            return 1
+        if clips:
+            print("error: --hints applies to photos; films take no hints yet", file=sys.stderr)
+            return 1
     if FLAGS.output and (len(clips) != 1 or inputs):
         raise app.UsageError("--output names the output of one clip; for several inputs use --output_dir")
     try:
@@ -97,7 +125,7 @@ def main(argv):
     names = output_names([name for _, name in inputs])
     progress = Progress(len(inputs), label="colorize ")
     done, failed = 0, []
-    for (path, _), name in zip(inputs, names):
+    for (path, in_name), name in zip(inputs, names):
         target = os.path.join(FLAGS.output_dir, name)
         if not FLAGS.overwrite and os.path.exists(target):
             progress.update()
@@ -105,12 +133,16 @@ def main(argv):
             continue
         try:
             rgb, alpha = read_photo(path, FLAGS.max_pixels)
-            result = colorize(rgb)
+            hint_file = hinting.hint_file_for(FLAGS.hints and os.path.expanduser(FLAGS.hints), in_name)
+            if hint_file:
+                result = colorize.hinted(rgb, hinting.load_for_photo(hint_file, *rgb.shape[:2]))
+            else:
+                result = colorize(rgb)
             _save(target, result, alpha)
             if FLAGS.side_by_side:
                 _save(os.path.splitext(target)[0] + "_side_by_side.png", side_by_side(rgb, result))
             done += 1
-        except SkipImage as e:
+        except (SkipImage, HintError) as e:
             failed.append((path, str(e)))
         except Exception as e:  # noqa: BLE001 (a bad photo must not stop the others)
             failed.append((path, f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"))

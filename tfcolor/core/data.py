@@ -12,6 +12,7 @@ Example::
 import tensorflow as tf
 
 from tfcolor.core import color, schema
+from tfcolor.core.hints import sample_hints
 
 
 class DataError(ValueError):
@@ -105,6 +106,7 @@ def make_dataset(
     input_context=None,
     drop_remainder=None,
     with_keys=False,
+    hints=False,
 ):
     """Reads Lab TFRecords into batches of normalised ``(L, ab)`` pairs.
 
@@ -127,6 +129,9 @@ def make_dataset(
         input pipelines (by file, or by record when files are too few).
       drop_remainder: defaults to ``training``.
       with_keys: also yield the record keys: ``(L, ab, key)``.
+      hints: simulated user hints (tfcolor.core.hints.sample_hints, drawn after the crop and
+        flip, so they move with the photo): the first tensor is ``[B, S, S, 4]``, L then the
+        hint a*b* and mask, a hint generator's input.
 
     Returns:
       ``tf.data.Dataset`` of ``(L [B, S, S, 1], ab [B, S, S, 2])`` float32
@@ -175,6 +180,9 @@ def make_dataset(
         if image_size:
             lab = tf.ensure_shape(lab, [image_size, image_size, 3])
         l_norm, ab_norm = color.split_lab(lab)
+        if hints:
+            hint_ab, mask = sample_hints(ab_norm, element_seed + [0, 2])
+            l_norm = tf.concat([l_norm, hint_ab, mask], axis=-1)
         if with_keys:
             return l_norm, ab_norm, record["key"]
         return l_norm, ab_norm

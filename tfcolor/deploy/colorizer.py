@@ -94,12 +94,13 @@ def load_colorizer(path, num_threads=None, render_size=0, chroma_gain=0.0):
         from tfcolor.deploy import lite
 
         interp = lite.interpreter(path, num_threads)
-        return (lambda rgb: lite.colorize_with(interp, rgb)), f"TFLite {path}"
+        return _with_batch(lambda rgb: lite.colorize_with(interp, rgb)), f"TFLite {path}"
     if not os.path.isdir(path):
         raise ValueError(f"{path}: not a training run, a SavedModel or a .tflite file")
     if os.path.exists(os.path.join(path, "generator.keras")):
         from tfcolor.deploy import inference
         from tfcolor.deploy.serving import load_generator
+        from tfcolor.models.hint_inputs import takes_hints
 
         generator, size = load_generator(path, render_size=render_size, chroma_gain=chroma_gain)
 
@@ -107,8 +108,21 @@ def load_colorizer(path, num_threads=None, render_size=0, chroma_gain=0.0):
         def run(images):
             return inference.to_uint8(inference.colorize(generator, inference.to_float_rgb(images), size))
 
-        return _with_batch(lambda rgb: run(rgb[None])[0].numpy(), lambda rgbs: run(rgbs).numpy()), \
-            f"generator {path} ({size} px{_gain_note(generator, inference.CHROMA_GAIN_LAYER)})"
+        network = None
+        if takes_hints(generator):
+            @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.uint8),
+                                          tf.TensorSpec([None, size, size, 3], tf.float32)])
+            def run_hinted(images, channels):
+                return inference.to_uint8(inference.colorize(generator, inference.to_float_rgb(images), size,
+                                                             channels))
+
+            def network(rgb, channels):
+                return run_hinted(rgb[None], channels[None])[0].numpy()
+
+            network.size = size
+        colorize = _with_batch(lambda rgb: run(rgb[None])[0].numpy(), lambda rgbs: run(rgbs).numpy(), network)
+        engine = "hint generator" if network else "generator"
+        return colorize, f"{engine} {path} ({size} px{_gain_note(generator, inference.CHROMA_GAIN_LAYER)})"
     from tfcolor.deploy.serving import versions
 
     numbered = versions(path)
@@ -128,8 +142,14 @@ def _gain_note(generator, layer_name):
     return f", chroma gain {layer.scale:g}" if layer is not None else ""
 
 
-def _with_batch(one, batch):
+def _with_batch(one, batch=None, network=None):
     """The colouriser ``one`` (uint8 [H, W, 3] -> [H, W, 3]) with ``.batch`` for same-size
-    stacks [N, H, W, 3] -> [N, H, W, 3] in one call."""
+    stacks [N, H, W, 3] -> [N, H, W, 3] in one call (None: one by one), and ``.hinted(rgb,
+    hints, points=None)``, the photo coloured with user hints (tfcolor.deploy.hinting: the hint
+    ``network`` when the model is one, else Levin's propagation around its colours)."""
+    from tfcolor.deploy import hinting
+
     one.batch = batch
+    one.hinted = lambda rgb, hints, points=None: hinting.hinted(one, hints, rgb, network, points)
+    one.takes_hints = network is not None
     return one

@@ -15,13 +15,16 @@ OVERSIZE_POLICIES = ("refuse", "downscale")
 CHROMA_GAIN_LAYER = "chroma_gain"
 
 
-def colorize(generator, rgb, model_size):
+def colorize(generator, rgb, model_size, hint_channels=None):
     """Colourises one batch of same-sized images.
 
     Args:
-      generator: callable L_norm [B, S, S, 1] -> ab_norm [B, S, S, 2].
+      generator: callable L_norm [B, S, S, 1] -> ab_norm [B, S, S, 2], or a hint generator
+        (tfcolor.models.hint_inputs) taking [B, S, S, 4].
       rgb: float32 [B, H, W, 3] sRGB in [0, 1] (a gray photo has equal channels).
       model_size: S, the generator's input size.
+      hint_channels: a hint generator's hints at S x S, [B, S, S, 3] (normalised a*b*, mask:
+        tfcolor.core.hints.hint_map); None: no hints (it colours on its own).
 
     Returns:
       float32 [B, H, W, 3] sRGB in [0, 1] with the input's L channel.
@@ -29,8 +32,12 @@ def colorize(generator, rgb, model_size):
     lab = color.rgb_to_lab(rgb)
     l_full = lab[..., :1]
     size = tf.shape(rgb)[1:3]
-    l_small = shrink(l_full, model_size)
-    ab_small = generator(color.normalize_l(l_small), training=False)
+    l_small = color.normalize_l(shrink(l_full, model_size))
+    if getattr(generator, "input_shape", (None, 1))[-1] > 1:  # a hint generator
+        if hint_channels is None:
+            hint_channels = tf.zeros_like(tf.concat([l_small] * 3, -1))
+        l_small = tf.concat([l_small, tf.cast(hint_channels, tf.float32)], -1)
+    ab_small = generator(l_small, training=False)
     ab_full = tf.image.resize(color.denormalize_ab(ab_small), size, method="bilinear")
     return color.lab_to_rgb(tf.concat([l_full, ab_full], axis=-1))
 
@@ -62,7 +69,7 @@ def generator_at(generator, size):
     try:
         resized = generator.__class__.from_config(resize_inputs(generator.get_config()))
         resized.set_weights(generator.get_weights())
-        resized(np.zeros((1, size, size, 1), np.float32), training=False)  # sizes a U-Net cannot take fail here
+        resized(np.zeros((1, size, size, generator.input_shape[-1]), np.float32), training=False)  # sizes a U-Net cannot take fail here
     except Exception as e:  # noqa: BLE001 (Keras and TF raise several types for a bad size)
         raise ValueError(f"this generator cannot run at {size}x{size}: a U-Net needs a multiple of 2 to the power "
                          f"of its depth, e.g. of its training size {trained} ({type(e).__name__}: "

@@ -12,7 +12,9 @@ subclass supplies only its pieces:
 * ``after_discriminator_update()`` (optional, e.g. weight clipping)
 * ``default_optimizers()``
 
-Data: batches of ``(L, ab)`` normalised as in :mod:`tfcolor.core.color`.
+Data: batches of ``(L, ab)`` normalised as in :mod:`tfcolor.core.color`; for a hint generator
+the first tensor is its whole input (L, then the hint channels: tfcolor.models.hint_inputs), of
+which the discriminator and the reconstruction terms see L alone.
 Distribution: losses are per-replica means divided by ``num_replicas_in_sync``
 (Keras sums gradients across replicas); BatchNorm is synchronised. Build the
 model and call ``compile`` inside ``strategy.scope()``: ``compile`` builds
@@ -33,6 +35,11 @@ from tfcolor.models.layers import all_layers
 
 def has_batchnorm(model):
     return any(isinstance(layer, keras.layers.BatchNormalization) for layer in all_layers(model))
+
+
+def _l_of(x):
+    """The L channel of a generator input (a hint generator's carries the hints after it)."""
+    return x[..., :1] if x.shape[-1] != 1 else x
 
 
 def _replicas():
@@ -179,18 +186,18 @@ class ColorGAN(keras.Model):
         for name, value in values.items():
             self.trackers[name].update_state(value)
 
-    def _generate(self, l):
+    def _generate(self, x):
         """The generator's training-mode ab and its class logits (None for a regression head)."""
         if self._logits_and_ab is None:
-            return self.generator(l, training=True), None
-        logits, fake_ab = self._logits_and_ab(l)
+            return self.generator(x, training=True), None
+        logits, fake_ab = self._logits_and_ab(x)
         return fake_ab, logits
 
     def _reconstruct(self, l, ab, fake_ab, logits):
         return self.reconstruction(l, ab, fake_ab, logits, self._class_centres)
 
-    def _discriminator_step(self, l, ab):
-        fake_ab = self.generator(l, training=True)
+    def _discriminator_step(self, x, ab):
+        fake_ab, l = self.generator(x, training=True), _l_of(x)
         with tf.GradientTape() as tape:
             real_outputs, fake_outputs = self._discriminate(l, ab, fake_ab)
             d_loss, logs = self._critic_objective(l, ab, fake_ab, real_outputs, fake_outputs)
@@ -199,9 +206,10 @@ class ColorGAN(keras.Model):
         self._update_discriminator(grads)
         self._log({"d_loss": d_loss, **logs})
 
-    def _joint_step(self, l, ab):
+    def _joint_step(self, x, ab):
+        l = _l_of(x)
         with tf.GradientTape(persistent=True) as tape:
-            fake_ab, logits = self._generate(l)
+            fake_ab, logits = self._generate(x)
             real_outputs, fake_outputs = self._discriminate(l, ab, fake_ab)
             d_loss, logs = self._critic_objective(
                 l, ab, tf.stop_gradient(fake_ab), real_outputs, fake_outputs
@@ -218,9 +226,10 @@ class ColorGAN(keras.Model):
         self._update_generator(g_grads)
         self._log({"d_loss": d_loss, "g_loss": g_loss, "g_adv": g_adv, **rec_logs, **logs})
 
-    def _pretrain_step(self, l, ab):
+    def _pretrain_step(self, x, ab):
+        l = _l_of(x)
         with tf.GradientTape() as tape:
-            fake_ab, logits = self._generate(l)
+            fake_ab, logits = self._generate(x)
             g_loss, rec_logs = self._reconstruct(l, ab, fake_ab, logits)
             scaled = self._scaled(g_loss, self.g_optimizer)
         grads = tape.gradient(scaled, self.generator.trainable_variables)
@@ -228,21 +237,21 @@ class ColorGAN(keras.Model):
         self._log({"g_loss": g_loss, **rec_logs})
 
     def train_step(self, data):
-        l, ab = data[0], data[1]
+        x, ab = data[0], data[1]
         if self.pretraining:
-            self._pretrain_step(l, ab)
+            self._pretrain_step(x, ab)
             names = ("g_loss", "l1") + self.reconstruction.names  # the discriminator's are idle
         else:
             for _ in range(self.n_critic - 1):
-                self._discriminator_step(l, ab)
-            self._joint_step(l, ab)
+                self._discriminator_step(x, ab)
+            self._joint_step(x, ab)
             names = [name for name in self.trackers if name != "psnr"]
         return {name: self.trackers[name].result() for name in names}
 
     def test_step(self, data):
         """Validation: per-image L1 on normalised ab and PSNR on sRGB in [0, 1]."""
-        l, ab = data[0], data[1]
-        fake_ab = self.inference_generator(l, training=False)
+        x, ab = data[0], data[1]
+        fake_ab, l = self.inference_generator(x, training=False), _l_of(x)
         self.trackers["l1"].update_state(tf.reduce_mean(tf.abs(ab - fake_ab), axis=[1, 2, 3]))
         real_rgb = color.normalized_lab_to_rgb(l, ab)
         fake_rgb = color.normalized_lab_to_rgb(l, fake_ab)

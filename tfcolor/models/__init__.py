@@ -7,7 +7,7 @@
 
 from tfcolor.models.registry import DISCRIMINATORS, GENERATORS
 
-_CUSTOM_LAYER_MODULES = ("layers", "matmul_conv", "pixeltcl", "subpixel", "backbones", "classes")
+_CUSTOM_LAYER_MODULES = ("layers", "matmul_conv", "pixeltcl", "subpixel", "backbones", "classes", "hint_inputs")
 
 
 def build_generator(name, **kwargs):

@@ -130,7 +130,7 @@ def _application(application, name, weights, image_size):
 
 def encoder_unet_generator(image_size=256, encoder="mobilenet_v2", encoder_weights="", base_filters=64,
                            max_filters=512, norm="batch", init="normal", upsampling="transpose", out_channels=2,
-                           name="encoder_unet"):
+                           in_channels=1, name="encoder_unet"):
     """U-Net with a pretrained encoder: L -> ab in [-1, 1].
 
     Decoder: from the 1/32 features, five 2x upsamplings, each followed by the encoder's
@@ -139,15 +139,29 @@ def encoder_unet_generator(image_size=256, encoder="mobilenet_v2", encoder_weigh
     and tanh. When ``max_filters`` caps the first level, the 1/32 features are first reduced to
     ``max_filters`` channels by a 1x1 conv-norm-ReLU (``reduce``): the first upsampling from
     1280 or 2048 channels would otherwise hold most of the decoder's weights.
+
+    ``in_channels=4``: a hint generator (tfcolor.models.hint_inputs): the encoder sees L alone,
+    the hints pooled to each size join the 1/32 features and every skip.
     """
     if image_size % 32:
         raise ValueError(f"encoder_unet needs an image size divisible by 32, got {image_size}")
-    inputs = keras.Input((image_size, image_size, 1), name="l")
+    inputs = keras.Input((image_size, image_size, in_channels), name="l")
+    l_only, hints = inputs, None
+    if in_channels > 1:
+        from tfcolor.models.hint_inputs import HintPool
+
+        l_only, hints = inputs[..., :1], inputs[..., 1:]
     rgb = GrayForBackbone(BACKBONES[check_choice("--encoder", encoder, sorted(BACKBONES))].preprocessing,
-                          name="gray_for_backbone")(inputs)
+                          name="gray_for_backbone")(l_only)
     features = build_encoder(encoder, image_size, encoder_weights)(rgb)
-    skips = [*features[-2::-1], inputs]  # 1/16 ... 1/2, then full size
+    skips = [*features[-2::-1], inputs]  # 1/16 ... 1/2, then full size (L and the hints)
+    if hints is not None:
+        skips = [keras.layers.Concatenate(name=f"hints_{32 // 2 ** (i + 1)}")(
+            [skip, HintPool(32 // 2 ** (i + 1), name=f"hint_pool_{32 // 2 ** (i + 1)}")(hints)])
+            for i, skip in enumerate(skips[:-1])] + [inputs]
     x = features[-1]
+    if hints is not None:
+        x = keras.layers.Concatenate(name="hints_32")([x, HintPool(32, name="hint_pool_32")(hints)])
     if base_filters * 8 > max_filters and x.shape[-1] > max_filters:
         x = conv_norm_act(x, max_filters, 1, 1, norm, init, "relu", name="reduce")
     for i, (skip, scale) in enumerate(zip(skips, (8, 4, 2, 1, 0.5))):

@@ -19,6 +19,8 @@ ENCODERS = ("vgg16", "resnet50", "mobilenet_v2", "efficientnet_b0", "efficientne
 # (models/classes.py) at Zhang et al.'s temperature.
 AB_OUTPUTS = ("regression", "classes")
 CLASS_TEMPERATURE = 0.38
+# The generators that take user hints (--hints: models/hint_inputs.py).
+HINT_GENERATORS = ("unet", "unet_small", "encoder_unet")
 
 
 def _power_of_two(config):

@@ -128,7 +128,7 @@ def make_datasets(config, info, strategy):
         return data.make_dataset(
             info.train_files, run.batch_size, training=True, image_size=cfg.image_size,
             jitter_size=cfg.jitter_size or None, flip=cfg.flip, shuffle_buffer=cfg.shuffle_buffer,
-            deterministic=seed is not None, seed=seed, input_context=context,
+            deterministic=seed is not None, seed=seed, input_context=context, hints=config.model.hints,
         )
 
     if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
@@ -137,7 +137,7 @@ def make_datasets(config, info, strategy):
         def val_fn(context):
             return data.make_dataset(info.val_files, run.batch_size, training=False,
                                      image_size=cfg.image_size, deterministic=True, repeat=True,
-                                     input_context=context)
+                                     input_context=context, hints=config.model.hints)
 
         train = strategy.distribute_datasets_from_function(train_fn)
         val = strategy.distribute_datasets_from_function(val_fn) if info.val_files else None
@@ -149,7 +149,7 @@ def make_datasets(config, info, strategy):
     val = None
     if info.val_files:
         val = data.make_dataset(info.val_files, run.batch_size, training=False,
-                                image_size=cfg.image_size, deterministic=True)
+                                image_size=cfg.image_size, deterministic=True, hints=config.model.hints)
     return train, val
 
 
@@ -158,7 +158,7 @@ def sample_batch(config, info, pool=512):
     first ``pool`` records so that they show different photos."""
     files = info.val_files or info.train_files
     ds = data.make_dataset(files, pool, training=False, image_size=config.data.image_size,
-                           deterministic=True)
+                           deterministic=True, hints=config.model.hints)
     l_norm, ab_norm = next(iter(ds))
     picks = np.linspace(0, int(l_norm.shape[0]) - 1, config.data.val_images).round().astype(int)
     return tf.gather(l_norm, picks), tf.gather(ab_norm, picks)
@@ -170,6 +170,10 @@ def build_networks(config, counts=None):
     output) start a class head from the training colours."""
     m, size = config.model, config.data.image_size
     outputs = {"out_channels": classes.CLASS_FEATURES} if m.ab_output == "classes" else {}
+    if m.hints:
+        from tfcolor.models.hint_inputs import HINT_INPUT_CHANNELS
+
+        outputs["in_channels"] = HINT_INPUT_CHANNELS
     generator = models.GENERATORS.build(
         m.generator, image_size=size, norm=m.g_norm, init=m.init, upsampling=m.upsampling,
         **outputs, **models.GENERATORS.kwargs_from(m.generator, m))

@@ -11,7 +11,7 @@ import dataclasses
 from tfcolor.core.registry import check_choice
 from tfcolor.gans.registry import GAN_MODES, OBJECTIVES
 from tfcolor.models.registry import (AB_OUTPUTS, CLASS_TEMPERATURE, D_ACTIVATIONS, DISCRIMINATORS, ENCODERS,
-                                     GENERATORS, INITS, NORMS, UPSAMPLINGS)
+                                     GENERATORS, HINT_GENERATORS, INITS, NORMS, UPSAMPLINGS)
 
 SCHEDULES = ("constant", "linear", "cosine")
 OPTIMIZERS = ("", "adam", "rmsprop", "sgd")
@@ -61,6 +61,9 @@ class ModelConfig:
                                            "trained with --class_weight).", AB_OUTPUTS)
     class_temperature: float = setting(CLASS_TEMPERATURE, "--ab_output=classes: annealed-mean temperature (1: the "
                                                           "mean colour, dull; towards 0: the likeliest, vivid).")
+    hints: bool = setting(False, "A hint generator (Zhang et al. 2017): it also takes a map of user colour hints "
+                                 "and its mask, trained with simulated hints (tfcolor.core.hints); unet, "
+                                 "unet_small and encoder_unet.")
     init: str = setting("normal", "Weight init: normal (N(0, 0.02)) | xavier.", INITS)
     discriminator: str = setting("patchgan", "Discriminator: " + DISCRIMINATORS.help_text() + ".",
                                  DISCRIMINATORS.names())
@@ -168,6 +171,10 @@ class TrainConfig:
             raise ValueError(f"--rebalance_lambda must be in (0, 1], got {o.rebalance_lambda}")
         if m.encoder and m.generator != "encoder_unet":
             raise ValueError(f"--encoder applies to --generator=encoder_unet, not {m.generator}")
+        if m.hints and m.generator not in HINT_GENERATORS:
+            raise ValueError(f"--hints needs --generator={' or '.join(HINT_GENERATORS)}, not {m.generator}")
+        if m.hints and m.ab_output != "regression":
+            raise ValueError("--hints needs --ab_output=regression")
         if m.freeze_encoder_epochs and m.generator not in ("encoder_unet", "resnet18_unet"):
             raise ValueError("--freeze_encoder_epochs applies to --generator=encoder_unet or resnet18_unet")
         if not 0.0 <= opt.ema_decay < 1.0:

@@ -43,8 +43,15 @@ def plot_losses(columns, path, title="training losses"):
 
 
 def sample_grid(l_norm, fake_ab, real_ab):
-    """uint8 image: one row per sample, columns gray | generated | ground truth."""
-    gray = np.repeat(((np.asarray(l_norm) + 1.0) / 2.0), 3, axis=-1)
+    """uint8 image: one row per sample, columns gray | generated | ground truth. A hint
+    generator's input (L and the hint channels) shows its hints on the gray photo."""
+    l_norm = np.asarray(l_norm)
+    if l_norm.shape[-1] > 1:
+        hint_ab, mask = l_norm[..., 1:3], l_norm[..., 3:4]
+        l_norm = l_norm[..., :1]
+        gray = color.normalized_lab_to_rgb(l_norm, hint_ab * mask).numpy()
+    else:
+        gray = np.repeat(((l_norm + 1.0) / 2.0), 3, axis=-1)
     fake = color.normalized_lab_to_rgb(l_norm, fake_ab).numpy()
     real = color.normalized_lab_to_rgb(l_norm, real_ab).numpy()
     rows = [np.concatenate([g, f, r], axis=1) for g, f, r in zip(gray, fake, real)]

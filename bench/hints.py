@@ -1,0 +1,111 @@
+"""User hints on real photos no model saw: PSNR against the number of hint points (0-50, Zhang
+et al. 2017's protocol) for Levin et al. 2004's propagation alone, for a model's colours corrected
+by it (prior weights), and for a hint generator, beside the gray floor.
+
+    python -m bench.hints --work_dir=runs/quality_more --out=runs/hints_sweep
+    python -m bench.hints --work_dir=runs/quality_more --out=runs/hints_sweep \
+        --hint_model=runs/quality_more/runs/lite0_frozen_ema_hints --prior_weights=0.001,0.01
+
+The photo sets are bench.quality's (build them with it first): the 12 held-out photos
+(``val_photos``) and the 5 palapeli photos (``check_photos``), long side 512 px, never trained on.
+Writes ``OUT/SET/rows.json``, ``curves.md`` and ``curves.png`` per set.
+"""
+
+import argparse
+import json
+import os
+import time
+
+import numpy as np
+from PIL import Image
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def load_set(folder):
+    return [(os.path.splitext(f)[0], np.asarray(Image.open(os.path.join(folder, f)).convert("RGB")))
+            for f in sorted(os.listdir(folder))]
+
+
+def engines_for(args):
+    from tfcolor.core import shipped
+    from tfcolor.deploy import hinting
+    from tfcolor.deploy.colorizer import load_colorizer
+
+    model, _ = load_colorizer(args.model or shipped.default_model(), chroma_gain=args.chroma_gain)
+    cache = {}
+
+    def auto(gray):
+        key = gray.tobytes()[:4096] + bytes(str(gray.shape), "ascii")
+        if key not in cache:
+            cache[key] = model(gray)
+        return cache[key]
+
+    engines = {"levin": lambda gray, hints: hinting.propagate(gray, hints)}
+    for weight in [float(w) for w in args.prior_weights.split(",") if w]:
+        engines[f"model+levin(prior {weight:g})"] = (
+            lambda gray, hints, w=weight: hinting.propagate(gray, hints, auto(gray), prior_weight=w))
+    if args.hint_model:
+        network, _ = load_colorizer(args.hint_model, chroma_gain=args.chroma_gain)
+        if not network.takes_hints:
+            raise SystemExit(f"{args.hint_model} is no hint generator (trained without --hints)")
+        engines["hint network"] = lambda gray, hints: network.hinted(gray, hints) if hints.points else network(gray)
+    return engines
+
+
+def table(curve, counts):
+    lines = ["| engine | " + " | ".join(f"{n} pts" for n in counts) + " |",
+             "|---|" + "---:|" * len(counts)]
+    for engine, values in curve.items():
+        cells = [f"{values[n][0]:.2f}" if n in values else "" for n in counts]
+        if engine == "gray":
+            cells = [f"{values[0][0]:.2f}"] * len(counts)
+        lines.append(f"| {engine} | " + " | ".join(cells) + " |")
+    lines.append("")
+    lines.append("Hint error (a*b* distance at the points, mean):")
+    lines.append("")
+    lines.append("| engine | " + " | ".join(f"{n} pts" for n in counts if n) + " |")
+    lines.append("|---|" + "---:|" * len([n for n in counts if n]))
+    for engine, values in curve.items():
+        if engine != "gray":
+            lines.append(f"| {engine} | " + " | ".join(f"{values[n][1]:.1f}" for n in counts if n) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    from tfcolor.eval import hint_sweep
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
+    parser.add_argument("--work_dir", default=os.path.join(ROOT, "runs", "quality_more"))
+    parser.add_argument("--sets", default="val_photos,check_photos")
+    parser.add_argument("--out", default=os.path.join(ROOT, "runs", "hints_sweep"))
+    parser.add_argument("--model", default="", help="the automatic model (default: the shipped one)")
+    parser.add_argument("--hint_model", default="", help="a hint generator's run folder (trained with --hints)")
+    parser.add_argument("--prior_weights", default="0.001,0.01",
+                        help="Levin's pull towards the model's colours, one engine each")
+    parser.add_argument("--chroma_gain", type=float, default=0.0, help="0: each model's own")
+    parser.add_argument("--counts", default=",".join(str(n) for n in hint_sweep.COUNTS))
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    counts = [int(n) for n in args.counts.split(",")]
+    engines = engines_for(args)
+    for name in args.sets.split(","):
+        folder = os.path.join(args.work_dir, name)
+        if not os.path.isdir(folder):
+            raise SystemExit(f"{folder}: no such photo set; build it with python -m bench.quality first")
+        start = time.time()
+        rows = hint_sweep.sweep(load_set(folder), engines, counts, args.seed)
+        curve = hint_sweep.curves(rows)
+        out = os.path.join(args.out, name)
+        os.makedirs(out, exist_ok=True)
+        with open(os.path.join(out, "rows.json"), "w") as f:
+            json.dump(rows, f, indent=1)
+        text = table(curve, counts)
+        with open(os.path.join(out, "curves.md"), "w") as f:
+            f.write(text)
+        hint_sweep.plot(curve, os.path.join(out, "curves.png"), f"{name}: PSNR against hint points")
+        print(f"{name} ({time.time() - start:.0f} s)\n{text}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,175 @@
+"""Hint generators (--hints) in training and behind colorize --hints, and the Levin engine of
+automatic models."""
+
+import json
+import os
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tests.conftest import photo, photo_crops, run_module, save
+from tfcolor import gans, models
+from tfcolor.core import color, hints as H
+from tfcolor.models.hint_inputs import HINT_INPUT_CHANNELS, HintPool
+
+
+def hinted_batches(crops, seed=0):
+    """(L + simulated hint channels, ab) of uint8 crops, as make_dataset(hints=True) gives."""
+    l, ab = color.split_lab(color.rgb_to_lab(crops))
+    channels = [tf.concat(H.sample_hints(ab[i], tf.constant([seed, i])), -1) for i in range(len(crops))]
+    return tf.concat([l, tf.stack(channels)], -1), ab
+
+
+def test_hint_pool_hand_computed():
+    hints = np.zeros((1, 4, 4, 3), np.float32)
+    hints[0, 0, 0] = [0.2, -0.4, 1]
+    hints[0, 1, 1] = [0.4, 0.0, 1]
+    pooled = HintPool(2)(hints).numpy()[0]
+    np.testing.assert_allclose(pooled[0, 0], [0.3, -0.2, 0.5], atol=1e-6)  # mean colour, share hinted
+    np.testing.assert_allclose(pooled[1, 1], [0, 0, 0])
+
+
+@pytest.mark.parametrize("name, kwargs", [("unet", {"base_filters": 8, "max_filters": 32}),
+                                          ("encoder_unet", {"encoder": "mobilenet_v2", "base_filters": 8,
+                                                            "max_filters": 32})])
+def test_hint_generators_take_four_channels_and_save(name, kwargs, tmp_path):
+    g = models.build_generator(name, image_size=32, in_channels=HINT_INPUT_CHANNELS, **kwargs)
+    x = np.random.default_rng(0).uniform(-1, 1, (2, 32, 32, 4)).astype(np.float32)
+    y = g(x, training=False).numpy()
+    g.save(tmp_path / "g.keras")
+    np.testing.assert_allclose(models.load_generator_file(str(tmp_path / "g.keras"))(x, training=False), y,
+                               atol=1e-5)
+    changed = x.copy()
+    changed[..., 1:] = 0
+    assert np.abs(g(changed, training=False).numpy() - y).max() > 1e-4  # the hints reach the output
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("objective, norm", [("pix2pix", "batch"), ("wgan", "batch"), ("wgan_gp", "none")])
+def test_every_objective_trains_a_hint_generator(objective, norm):
+    x, ab = hinted_batches(np.stack(photo_crops(8, size=16)))
+    keras.utils.set_random_seed(0)
+    g = models.build_generator("unet_small", image_size=16, num_downs=3, base_filters=8,
+                               in_channels=HINT_INPUT_CHANNELS)
+    d = models.build_discriminator("patchgan", image_size=16, n_layers=1, base_filters=8, norm=norm)
+    gan = gans.build_gan(objective, g, d, **({} if objective == "pix2pix" else {"n_critic": 2}))
+    gan.compile()
+    history = gan.fit(tf.data.Dataset.from_tensors((x, ab)).repeat(), steps_per_epoch=2, epochs=1, verbose=0)
+    assert all(np.isfinite(v[-1]) for v in history.history.values())
+    assert d.input_shape[0][-1] == 1  # the critic sees L alone
+    assert int(gan.g_optimizer.iterations) == 2
+
+
+@pytest.fixture(scope="module")
+def hint_generator():
+    """A 32 px hint U-Net trained briefly (L1) on real crops, with new simulated hints each epoch."""
+    crops = np.stack([tf.image.resize(c, [32, 32]).numpy().round().astype(np.uint8)
+                      for c in photo_crops(256, size=64)])
+    keras.utils.set_random_seed(0)
+    g = models.build_generator("unet_small", image_size=32, base_filters=16, in_channels=HINT_INPUT_CHANNELS)
+    g.compile(optimizer=keras.optimizers.Adam(2e-3), loss="mae")
+    for epoch in range(10):
+        x, ab = hinted_batches(crops, seed=epoch)
+        g.fit(x, ab, batch_size=16, epochs=1, verbose=0)
+    return g
+
+
+@pytest.mark.slow
+def test_a_trained_hint_network_puts_the_hint_colours_where_given(hint_generator):
+    """Hints of a colour unlike the photo's (each point a 5x5 patch) pull the output there."""
+    crops = np.stack([tf.image.resize(c, [32, 32]).numpy().round().astype(np.uint8)
+                      for c in photo_crops(16, size=64, names=("coffee", "chelsea"))])
+    l, _ = color.split_lab(color.rgb_to_lab(crops))
+    target = np.array([-0.4, 0.3], np.float32)  # a saturated green
+    channels = np.zeros((16, 32, 32, 3), np.float32)
+    channels[:, 8:13, 8:13] = [*target, 1.0]
+    with_hints = hint_generator(tf.concat([l, channels], -1), training=False).numpy()
+    without = hint_generator(tf.concat([l, np.zeros_like(channels)], -1), training=False).numpy()
+    err_with = np.abs(with_hints[:, 8:13, 8:13] - target).mean()
+    err_without = np.abs(without[:, 8:13, 8:13] - target).mean()
+    assert err_with < 0.6 * err_without, (err_with, err_without)
+
+
+def _run_folder(generator, folder):
+    os.makedirs(folder, exist_ok=True)
+    generator.save(os.path.join(folder, "generator.keras"))
+    return folder
+
+
+def _ab_at(path, x, y, half=4):
+    from PIL import Image
+
+    rgb = np.asarray(Image.open(path).convert("RGB"))
+    patch = rgb[max(y - half, 0):y + half + 1, max(x - half, 0):x + half + 1]
+    return H.lab_of_rgb(patch)[..., 1:].reshape(-1, 2).mean(0)
+
+
+@pytest.mark.slow
+def test_colorize_hints_cli_levin_engine_bad_files_and_exif(trained_generator, tmp_path):
+    """An automatic model's colours corrected by Levin's propagation around each point; a bad hint
+    file skips its photo with one line; an EXIF-rotated photo takes points as displayed."""
+    from PIL import Image
+
+    run = _run_folder(trained_generator, str(tmp_path / "run"))
+    photos, hint_dir = tmp_path / "photos", tmp_path / "hints"
+    cat = photo("chelsea")[:200, :300]
+    save(str(photos / "cat.jpg"), cat, quality=95)
+    save(str(photos / "coffee.jpg"), photo("coffee")[:200, :300], quality=95)
+    save(str(photos / "plain.jpg"), photo("rocket")[:200, :300], quality=95)
+    # Stored 300 wide and 200 high, displayed rotated (EXIF orientation 6): 200 wide, 300 high.
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(cat).save(photos / "rotated.jpg", exif=exif, quality=95)
+    os.makedirs(hint_dir)
+    points = [{"x": 60, "y": 50, "color": "#2060e0", "radius": 3}, {"x": 240, "y": 150, "color": "#a06040"}]
+    (hint_dir / "cat.json").write_text(json.dumps({"points": points}))
+    (hint_dir / "coffee.json").write_text('{"points": [{"x": 10, "y": 20, "color": "#zz0000"}]}')
+    (hint_dir / "rotated.json").write_text(json.dumps({"points": [{"x": 150, "y": 250, "color": "#2060e0",
+                                                                   "radius": 3}]}))
+    out = tmp_path / "out"
+    result = run_module("tfcolor.colorize", f"--model={run}", f"--input={photos}", f"--hints={hint_dir}",
+                        f"--output_dir={out}")
+    assert "3 colourised, 1 skipped" in result.stdout
+    assert f"skipped {photos / 'coffee.jpg'}: {hint_dir / 'coffee.json'}: point 1: '#zz0000' is not a colour" \
+        in result.stderr
+    assert sorted(os.listdir(out)) == ["cat.png", "plain.png", "rotated.png"]  # nothing half-written
+    for (x, y), colour in (((60, 50), "#2060e0"), ((240, 150), "#a06040")):
+        want = H.lab_of_rgb(H.parse_color(colour))[1:]
+        assert np.hypot(*(_ab_at(out / "cat.png", x, y) - want)) < 10
+    assert np.hypot(*(_ab_at(out / "rotated.png", 150, 250) - H.lab_of_rgb((0x20, 0x60, 0xE0))[1:])) < 10
+    # The photo keeps its own L; the unhinted photo is the automatic colouring.
+    got = H.lab_of_rgb(np.asarray(Image.open(out / "cat.png")))[..., 0]
+    assert np.median(np.abs(got - H.lab_of_rgb(np.asarray(Image.open(photos / "cat.jpg")))[..., 0])) < 0.5
+    plain = run_module("tfcolor.colorize", f"--model={run}", str(photos / "plain.jpg"), f"--output_dir={tmp_path / 'o2'}")
+    assert plain.returncode == 0
+    np.testing.assert_array_equal(np.asarray(Image.open(out / "plain.png")),
+                                  np.asarray(Image.open(tmp_path / "o2" / "plain.png")))
+    outside = tmp_path / "outside.json"
+    outside.write_text(json.dumps({"points": [{"x": 400, "y": 10, "color": "#ffffff"}]}))
+    one = run_module("tfcolor.colorize", f"--model={run}", str(photos / "plain.jpg"), f"--hints={outside}",
+                     f"--output_dir={tmp_path / 'o3'}", check=False)
+    assert one.returncode == 1 and "point 1 at (400, 10) is outside the 300x200 photo" in one.stderr
+    assert "Traceback" not in one.stderr and not os.path.exists(tmp_path / "o3" / "plain.png")
+
+
+@pytest.mark.slow
+def test_colorize_hints_with_a_hint_generator(hint_generator, tmp_path):
+    """A hint generator's run: --hints feeds its network (no propagation), the result follows."""
+    from tfcolor.deploy.colorizer import load_colorizer
+
+    run = _run_folder(hint_generator, str(tmp_path / "run"))
+    colorize, description = load_colorizer(run)
+    assert colorize.takes_hints and description.startswith("hint generator")
+    rgb = np.ascontiguousarray(photo("coffee")[:256, :256])
+    hints = H.Hints((H.Point(64, 64, (-44.0, 33.0), radius=40),))  # green over a 5x5 cell of the 32 px network
+    hinted, auto = colorize.hinted(rgb, hints), colorize(rgb)
+    want = np.array([-44.0, 33.0])
+    assert np.hypot(*(_ab_at_array(hinted, 64, 64) - want)) < 0.6 * np.hypot(*(_ab_at_array(auto, 64, 64) - want))
+    # The photo's own L (saturated hints that leave the sRGB gamut are clipped: L moves there alone).
+    assert np.median(np.abs(H.lab_of_rgb(hinted)[..., 0] - H.lab_of_rgb(rgb)[..., 0])) < 0.5
+
+
+def _ab_at_array(rgb, x, y, half=4):
+    return H.lab_of_rgb(rgb[y - half:y + half + 1, x - half:x + half + 1])[..., 1:].reshape(-1, 2).mean(0)

@@ -1,0 +1,101 @@
+"""User colour hints at inference: what a colouriser does with a photo's hints, for every front end.
+
+Two engines behind one call (:func:`hinted`):
+
+* a hint generator (trained with ``--hints``): the hints, scaled to the size the network sees,
+  are channels of its input (tfcolor.models.hint_inputs); one network call, as without hints.
+* any other model (an automatic generator, a SavedModel, a TFLite file): Levin et al. 2004's
+  propagation of the hints (tfcolor.core.levin), solved at :data:`PROPAGATION_SIZE` px on the
+  long side, pulled towards the model's own colours by :data:`PRIOR_WEIGHT` so that far from every
+  hint the model's guess stays; the a*b* are resized back and joined with the photo's own L.
+
+Hint files (tfcolor.core.hints) are found per photo by :func:`hint_file_for`.
+"""
+
+import os
+
+import numpy as np
+
+from tfcolor.core import color, hints as hint_format, levin
+
+PROPAGATION_SIZE = 256  # long side (px) of Levin's solve
+PRIOR_WEIGHT = 0.0  # the pull towards the model's colours on unhinted pixels (core.levin)
+SCRIBBLE_SUFFIX = "_scribble.png"
+
+
+def hint_file_for(hints_path, photo_name):
+    """The hint file of a photo: ``hints_path`` itself when it is a file; in a folder
+    ``<photo stem>.json`` or ``<photo stem>_scribble.png`` (the photo's path inside its input
+    folder kept); None when the photo has none."""
+    if not hints_path:
+        return None
+    if os.path.isfile(hints_path):
+        return hints_path
+    stem = os.path.splitext(photo_name)[0]
+    for candidate in (stem + ".json", stem + SCRIBBLE_SUFFIX):
+        path = os.path.join(hints_path, candidate)
+        if os.path.isfile(path):
+            return path
+    return None
+
+
+def load_for_photo(path, height, width):
+    """A hint file checked against a ``width`` x ``height`` photo (as displayed); HintError
+    names the file and the problem."""
+    hints = hint_format.check_fits(hint_format.load_hints(path), height, width, path)
+    if hints.reference:
+        raise hint_format.HintError(f"{path}: reference photos are not supported by this version's colourisers "
+                                    f"yet; give points or a scribble")
+    return hints
+
+
+def working_size(height, width, long_side=PROPAGATION_SIZE):
+    """(h, w) with the long side ``long_side`` (never larger than the photo)."""
+    scale = min(1.0, long_side / max(height, width))
+    return max(1, int(round(height * scale))), max(1, int(round(width * scale)))
+
+
+def _resize(array, height, width):
+    import tensorflow as tf
+
+    return tf.image.resize(np.asarray(array, np.float32), (height, width), method="area"
+                           if height <= array.shape[0] else "bilinear").numpy()
+
+
+def propagate(rgb, hints, model_rgb=None, size=PROPAGATION_SIZE, prior_weight=PRIOR_WEIGHT, points=None):
+    """Levin et al. 2004's colourisation of ``rgb`` (uint8 [H, W, 3]) from ``hints``, optionally
+    pulled towards ``model_rgb`` (a model's colourisation of the same photo) where there are
+    none. Returns uint8 [H, W, 3] with the photo's own L."""
+    lab = hint_format.lab_of_rgb(rgb)
+    height, width = rgb.shape[:2]
+    h, w = working_size(height, width, size)
+    gray = _resize(lab[..., :1] / 100.0, h, w)[..., 0]
+    hint_ab, mask = hint_format.hint_map(hints, h, w, photo_size=(height, width), points=points)
+    prior = None
+    if model_rgb is not None and prior_weight > 0:
+        prior = _resize(hint_format.lab_of_rgb(model_rgb)[..., 1:] / color.AB_SCALE, h, w)
+    if not mask.any() and prior is None:  # nothing to propagate: the model's colours, or gray
+        return model_rgb if model_rgb is not None else _join(lab[..., :1], np.zeros((height, width, 2)))
+    ab = levin.propagate(gray, hint_ab, mask[..., 0], prior, prior_weight)
+    return _join(lab[..., :1], _resize(ab, height, width) * color.AB_SCALE)
+
+
+def _join(l_full, ab_full):
+    rgb = color.lab_to_rgb(np.concatenate([l_full, ab_full], -1).astype(np.float32)).numpy()
+    return np.round(rgb * 255).astype(np.uint8)
+
+
+def hint_channels(hints, size, photo_height, photo_width, points=None):
+    """A hint generator's hint channels ``[size, size, 3]`` for a photo of that size (the
+    network sees the photo squeezed to size x size)."""
+    ab, mask = hint_format.hint_map(hints, size, size, photo_size=(photo_height, photo_width), points=points)
+    return np.concatenate([ab, mask], -1)
+
+
+def hinted(colorize, hints, rgb, network=None, points=None, **propagation):
+    """``rgb`` coloured with ``hints`` by the engine the colouriser has: ``network(rgb,
+    channels)`` for a hint generator (``channels`` from :func:`hint_channels` at its
+    ``network.size``), else Levin's propagation around ``colorize(rgb)``."""
+    if network is not None:
+        return network(rgb, hint_channels(hints, network.size, *rgb.shape[:2], points=points))
+    return propagate(rgb, hints, colorize(rgb), points=points, **propagation)
