@@ -123,7 +123,7 @@ def test_colorize_hints_cli_levin_engine_bad_files_and_exif(trained_generator, t
     exif[0x0112] = 6
     Image.fromarray(cat).save(photos / "rotated.jpg", exif=exif, quality=95)
     os.makedirs(hint_dir)
-    points = [{"x": 60, "y": 50, "color": "#2060e0", "radius": 3}, {"x": 240, "y": 150, "color": "#a06040"}]
+    points = [{"x": 60, "y": 50, "color": "#2060e0", "radius": 3}, {"x": 240, "y": 150, "color": "#a06040", "radius": 4}]
     (hint_dir / "cat.json").write_text(json.dumps({"points": points}))
     (hint_dir / "coffee.json").write_text('{"points": [{"x": 10, "y": 20, "color": "#zz0000"}]}')
     (hint_dir / "rotated.json").write_text(json.dumps({"points": [{"x": 150, "y": 250, "color": "#2060e0",
@@ -173,3 +173,34 @@ def test_colorize_hints_with_a_hint_generator(hint_generator, tmp_path):
 
 def _ab_at_array(rgb, x, y, half=4):
     return H.lab_of_rgb(rgb[y - half:y + half + 1, x - half:x + half + 1])[..., 1:].reshape(-1, 2).mean(0)
+
+
+@pytest.mark.slow
+def test_serving_and_tflite_hint_signatures_agree_with_keras(hint_generator, tmp_path):
+    """The SavedModel's colorize_hints and the TFLite file's colorize_hints (points and a
+    scribble, as rows) give the Keras path's colours; without hints, the automatic ones."""
+    from tfcolor.deploy import lite, serving, serving_api
+    from tfcolor.deploy.colorizer import load_colorizer
+
+    run = _run_folder(hint_generator, str(tmp_path / "run"))
+    serving.export_saved_model(hint_generator, 32, str(tmp_path / "served" / "1"))
+    (tmp_path / "fp32.tflite").write_bytes(lite.convert(hint_generator, 32, "fp32"))
+    rgb = np.ascontiguousarray(photo("chelsea")[:151, :203])
+    scribble = np.zeros((151, 203, 4), np.uint8)
+    scribble[100:104, 20:60] = [40, 160, 60, 255]
+    points = [H.Point(150.0, 40.0, (0, 0), 6, color="#3060c0"), H.Point(30.5, 20.2, (0, 0), color="#c06030")]
+    hints = H.Hints(tuple(H.Point(p.x, p.y, tuple(H.lab_of_rgb(H.parse_color(p.color))[1:]), p.radius, color=p.color)
+                          for p in points), scribble)
+    results = {}
+    for kind, path in (("run", run), ("saved_model", str(tmp_path / "served")), ("tflite", str(tmp_path / "fp32.tflite"))):
+        colorize, _ = load_colorizer(path)
+        assert colorize.takes_hints, kind
+        results[kind] = (colorize.hinted(rgb, hints).astype(int), colorize(rgb).astype(int))
+    for kind in ("saved_model", "tflite"):
+        assert np.abs(results[kind][0] - results["run"][0]).max() <= 1, kind
+        assert np.abs(results[kind][1] - results["run"][1]).max() <= 1, kind
+    assert np.abs(results["run"][0] - results["run"][1]).max() > 20  # the hints changed the colours
+    # The REST body of the hints signature carries the padded rows.
+    body = json.loads(serving_api.rest_request([b"x", b"y"], hint_points=[H.points_array(hints.points), []]))
+    assert body["signature_name"] == "colorize_hints"
+    assert np.array(body["instances"][1]["hint_points"]).tolist() == [[-1.0] * 6] * 2

@@ -178,3 +178,15 @@ def test_levin_prior_pulls_far_pixels_hand_solved():
     u1 = 5 / (2 - 0.25)
     np.testing.assert_allclose(got[0, :, 0], [10, u1, u1 / 2], rtol=1e-5)
     assert np.all(levin.propagate(gray, hint * 0, np.zeros((1, 3))) == 0)
+
+
+def test_exported_rasterizer_matches_hint_map():
+    points = (H.Point(2.5, 1.5, (0, 0), color="#4a7fb5"), H.Point(250.0, 90.2, (0, 0), 7.5, color="#c08020"),
+              H.Point(0.0, 199.9, (0, 0), 3, color="#10ff10"), H.Point(120.3, 44.4, (0, 0), 60, color="#ff00ff"))
+    hints = H.Hints(tuple(H.Point(p.x, p.y, tuple(H.lab_of_rgb(H.parse_color(p.color))[1:]), p.radius,
+                                  color=p.color) for p in points))
+    want = np.concatenate(H.hint_map(hints, 96, 96, photo_size=(200, 300)), -1)
+    rows = np.concatenate([H.points_array(hints.points), [[-1, 0, 0, 0, 0, 0]]])  # and one padding row
+    got = H.points_to_channels(rows, 200, 300, 96).numpy()
+    np.testing.assert_array_equal(got[..., 2], want[..., 2])
+    np.testing.assert_allclose(got, want, atol=1e-5)

@@ -72,6 +72,16 @@ class Hints:
         """The points placed on ``frame`` (those without a frame count as frame 0)."""
         return tuple(p for p in self.points if (p.frame or 0) == frame)
 
+    def all_points(self, points=None):
+        """``points`` (default: the hints' own) and every scribble pixel as a point of its colour
+        (radius 0): the rows an exported model's hint signature takes."""
+        found = list(self.points if points is None else points)
+        if self.scribble is not None:
+            ys, xs = np.nonzero(self.scribble[..., 3] > 0)
+            for y, x, rgb in zip(ys, xs, self.scribble[ys, xs, :3]):
+                found.append(Point(float(x), float(y), (0.0, 0.0), color="#%02x%02x%02x" % tuple(int(v) for v in rgb)))
+        return tuple(found)
+
     def to_json(self):
         """The JSON object of these hints (points and reference; a scribble stays a PNG)."""
         points = []
@@ -315,3 +325,44 @@ def patch_hints(ab_norm, top, left, sizes, active):
     sums = tf.einsum("kh,kc,kw->hwc", weighted_rows, means, in_cols)
     mask = tf.cast(count_map > 0, tf.float32)[..., None]
     return sums / tf.maximum(count_map, 1.0)[..., None], mask
+
+
+POINT_FIELDS = ("x", "y", "radius", "r", "g", "b")  # a point as a row of an exported model's hint tensor
+
+
+def points_array(points):
+    """Points -> float32 ``[N, 6]`` rows (x, y, radius, r, g, b): what the exported models'
+    hint signatures take (rows with x < 0 are padding)."""
+    rows = []
+    for p in points:
+        rgb = parse_color(p.color) if p.color else parse_color(ab_to_hex(p.ab))
+        rows.append([p.x, p.y, p.radius, *rgb])
+    return np.asarray(rows, np.float32).reshape(-1, len(POINT_FIELDS))
+
+
+def points_to_channels(points, photo_height, photo_width, size):
+    """TF ops of :func:`hint_map` for points given as :func:`points_array` rows: the hint channels
+    ``[size, size, 3]`` (normalised a*b*, mask) of a photo of ``photo_height`` x ``photo_width``
+    seen at ``size`` x ``size``. What the SavedModel's and TFLite's hint signatures run; the same
+    pixels and colours as :func:`hint_map` (tests/test_hints.py)."""
+    import tensorflow as tf
+
+    points = tf.reshape(tf.cast(points, tf.float32), [-1, len(POINT_FIELDS)])
+    x, y, radius = points[:, 0], points[:, 1], points[:, 2]
+    sy = float(size) / tf.cast(photo_height, tf.float32)
+    sx = float(size) / tf.cast(photo_width, tf.float32)
+
+    def span(centre, half):
+        low = tf.clip_by_value(tf.floor(centre - half), 0.0, size - 1.0)
+        high = tf.clip_by_value(tf.floor(centre + half) + 1.0, low + 1.0, float(size))
+        index = tf.range(size, dtype=tf.float32)[None, :]
+        return tf.cast((index >= low[:, None]) & (index < high[:, None]), tf.float32)  # [N, size]
+
+    active = tf.cast(x >= 0, tf.float32)
+    in_rows = span(y * sy, radius * sy) * active[:, None]
+    in_cols = span(x * sx, radius * sx)
+    ab = color.rgb_to_lab(points[:, 3:] / 255.0)[:, 1:] / color.AB_SCALE  # [N, 2]
+    count = tf.einsum("kh,kw->hw", in_rows, in_cols)
+    sums = tf.einsum("kh,kc,kw->hwc", in_rows, ab, in_cols)
+    mask = tf.cast(count > 0, tf.float32)[..., None]
+    return tf.concat([sums / tf.maximum(count, 1.0)[..., None], mask], -1)

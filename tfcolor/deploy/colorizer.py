@@ -85,6 +85,8 @@ def load_colorizer(path, num_threads=None, render_size=0, chroma_gain=0.0):
     gain it was exported with)."""
     import tensorflow as tf
 
+    from tfcolor.deploy import hinting, serving_api
+
     exported = path.endswith(".tflite") or not os.path.exists(os.path.join(path, "generator.keras"))
     for flag, value in (("render_size", render_size), ("chroma_gain", chroma_gain)):
         if value and exported:
@@ -94,7 +96,11 @@ def load_colorizer(path, num_threads=None, render_size=0, chroma_gain=0.0):
         from tfcolor.deploy import lite
 
         interp = lite.interpreter(path, num_threads)
-        return _with_batch(lambda rgb: lite.colorize_with(interp, rgb)), f"TFLite {path}"
+        network = None
+        if lite.takes_hint_rows(interp):
+            def network(rgb, hints, points=None):
+                return lite.colorize_with(interp, rgb, hinting.hint_rows(hints, points))
+        return _with_batch(lambda rgb: lite.colorize_with(interp, rgb), network=network), f"TFLite {path}"
     if not os.path.isdir(path):
         raise ValueError(f"{path}: not a training run, a SavedModel or a .tflite file")
     if os.path.exists(os.path.join(path, "generator.keras")):
@@ -116,10 +122,10 @@ def load_colorizer(path, num_threads=None, render_size=0, chroma_gain=0.0):
                 return inference.to_uint8(inference.colorize(generator, inference.to_float_rgb(images), size,
                                                              channels))
 
-            def network(rgb, channels):
+            def network(rgb, hints, points=None):
+                channels = hinting.hint_channels(hints, size, *rgb.shape[:2], points=points)
                 return run_hinted(rgb[None], channels[None])[0].numpy()
 
-            network.size = size
         colorize = _with_batch(lambda rgb: run(rgb[None])[0].numpy(), lambda rgbs: run(rgbs).numpy(), network)
         engine = "hint generator" if network else "generator"
         return colorize, f"{engine} {path} ({size} px{_gain_note(generator, inference.CHROMA_GAIN_LAYER)})"
@@ -134,7 +140,16 @@ def load_colorizer(path, num_threads=None, render_size=0, chroma_gain=0.0):
     def run_saved(rgbs):
         return loaded.signatures["colorize_uint8"](images=tf.constant(rgbs))["rgb"].numpy()
 
-    return _with_batch(lambda rgb: run_saved(rgb[None])[0], run_saved), f"SavedModel {saved}"
+    network = None
+    if serving_api.HINTS_SIGNATURE in loaded.signatures:
+        def network(rgb, hints, points=None):
+            png = tf.io.encode_png(tf.constant(rgb))
+            rows = serving_api.pad_points([hinting.hint_rows(hints, points)])
+            out = loaded.signatures[serving_api.HINTS_SIGNATURE](
+                **{serving_api.INPUT_KEY: png[None], serving_api.HINTS_KEY: tf.constant(rows)})
+            return tf.io.decode_png(out[serving_api.OUTPUT_KEY][0]).numpy()
+
+    return _with_batch(lambda rgb: run_saved(rgb[None])[0], run_saved, network), f"SavedModel {saved}"
 
 
 def _gain_note(generator, layer_name):

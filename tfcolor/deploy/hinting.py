@@ -93,9 +93,15 @@ def hint_channels(hints, size, photo_height, photo_width, points=None):
 
 
 def hinted(colorize, hints, rgb, network=None, points=None, **propagation):
-    """``rgb`` coloured with ``hints`` by the engine the colouriser has: ``network(rgb,
-    channels)`` for a hint generator (``channels`` from :func:`hint_channels` at its
-    ``network.size``), else Levin's propagation around ``colorize(rgb)``."""
+    """``rgb`` coloured with ``hints`` by the engine the colouriser has: ``network(rgb, hints,
+    points)`` for a hint generator (a Keras run, or an exported model with a hints signature),
+    else Levin's propagation around ``colorize(rgb)``. ``points``: these instead of the hints'
+    own points (a clip's points on one frame)."""
     if network is not None:
-        return network(rgb, hint_channels(hints, network.size, *rgb.shape[:2], points=points))
+        return network(rgb, hints, points)
     return propagate(rgb, hints, colorize(rgb), points=points, **propagation)
+
+
+def hint_rows(hints, points=None):
+    """The [N, 6] rows of an exported model's hints signature: points and scribble pixels."""
+    return hint_format.points_array(hints.all_points(points))

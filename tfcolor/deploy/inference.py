@@ -166,9 +166,23 @@ def decode_image(data):
     return image
 
 
-def colorize_encoded(generator, data, model_size, max_pixels, policy="refuse"):
+def colorize_encoded(generator, data, model_size, max_pixels, policy="refuse", points=None):
     """One encoded photo -> PNG bytes of the colourised photo, at its own size (after the
-    pixel-limit policy)."""
-    image = limit_pixels(decode_image(data), max_pixels, policy)
-    rgb = colorize(generator, to_float_rgb(image)[None], model_size)[0]
+    pixel-limit policy). ``points``: a hint generator's hint rows [N, 6] in the decoded photo's
+    pixels (tfcolor.core.hints.points_array)."""
+    decoded = decode_image(data)
+    image = limit_pixels(decoded, max_pixels, policy)
+    rgb = colorize_points(generator, to_float_rgb(image)[None], model_size, points, tf.shape(decoded))[0]
     return tf.io.encode_png(to_uint8(rgb))
+
+
+def colorize_points(generator, rgb, model_size, points=None, photo_shape=None):
+    """:func:`colorize` of one photo ``[1, H, W, 3]`` with hint rows ``points`` [N, 6] (None:
+    none) given in the pixels of a photo of ``photo_shape`` (default: this one's)."""
+    if points is None:
+        return colorize(generator, rgb, model_size)
+    from tfcolor.core.hints import points_to_channels
+
+    shape = tf.shape(rgb)[1:3] if photo_shape is None else photo_shape[:2]
+    channels = points_to_channels(points, shape[0], shape[1], model_size)
+    return colorize(generator, rgb, model_size, channels[None])

@@ -28,6 +28,7 @@ import tensorflow as tf
 from tfcolor.core import color
 from tfcolor.deploy import inference
 from tfcolor.models import matmul_conv
+from tfcolor.models.hint_inputs import takes_hints
 from tfcolor.models.subpixel import to_subpixel
 
 VARIANTS = ("fp32", "fp16", "int8")
@@ -48,13 +49,27 @@ def mobile_module(generator, model_size, rewrite_transposed=True):
         rgb = inference.colorize(net, inference.to_float_rgb(image), model_size)
         return {"rgb": inference.to_uint8(rgb)}
 
-    @tf.function(input_signature=[tf.TensorSpec([1, model_size, model_size, 1], tf.float32, name="l")])
+    @tf.function(input_signature=[tf.TensorSpec([1, model_size, model_size, net.input_shape[-1]], tf.float32,
+                                                name="l")])
     def bare(l):
         return {"ab": net(l, training=False)}
 
     module.colorize = colorize
     module.generator = bare
+    if takes_hints(net):
+        @tf.function(input_signature=[tf.TensorSpec([1, None, None, 3], tf.uint8, name="image"),
+                                      tf.TensorSpec([None, 6], tf.float32, name="hints")])
+        def colorize_hints(image, hints):
+            rgb = inference.colorize_points(net, inference.to_float_rgb(image), model_size, hints)
+            return {"rgb": inference.to_uint8(rgb)}
+
+        module.colorize_hints = colorize_hints
     return module
+
+
+def signatures_of(generator):
+    """The signatures of a generator's .tflite file: a hint generator's has colorize_hints too."""
+    return ("colorize", "generator") + (("colorize_hints",) if takes_hints(generator) else ())
 
 
 def _folder_photos(folder, model_size, count):
@@ -102,13 +117,17 @@ def representative_photos(path, model_size, count=64):
     return photos
 
 
-def _representative_dataset(photos):
+def _representative_dataset(photos, channels=1):
     def generate():
         for photo in photos:
             rgb = photo.astype(np.float32)[None] / 255.0
             l_norm = color.normalize_l(color.rgb_to_lab(rgb)[..., :1]).numpy()
             yield "colorize", {"image": photo[None]}
-            yield "generator", {"l": l_norm}
+            yield "generator", {"l": np.concatenate([l_norm] + [np.zeros_like(l_norm)] * (channels - 1), -1)}
+            if channels > 1:  # the hints signature, with one point of the photo's own colour
+                h, w = photo.shape[:2]
+                yield "colorize_hints", {"image": photo[None], "hints": np.array(
+                    [[w / 2, h / 2, 2, *photo[h // 2, w // 2]]], np.float32)}
     return generate
 
 
@@ -120,7 +139,8 @@ def convert(generator, model_size, variant, calibration_photos=None, rewrite_tra
     if variant == "int8" and not calibration_photos:
         raise ValueError("the int8 variant needs calibration photos (prepared TFRecords)")
     with matmul_conv.tf_kernels():  # TFLite's own convolutions, no EXTRACT_PATCHES
-        return _convert(generator, model_size, variant, calibration_photos, rewrite_transposed)
+        return _convert(generator, model_size, variant, calibration_photos, rewrite_transposed,
+                        signatures=signatures_of(generator))
 
 
 def convert_network(generator, model_size, variant="fp32"):
@@ -146,14 +166,15 @@ def _convert(generator, model_size, variant, calibration_photos, rewrite_transpo
             converter.target_spec.supported_types = [tf.float16]
         elif variant == "int8":
             converter.optimizations = [tf.lite.Optimize.DEFAULT]
-            converter.representative_dataset = _representative_dataset(calibration_photos)
+            channels = 4 if "colorize_hints" in signatures else 1
+            converter.representative_dataset = _representative_dataset(calibration_photos, channels)
             converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8,
                                                    tf.lite.OpsSet.TFLITE_BUILTINS]
-            return _quantize_network_only(converter, calibration_photos, module.net_name)
+            return _quantize_network_only(converter, calibration_photos, module.net_name, channels)
         return converter.convert()
 
 
-def _quantize_network_only(converter, photos, net_name):
+def _quantize_network_only(converter, photos, net_name, channels=1):
     """Full-integer quantisation of the network's ops; every op outside it (the colour
     conversion and resizing around it) is denylisted and stays float, with QUANTIZE and
     DEQUANTIZE at the network's borders. Ops are told apart by their output tensor names,
@@ -162,7 +183,7 @@ def _quantize_network_only(converter, photos, net_name):
     with warnings.catch_warnings():  # the debugger uses tf.lite.Interpreter, deprecated in favour of LiteRT
         warnings.simplefilter("ignore", UserWarning)
         debugger = tf.lite.experimental.QuantizationDebugger(
-            converter=converter, debug_dataset=_representative_dataset(photos[:1]), debug_options=options)
+            converter=converter, debug_dataset=_representative_dataset(photos[:1], channels), debug_options=options)
     calibrated = interpreter(debugger.calibrated_model, num_threads=1)
     names = {t["index"]: t["name"] for t in calibrated.get_tensor_details()}
     in_network = lambda name: all(part.startswith(f"{net_name}") for part in name.split(";") if part)  # noqa: E731
@@ -179,10 +200,19 @@ def interpreter(model, num_threads=None):
     return Interpreter(num_threads=num_threads or os.cpu_count(), **kwargs)
 
 
-def colorize_with(interp, image):
-    """uint8 [H, W, 3] -> uint8 [H, W, 3] through a .tflite file's ``colorize`` signature."""
-    runner = interp.get_signature_runner("colorize")
-    return runner(image=np.ascontiguousarray(image, np.uint8)[None])["rgb"][0]
+def colorize_with(interp, image, hint_rows=None):
+    """uint8 [H, W, 3] -> uint8 [H, W, 3] through a .tflite file's ``colorize`` signature, or
+    with hint rows [N, 6] (tfcolor.core.hints.points_array) its ``colorize_hints``."""
+    image = np.ascontiguousarray(image, np.uint8)[None]
+    if hint_rows is not None:
+        runner = interp.get_signature_runner("colorize_hints")
+        return runner(image=image, hints=np.asarray(hint_rows, np.float32).reshape(-1, 6))["rgb"][0]
+    return interp.get_signature_runner("colorize")(image=image)["rgb"][0]
+
+
+def takes_hint_rows(interp):
+    """Whether a .tflite file has the ``colorize_hints`` signature (a hint generator's)."""
+    return "colorize_hints" in interp.get_signature_list()
 
 
 def write_variants(generator, model_size, directory, variants, calibration_data=None, log=print):

@@ -5,6 +5,7 @@ import os
 from tfcolor.core import rundir
 from tfcolor.deploy import serving_api
 from tfcolor.models import load_generator_file
+from tfcolor.models.hint_inputs import takes_hints
 
 
 def versions(model_root):
@@ -46,6 +47,17 @@ def build_module(generator, model_size, max_pixels=40_000_000, oversize="refuse"
     module.serve_encoded = serve_encoded
     module.colorize_uint8 = colorize_uint8
     module.colorize_float = colorize_float
+    if takes_hints(generator):
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=serving_api.INPUT_KEY),
+                                      tf.TensorSpec([None, None, 6], tf.float32, name=serving_api.HINTS_KEY)])
+        def serve_hints(images_bytes, hint_points):
+            colorized = tf.map_fn(
+                lambda args: inference.colorize_encoded(generator, args[0], model_size, max_pixels, oversize,
+                                                        args[1]),
+                (images_bytes, hint_points), fn_output_signature=tf.string)
+            return {serving_api.OUTPUT_KEY: colorized}
+
+        module.serve_hints = serve_hints
     return module
 
 
@@ -60,6 +72,8 @@ def export_saved_model(generator, model_size, path, max_pixels=40_000_000, overs
         "colorize_uint8": module.colorize_uint8,
         "colorize_float": module.colorize_float,
     }
+    if hasattr(module, "serve_hints"):
+        signatures[serving_api.HINTS_SIGNATURE] = module.serve_hints
     tf.saved_model.save(module, path, signatures=signatures)
     serving_api.write_warmup(path, name, model_size)
     return path

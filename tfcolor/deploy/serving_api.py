@@ -5,6 +5,11 @@ The ``serving_default`` signature takes ``images_bytes`` (string [B], encoded ph
 returns ``colorized_bytes`` (string [B], PNG). The ``_bytes`` suffix matters: TF Serving's
 REST API base64-encodes string outputs only when their name ends in ``_bytes``, so the
 PNG bytes come back as ``{"b64": ...}`` instead of broken UTF-8.
+
+A hint generator's SavedModel (trained with ``--hints``) also has ``colorize_hints``: the same
+``images_bytes`` and ``hint_points`` (float32 [B, N, 6], one row per point: x, y, radius in the
+photo's pixels, r, g, b in 0..255; rows with x < 0 pad photos with fewer points:
+tfcolor.core.hints.points_array).
 """
 
 import base64
@@ -14,6 +19,8 @@ import os
 INPUT_KEY = "images_bytes"
 OUTPUT_KEY = "colorized_bytes"
 DEFAULT_SIGNATURE = "serving_default"
+HINTS_SIGNATURE = "colorize_hints"
+HINTS_KEY = "hint_points"
 WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
 
 
@@ -28,10 +35,28 @@ def rest_url(server, model, version=None):
     return f"{base.rstrip('/')}{path}:predict"
 
 
-def rest_request(images, signature=DEFAULT_SIGNATURE):
-    """JSON body (str) for TF Serving's REST predict: row format, one base64 object per image."""
+def rest_request(images, signature=DEFAULT_SIGNATURE, hint_points=None):
+    """JSON body (str) for TF Serving's REST predict: row format, one base64 object per image;
+    with ``hint_points`` (per image a [N, 6] array, :func:`pad_points`) the hints signature."""
     instances = [{"b64": base64.b64encode(data).decode("ascii")} for data in images]
+    if hint_points is not None:
+        padded = pad_points(hint_points)
+        instances = [{INPUT_KEY: image, HINTS_KEY: points.tolist()} for image, points in zip(instances, padded)]
+        signature = HINTS_SIGNATURE
     return json.dumps({"signature_name": signature, "instances": instances})
+
+
+def pad_points(hint_points):
+    """Per-image [N_i, 6] hint rows -> one float32 array [B, max N_i (at least 1), 6], padded
+    with rows whose x is -1."""
+    import numpy as np
+
+    most = max([1] + [len(p) for p in hint_points])
+    padded = np.full((len(hint_points), most, 6), -1.0, np.float32)
+    for i, points in enumerate(hint_points):
+        if len(points):
+            padded[i, :len(points)] = points
+    return padded
 
 
 def parse_rest_response(body):
@@ -56,8 +81,9 @@ def parse_rest_response(body):
     return result
 
 
-def grpc_request(images, model, version=None, signature=DEFAULT_SIGNATURE):
-    """A tensorflow_serving PredictRequest for the encoded ``images``."""
+def grpc_request(images, model, version=None, signature=DEFAULT_SIGNATURE, hint_points=None):
+    """A tensorflow_serving PredictRequest for the encoded ``images`` (with ``hint_points``:
+    the hints signature)."""
     import tensorflow as tf
     from tensorflow_serving.apis import predict_pb2
 
@@ -68,6 +94,9 @@ def grpc_request(images, model, version=None, signature=DEFAULT_SIGNATURE):
         request.model_spec.version.value = int(version)
     request.inputs[INPUT_KEY].CopyFrom(tf.make_tensor_proto(list(images), dtype=tf.string,
                                                             shape=[len(images)]))
+    if hint_points is not None:
+        request.model_spec.signature_name = HINTS_SIGNATURE
+        request.inputs[HINTS_KEY].CopyFrom(tf.make_tensor_proto(pad_points(hint_points)))
     return request
 
 
