@@ -204,3 +204,39 @@ def test_serving_and_tflite_hint_signatures_agree_with_keras(hint_generator, tmp
     body = json.loads(serving_api.rest_request([b"x", b"y"], hint_points=[H.points_array(hints.points), []]))
     assert body["signature_name"] == "colorize_hints"
     assert np.array(body["instances"][1]["hint_points"]).tolist() == [[-1.0] * 6] * 2
+
+
+def test_film_hints_follow_a_known_translation_and_stop_at_a_cut():
+    """Frames of a real photo moving 3 px right and 2 px down per frame: a point placed on frame 0
+    moves with it; one placed on frame 2 starts there; a cut ends both."""
+    from tfcolor.deploy.hint_tracks import HintTracker
+
+    picture = photo("astronaut")
+    frames = [np.ascontiguousarray(picture[200 - 2 * k:320 - 2 * k, 150 - 3 * k:310 - 3 * k]) for k in range(6)]
+    frames.append(np.ascontiguousarray(photo("coffee")[:120, :160]))  # a new shot
+    hints = H.Hints((H.Point(60.0, 50.0, (10.0, 0.0)), H.Point(90.0, 40.0, (0.0, 10.0), frame=2)))
+    tracker = HintTracker(hints)
+    seen = [tracker(f) for f in frames]
+    for k in range(6):
+        first = seen[k][0]
+        assert abs(first.x - (60 + 3 * k)) < 0.5 and abs(first.y - (50 + 2 * k)) < 0.5, (k, first)
+        assert len(seen[k]) == (1 if k < 2 else 2)
+    assert abs(seen[5][1].x - (90 + 9)) < 0.5 and abs(seen[5][1].y - (40 + 6)) < 0.5
+    assert seen[6] == ()
+
+
+@pytest.mark.slow
+def test_colorize_clip_with_hints_carries_the_point(trained_generator, tmp_path):
+    from tests.test_video import make_clip, read_clip
+
+    run = _run_folder(trained_generator, str(tmp_path / "run"))
+    make_clip(tmp_path / "pan.mkv", audio=False)  # the picture moves 3 px left per frame
+    (tmp_path / "pan.json").write_text(json.dumps({"points": [{"x": 40, "y": 24, "color": "#3070c0",
+                                                               "radius": 3, "frame": 0}]}))
+    result = run_module("tfcolor.colorize", f"--model={run}", str(tmp_path / "pan.mkv"), f"--hints={tmp_path / 'pan.json'}",
+                        f"--output={tmp_path / 'out.mkv'}", "--video_codec=ffv1", "--temporal=none")
+    assert "1 hint point(s)" in result.stdout
+    frames, _, _, _ = read_clip(tmp_path / "out.mkv")
+    want = H.lab_of_rgb((0x30, 0x70, 0xC0))[1:]
+    for k in (0, 5, 10):
+        assert np.hypot(*(_ab_at_array(frames[k], 40 - 3 * k, 24, half=2) - want)) < 10, k

@@ -103,12 +103,9 @@ def main(argv):
         if not os.path.exists(hints_path):
             print(f"error: --hints={FLAGS.hints}: no such file or folder", file=sys.stderr)
             return 1
-        if os.path.isfile(hints_path) and len(inputs) != 1:
-            print(f"error: --hints={FLAGS.hints} is one photo's hints, but {len(inputs)} photos were given; for "
-                  f"several photos give a folder of <photo stem>.json files", file=sys.stderr)
-            return 1
-        if clips:
-            print("error: --hints applies to photos; films take no hints yet", file=sys.stderr)
+        if os.path.isfile(hints_path) and len(inputs) + len(clips) != 1:
+            print(f"error: --hints={FLAGS.hints} is one photo's hints, but {len(inputs) + len(clips)} photos and "
+                  f"clips were given; for several give a folder of <photo stem>.json files", file=sys.stderr)
             return 1
     if FLAGS.output and (len(clips) != 1 or inputs):
         raise app.UsageError("--output names the output of one clip; for several inputs use --output_dir")
@@ -157,6 +154,10 @@ def main(argv):
 def _colorize_clips(clips, colorize, description):
     """Colourises each clip (a clip that fails is reported and passed over); returns how many
     were written."""
+    from tfcolor.core.hints import HintError
+    from tfcolor.deploy import hinting
+    from tfcolor.deploy.hint_tracks import HintTracker
+
     done = 0
     for path, name in clips:
         target = FLAGS.output or path
@@ -169,18 +170,25 @@ def _colorize_clips(clips, colorize, description):
                 continue
             print(f"colourising {path} ({info.width}x{info.height}, {info.frames or '?'} frames at "
                   f"{float(info.rate):.3g}/s, {info.audio_streams} sound stream(s)) with {description} into {target}")
+            frame_colorize, batch = colorize, getattr(colorize, "batch", None)
+            hint_file = hinting.hint_file_for(FLAGS.hints and os.path.expanduser(FLAGS.hints), name)
+            if hint_file:  # points placed on frames, carried along the flow: frames one by one, in order
+                hints = hinting.load_for_clip(hint_file, info.height, info.width)
+                tracker = HintTracker(hints)
+                frame_colorize, batch = (lambda rgb: colorize.hinted(rgb, hints, points=tracker(rgb))), None
+                print(f"{path}: {len(hints.points)} hint point(s) from {hint_file}")
             progress = Progress(info.frames, label=f"{os.path.basename(path)} ", unit="frames")
             smoother = None
             if FLAGS.temporal == "flow":
                 from tfcolor.deploy.temporal import FlowSmoother
 
                 smoother = FlowSmoother(FLAGS.temporal_weight)
-            frames = video.colorize_video(path, target, colorize, getattr(colorize, "batch", None),
-                                          FLAGS.video_batch, FLAGS.video_codec, progress, smoother)
+            frames = video.colorize_video(path, target, frame_colorize, batch, FLAGS.video_batch, FLAGS.video_codec,
+                                          progress, smoother)
             progress.close()
             print(f"{target}: {frames} frames in {progress.elapsed:.1f} s ({progress.rate:.1f} frames/s)")
             done += 1
-        except video.VideoError as e:
+        except (video.VideoError, HintError) as e:
             print(f"error: {e}", file=sys.stderr)
         except KeyboardInterrupt:
             print(f"\ninterrupted: the frames done so far are in {video.partial_path(target)}", file=sys.stderr)
