@@ -53,25 +53,6 @@ def engines_for(args):
     return engines
 
 
-def table(curve, counts):
-    lines = ["| engine | " + " | ".join(f"{n} pts" for n in counts) + " |",
-             "|---|" + "---:|" * len(counts)]
-    for engine, values in curve.items():
-        cells = [f"{values[n][0]:.2f}" if n in values else "" for n in counts]
-        if engine == "gray":
-            cells = [f"{values[0][0]:.2f}"] * len(counts)
-        lines.append(f"| {engine} | " + " | ".join(cells) + " |")
-    lines.append("")
-    lines.append("Hint error (a*b* distance at the points, mean):")
-    lines.append("")
-    lines.append("| engine | " + " | ".join(f"{n} pts" for n in counts if n) + " |")
-    lines.append("|---|" + "---:|" * len([n for n in counts if n]))
-    for engine, values in curve.items():
-        if engine != "gray":
-            lines.append(f"| {engine} | " + " | ".join(f"{values[n][1]:.1f}" for n in counts if n) + " |")
-    return "\n".join(lines) + "\n"
-
-
 def main():
     from tfcolor.eval import hint_sweep
 
@@ -100,7 +81,7 @@ def main():
         os.makedirs(out, exist_ok=True)
         with open(os.path.join(out, "rows.json"), "w") as f:
             json.dump(rows, f, indent=1)
-        text = table(curve, counts)
+        text = hint_sweep.markdown(curve, len(rows) and len({r['photo'] for r in rows}))
         with open(os.path.join(out, "curves.md"), "w") as f:
             f.write(text)
         hint_sweep.plot(curve, os.path.join(out, "curves.png"), f"{name}: PSNR against hint points")

@@ -240,3 +240,26 @@ def test_colorize_clip_with_hints_carries_the_point(trained_generator, tmp_path)
     want = H.lab_of_rgb((0x30, 0x70, 0xC0))[1:]
     for k in (0, 5, 10):
         assert np.hypot(*(_ab_at_array(frames[k], 40 - 3 * k, 24, half=2) - want)) < 10, k
+
+
+@pytest.mark.slow
+def test_evaluate_with_hints_and_the_sweep(trained_generator, tmp_path):
+    """evaluate --hints=N colours each photo with N protocol points (the same for every run), and
+    --hint_sweep writes the curve of the model and Levin alone beside the floor."""
+    run = _run_folder(trained_generator, str(tmp_path / "run"))
+    photos = tmp_path / "photos"
+    for name in ("coffee", "chelsea", "rocket"):
+        save(str(photos / f"{name}.png"), photo(name)[:120, :160])
+    common = [f"--model={run}", f"--data={photos}", "--inception_weights="]
+    run_module("tfcolor.evaluate", *common, f"--output_dir={tmp_path / 'auto'}")
+    run_module("tfcolor.evaluate", *common, f"--output_dir={tmp_path / 'h10'}", "--hints=10", "--hint_sweep",
+               "--hint_sweep_images=2")
+    auto = json.loads((tmp_path / "auto" / "metrics.json").read_text())["summary"]
+    hinted = json.loads((tmp_path / "h10" / "metrics.json").read_text())["summary"]
+    assert hinted["model"]["psnr"] > auto["model"]["psnr"] + 1.0  # the true colours at 10 points help
+    assert hinted["gray"]["psnr"] == pytest.approx(auto["gray"]["psnr"])
+    sweep = json.loads((tmp_path / "h10" / "hint_sweep.json").read_text())["rows"]
+    levin10 = [r for r in sweep if r["engine"] == "Levin 2004 alone" and r["points"] == 10]
+    assert len(levin10) == 2 and all(r["hint_error"] < 10 for r in levin10)
+    assert "10 hint points drawn from the true colours" in (tmp_path / "h10" / "report.md").read_text()
+    assert (tmp_path / "h10" / "hint_sweep.png").stat().st_size > 1000

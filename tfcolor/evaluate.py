@@ -54,6 +54,14 @@ flags.DEFINE_list("compare", [], "Evaluation output folders to compare (no --mod
 flags.DEFINE_integer("render_size", 0, rundir.RENDER_SIZE_HELP)
 flags.DEFINE_float("chroma_gain", 0.0, rundir.CHROMA_GAIN_HELP)
 flags.DEFINE_integer("threads", 0, "TFLite threads (0: all cores).")
+flags.DEFINE_integer("hints", 0, "Colour each photo with this many user hints drawn from its true colours "
+                     "(Zhang et al. 2017's test: centres N(1/2, 1/4) of each side, each the true mean a*b* of a 9x9 "
+                     "patch; seeded per photo): a hint generator reads them, any other model is corrected by Levin "
+                     "et al. 2004's propagation.")
+flags.DEFINE_bool("hint_sweep", False, "Also measure PSNR against the number of hints (0-50) for the model and "
+                  "for Levin 2004 alone from the same points, beside the gray floor: hint_sweep.md and .png (the "
+                  "first --hint_sweep_images photos).")
+flags.DEFINE_integer("hint_sweep_images", 24, "Photos in --hint_sweep.")
 flags.DEFINE_bool("video", False, "--data holds clips with true colours: per-frame and temporal measures "
                   "(warp error, CDC) of --temporal=none and flow.")
 flags.DEFINE_integer("max_frames", 300, "--video: the first frames of each clip measured (0: all; they are "
@@ -102,7 +110,7 @@ def main(argv):
         settings = {"model": os.path.abspath(FLAGS.model), "data": os.path.abspath(FLAGS.data),
                     "eval_size": FLAGS.eval_size, "render_size": FLAGS.render_size,
                     "chroma_gain": FLAGS.chroma_gain, "lpips": lpips is not None,
-                    "fid": inception is not None}
+                    "fid": inception is not None, "hints": FLAGS.hints}
         log = runner.ResultsLog(FLAGS.output_dir, settings, FLAGS.overwrite)
         total = streams.count_photos(FLAGS.data, FLAGS.max_images)  # corrupt records: DataError
     except (ValueError, OSError) as e:
@@ -116,7 +124,8 @@ def main(argv):
     kept, interrupted = [], False
     try:
         kept = runner.evaluate(colorize, photos, log, lpips, inception, FLAGS.grid_images,
-                               FLAGS.batch_size, progress)
+                               FLAGS.batch_size, progress,
+                               runner.protocol_hints(FLAGS.hints) if FLAGS.hints else None)
     except KeyboardInterrupt:
         interrupted = True
     progress.close()
@@ -131,11 +140,37 @@ def main(argv):
         notes.append(f"interrupted after {len(per_image)} of {total} photos: run the same command again to go on")
     result = {"model": description, "data": FLAGS.data, "eval_size": FLAGS.eval_size, "count": len(per_image),
               "skipped": skipped, "notes": notes, "summary": runner.summarize(per_image, fid),
-              "per_image": per_image}
+              "per_image": per_image, "hints": FLAGS.hints}
     report.write_outputs(FLAGS.output_dir, result, kept)
     print(report.report_markdown(result).split("![grid]")[0].rstrip())
+    if FLAGS.hint_sweep and not interrupted:
+        print(_hint_sweep(colorize, description))
     print(f"wrote {FLAGS.output_dir}/metrics.json, report.md, grid.png, hist_psnr.png, hist_colorfulness.png")
     return 130 if interrupted else 0
+
+
+def _hint_sweep(colorize, description):
+    """PSNR against the number of hints for the model and Levin 2004 alone, beside the gray floor;
+    appended to report.md."""
+    import json
+
+    from tfcolor.deploy import hinting
+    from tfcolor.eval import hint_sweep, streams
+
+    photos = [(p.key, p.truth) for p in streams.stream_photos(FLAGS.data, FLAGS.hint_sweep_images, FLAGS.eval_size,
+                                                               {})]
+    engines = {"model": colorize.hinted, "Levin 2004 alone": hinting.propagate}
+    rows = hint_sweep.sweep(photos, {k: (lambda gray, hints, fn=fn: fn(gray, hints)) for k, fn in engines.items()})
+    curve = hint_sweep.curves(rows)
+    with open(os.path.join(FLAGS.output_dir, "hint_sweep.json"), "w") as f:
+        json.dump({"model": description, "rows": rows}, f, indent=1)
+    hint_sweep.plot(curve, os.path.join(FLAGS.output_dir, "hint_sweep.png"), f"{description}: PSNR against hints")
+    text = hint_sweep.markdown(curve, len(photos))
+    with open(os.path.join(FLAGS.output_dir, "hint_sweep.md"), "w") as f:
+        f.write(text)
+    with open(os.path.join(FLAGS.output_dir, "report.md"), "a") as f:
+        f.write("\n" + text + "\n![hint sweep](hint_sweep.png)\n")
+    return text
 
 
 def _evaluate_clips():

@@ -106,3 +106,22 @@ def plot(curve, path, title=""):
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def markdown(curve, photos=None):
+    """The curves as a Markdown table (PSNR per engine and count, the floor as its own row),
+    then the mean hint error."""
+    counts = sorted({n for c in curve.values() for n in c})
+    head = f"## PSNR (dB) against hint points{f' ({photos} photos)' if photos else ''}\n\n"
+    lines = ["| engine | " + " | ".join(f"{n} pts" for n in counts) + " |", "|---|" + "---:|" * len(counts)]
+    for engine, values in curve.items():
+        cells = [f"{values[0][0]:.2f}"] * len(counts) if engine == "gray" else \
+            [f"{values[n][0]:.2f}" if n in values else "" for n in counts]
+        lines.append(f"| {'gray photo (floor)' if engine == 'gray' else engine} | " + " | ".join(cells) + " |")
+    hinted = [n for n in counts if n]
+    lines += ["", "Hint error: the output's a*b* (9x9 mean) from each hint's, mean distance:", "",
+              "| engine | " + " | ".join(f"{n} pts" for n in hinted) + " |", "|---|" + "---:|" * len(hinted)]
+    for engine, values in curve.items():
+        if engine != "gray":
+            lines.append(f"| {engine} | " + " | ".join(f"{values[n][1]:.1f}" for n in hinted if n in values) + " |")
+    return head + "\n".join(lines) + "\n"

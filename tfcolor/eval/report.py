@@ -28,7 +28,9 @@ def report_markdown(result):
     where = f"the centre {size}x{size} square of each photo" if size else "each photo's resolution"
     lines = [f"# Evaluation of {result['model']}", "",
              f"{result['count']} photos from `{result['data']}`, metrics on RGB at {where}; "
-             "the model sees the gray photo (L, ab = 0).", ""]
+             "the model sees the gray photo (L, ab = 0)"
+             + (f" and {result['hints']} hint points drawn from the true colours (Zhang et al. 2017's test)."
+                if result.get("hints") else "."), ""]
     if result.get("skipped"):
         lines += ["Skipped: " + ", ".join(f"{k} {v}" for k, v in sorted(result["skipped"].items())), ""]
     if result.get("notes"):

@@ -200,16 +200,24 @@ def inception_rows(inception, photos, colorized):
     return features.reshape(len(photos), -1)
 
 
-def evaluate(colorize, photos, log, lpips=None, inception=None, keep=8, batch_size=16, progress=None):
+def evaluate(colorize, photos, log, lpips=None, inception=None, keep=8, batch_size=16, progress=None,
+             hints_for=None):
     """Measures every photo of the stream ``photos`` not already in ``log`` (a ResultsLog),
     ``batch_size`` at a time. Returns the first ``keep`` (gray, colourised, truth) triples for
-    the grid (photos measured before a resume are colourised again for it)."""
+    the grid (photos measured before a resume are colourised again for it). ``hints_for(photo)``:
+    the user hints each photo is coloured with (``colorize.hinted``; :func:`protocol_hints`)."""
     kept, batch = [], []
+    if hints_for is not None:
+        plain = colorize
+        colorize = lambda gray, photo: plain.hinted(gray, hints_for(photo))  # noqa: E731
+        colorize_all = lambda photos: [colorize(p.gray, p) for p in photos]  # noqa: E731
+    else:
+        colorize_all = lambda photos: colorize_batch(colorize, [p.gray for p in photos])  # noqa: E731
 
     def flush():
         if not batch:
             return
-        colorized = colorize_batch(colorize, [p.gray for p in batch])
+        colorized = colorize_all(batch)
         for photo, out in zip(batch, colorized, strict=True):
             if len(kept) < keep:
                 kept.append((photo.gray, out, photo.truth))
@@ -223,7 +231,7 @@ def evaluate(colorize, photos, log, lpips=None, inception=None, keep=8, batch_si
         if photo.key in log.done:
             if len(kept) + len(batch) < keep:
                 flush()  # the grid keeps the stream's order
-                kept.append((photo.gray, colorize_batch(colorize, [photo.gray])[0], photo.truth))
+                kept.append((photo.gray, colorize_all([photo])[0], photo.truth))
             if progress is not None:
                 progress.update()
             continue
@@ -232,6 +240,22 @@ def evaluate(colorize, photos, log, lpips=None, inception=None, keep=8, batch_si
             flush()
     flush()
     return kept
+
+
+def protocol_hints(count, seed=0):
+    """``hints_for`` of :func:`evaluate`: ``count`` points drawn from each photo's truth by
+    Zhang et al.'s test protocol (tfcolor.core.hints.protocol_points), seeded by the photo's key,
+    so every model and every rerun gets the same points."""
+    import zlib
+
+    from tfcolor.core import hints
+
+    def hints_for(photo):
+        rng = np.random.default_rng([seed, zlib.crc32(photo.key.encode())])
+        ab = hints.lab_of_rgb(photo.truth)[..., 1:]
+        return hints.Hints(hints.protocol_points(ab, count, rng))
+
+    return hints_for
 
 
 def summarize(per_image, fid):
