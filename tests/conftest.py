@@ -147,3 +147,35 @@ def trained_generator():
     generator.compile(optimizer=keras.optimizers.Adam(2e-3), loss="mae")
     generator.fit(l_norm, ab_norm, batch_size=16, epochs=6, verbose=0)
     return generator
+
+
+def hinted_batches(crops, seed=0):
+    """(L + simulated hint channels, ab) of uint8 crops, as make_dataset(hints=True) gives."""
+    import tensorflow as tf
+
+    from tfcolor.core import color, hints
+
+    l, ab = color.split_lab(color.rgb_to_lab(crops))
+    channels = [tf.concat(hints.sample_hints(ab[i], tf.constant([seed, i])), -1) for i in range(len(crops))]
+    return tf.concat([l, tf.stack(channels)], -1), ab
+
+
+@pytest.fixture(scope="session")
+def hint_generator():
+    """A 32 px hint U-Net (--hints) trained briefly (L1) on real crops, with new simulated hints
+    each epoch: it puts hint colours where they are given."""
+    import keras
+    import tensorflow as tf
+
+    from tfcolor import models
+    from tfcolor.models.hint_inputs import HINT_INPUT_CHANNELS
+
+    crops = np.stack([tf.image.resize(c, [32, 32]).numpy().round().astype(np.uint8)
+                      for c in photo_crops(256, size=64)])
+    keras.utils.set_random_seed(0)
+    g = models.build_generator("unet_small", image_size=32, base_filters=16, in_channels=HINT_INPUT_CHANNELS)
+    g.compile(optimizer=keras.optimizers.Adam(2e-3), loss="mae")
+    for epoch in range(10):
+        x, ab = hinted_batches(crops, seed=epoch)
+        g.fit(x, ab, batch_size=16, epochs=1, verbose=0)
+    return g

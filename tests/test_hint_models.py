@@ -9,17 +9,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.conftest import photo, photo_crops, run_module, save
+from tests.conftest import hinted_batches, photo, photo_crops, run_module, save
 from tfcolor import gans, models
 from tfcolor.core import color, hints as H
 from tfcolor.models.hint_inputs import HINT_INPUT_CHANNELS, HintPool
-
-
-def hinted_batches(crops, seed=0):
-    """(L + simulated hint channels, ab) of uint8 crops, as make_dataset(hints=True) gives."""
-    l, ab = color.split_lab(color.rgb_to_lab(crops))
-    channels = [tf.concat(H.sample_hints(ab[i], tf.constant([seed, i])), -1) for i in range(len(crops))]
-    return tf.concat([l, tf.stack(channels)], -1), ab
 
 
 def test_hint_pool_hand_computed():
@@ -60,20 +53,6 @@ def test_every_objective_trains_a_hint_generator(objective, norm):
     assert all(np.isfinite(v[-1]) for v in history.history.values())
     assert d.input_shape[0][-1] == 1  # the critic sees L alone
     assert int(gan.g_optimizer.iterations) == 2
-
-
-@pytest.fixture(scope="module")
-def hint_generator():
-    """A 32 px hint U-Net trained briefly (L1) on real crops, with new simulated hints each epoch."""
-    crops = np.stack([tf.image.resize(c, [32, 32]).numpy().round().astype(np.uint8)
-                      for c in photo_crops(256, size=64)])
-    keras.utils.set_random_seed(0)
-    g = models.build_generator("unet_small", image_size=32, base_filters=16, in_channels=HINT_INPUT_CHANNELS)
-    g.compile(optimizer=keras.optimizers.Adam(2e-3), loss="mae")
-    for epoch in range(10):
-        x, ab = hinted_batches(crops, seed=epoch)
-        g.fit(x, ab, batch_size=16, epochs=1, verbose=0)
-    return g
 
 
 @pytest.mark.slow

@@ -1,9 +1,15 @@
 // The page: files in (picked or dropped), colour photos out (before/after slider, PNG
-// download). For scripts and tests: window.tfcolor.colorizeFile(file) -> Promise of the
-// colour PNG's bytes, the same bytes the download button gives.
+// download). With a hint generator, "Edit colours": click the photo to place a hint (its
+// colour starts as the colour shown there), drag it, change or delete it; the photo is coloured
+// again at preview size as you edit; hints save and load as JSON (tfcolor.core.hints' format).
+// For scripts and tests: window.tfcolor.colorizeFile(file, hints) -> Promise of the colour PNG's
+// bytes, the same bytes the download button gives.
 
 import { Colorizer, NotAnImage, decode, encodePng } from "./colorizer.js";
+import { HintError, parseColor, parseHints, toHex, toJson } from "./hints.js";
 import * as lab from "./lab.js";
+
+const PREVIEW_SIDE = 1600; // the long side (px) of the photo re-coloured while hints are edited
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
@@ -62,8 +68,9 @@ const reloading = await isolate();
 const ready = reloading ? new Promise(() => {}) : start();
 
 /** One file -> {png, l, alpha, width, height, seconds, stages: {stage: seconds}}; stage(name)
- * reports progress. */
-async function run(file, stage = () => {}) {
+ * reports progress; `hints`: the JSON object of tfcolor.core.hints (points in the photo's
+ * pixels as displayed). */
+async function run(file, stage = () => {}, hints = null) {
   const colorizer = await ready;
   const marks = [];
   const mark = (name) => {
@@ -72,14 +79,170 @@ async function run(file, stage = () => {}) {
   };
   mark("decoding");
   const photo = await decode(file);
-  const { color, l } = await colorizer.colorize(photo, mark);
+  const points = hints ? parseHints(hints, photo.width, photo.height, file.name || "hints") : null;
+  const { color, l } = await colorizer.colorize(photo, mark, points);
   mark("encoding");
   const png = await encodePng(color, photo.width, photo.height);
   marks.push(["end", performance.now()]);
   const stages = {};
   for (let i = 0; i + 1 < marks.length; i++) stages[marks[i][0]] = (marks[i + 1][1] - marks[i][1]) / 1000;
   const seconds = (marks[marks.length - 1][1] - marks[0][1]) / 1000;
-  return { png, l, alpha: photo.alpha, width: photo.width, height: photo.height, seconds, stages };
+  return { png, l, color, photo, alpha: photo.alpha, width: photo.width, height: photo.height, seconds, stages };
+}
+
+/** The photo at most PREVIEW_SIDE px on its long side (itself when smaller) and its scale. */
+async function preview(photo) {
+  const scale = Math.min(1, PREVIEW_SIDE / Math.max(photo.width, photo.height));
+  if (scale === 1) return { photo, scale };
+  const width = Math.max(1, Math.round(photo.width * scale));
+  const height = Math.max(1, Math.round(photo.height * scale));
+  const full = new OffscreenCanvas(photo.width, photo.height);
+  full.getContext("2d").putImageData(new ImageData(new Uint8ClampedArray(photo.rgba), photo.width, photo.height), 0, 0);
+  const small = new OffscreenCanvas(width, height);
+  const ctx = small.getContext("2d", { willReadFrequently: true });
+  ctx.drawImage(full, 0, 0, width, height);
+  return { photo: { rgba: ctx.getImageData(0, 0, width, height).data, alpha: null, width, height }, scale };
+}
+
+/** The hint editor of a card: markers over the colour photo, a list of the hints, save / load. */
+function hintEditor(file, result, compare, after, download) {
+  const colorizer = { current: null };
+  const points = [];
+  const state = { small: null, cache: {}, busy: false, again: false, url: null };
+  const box = document.createElement("div");
+  box.className = "hints";
+  const toggle = document.createElement("label");
+  const check = document.createElement("input");
+  check.type = "checkbox";
+  toggle.append(check, " Edit colours (click the photo to place a hint)");
+  const list = document.createElement("ul");
+  const save = document.createElement("button");
+  save.textContent = "Save hints";
+  const load = document.createElement("input");
+  load.type = "file";
+  load.accept = ".json,application/json";
+  load.title = "Load hints (JSON)";
+  const timing = document.createElement("span");
+  timing.className = "timing";
+  box.append(toggle, list, save, " Load hints: ", load, " ", timing);
+  const layer = document.createElement("div");
+  layer.className = "markers";
+  compare.append(layer);
+  const colourAt = (x, y) => {
+    const i = (Math.min(result.height - 1, Math.floor(y)) * result.width + Math.min(result.width - 1, Math.floor(x))) * 4;
+    return toHex([result.color[i], result.color[i + 1], result.color[i + 2]]);
+  };
+
+  async function recolour() {
+    if (state.busy) {
+      state.again = true;
+      return;
+    }
+    state.busy = true;
+    const c = colorizer.current || (colorizer.current = await ready);
+    state.small = state.small || (await preview(result.photo));
+    const { photo, scale } = state.small;
+    const scaled = points.map((p) => ({ ...p, x: p.x * scale, y: p.y * scale, radius: p.radius * scale }));
+    const start = performance.now();
+    const { color } = await c.colorize(photo, () => {}, scaled, state.cache);
+    const png = await encodePng(color, photo.width, photo.height);
+    timing.textContent = `${Math.round(performance.now() - start)} ms at ${photo.width}×${photo.height}`;
+    if (state.url) URL.revokeObjectURL(state.url);
+    state.url = URL.createObjectURL(new Blob([png], { type: "image/png" }));
+    after.src = state.url;
+    state.busy = false;
+    if (state.again) {
+      state.again = false;
+      recolour();
+    }
+  }
+
+  function render() {
+    list.replaceChildren();
+    layer.replaceChildren();
+    points.forEach((p, i) => {
+      const item = document.createElement("li");
+      const picker = document.createElement("input");
+      picker.type = "color";
+      picker.value = p.color;
+      picker.addEventListener("input", () => {
+        p.rgb = parseColor(picker.value);
+        p.color = picker.value;
+        marker.style.background = p.color;
+        recolour();
+      });
+      const remove = document.createElement("button");
+      remove.textContent = "Delete";
+      remove.addEventListener("click", () => {
+        points.splice(i, 1);
+        render();
+        recolour();
+      });
+      item.append(`(${Math.round(p.x)}, ${Math.round(p.y)}) `, picker, " ", remove);
+      list.append(item);
+      const marker = document.createElement("div");
+      marker.className = "marker";
+      marker.style.left = `${(100 * p.x) / result.width}%`;
+      marker.style.top = `${(100 * p.y) / result.height}%`;
+      marker.style.background = p.color;
+      marker.title = "drag to move";
+      marker.addEventListener("pointerdown", (event) => {
+        event.preventDefault();
+        event.stopPropagation();
+        marker.setPointerCapture(event.pointerId);
+        const move = (e) => {
+          const rect = after.getBoundingClientRect();
+          p.x = Math.min(result.width, Math.max(0, ((e.clientX - rect.left) / rect.width) * result.width));
+          p.y = Math.min(result.height, Math.max(0, ((e.clientY - rect.top) / rect.height) * result.height));
+          marker.style.left = `${(100 * p.x) / result.width}%`;
+          marker.style.top = `${(100 * p.y) / result.height}%`;
+          recolour();
+        };
+        marker.addEventListener("pointermove", move);
+        marker.addEventListener("pointerup", () => {
+          marker.removeEventListener("pointermove", move);
+          render();
+        }, { once: true });
+      });
+      layer.append(marker);
+    });
+  }
+
+  check.addEventListener("change", () => compare.classList.toggle("editing", check.checked));
+  layer.addEventListener("click", (event) => {
+    if (!check.checked) return;
+    const rect = after.getBoundingClientRect();
+    const x = ((event.clientX - rect.left) / rect.width) * result.width;
+    const y = ((event.clientY - rect.top) / rect.height) * result.height;
+    const color = colourAt(x, y);
+    points.push({ x, y, radius: 0, rgb: parseColor(color), color });
+    render();
+    recolour();
+  });
+  save.addEventListener("click", () => {
+    const a = document.createElement("a");
+    a.href = URL.createObjectURL(new Blob([JSON.stringify(toJson(points), null, 1)], { type: "application/json" }));
+    a.download = `${file.name.replace(/\.[^.]*$/, "") || "photo"}.json`;
+    a.click();
+  });
+  load.addEventListener("change", async () => {
+    const [json] = load.files;
+    load.value = "";
+    if (!json) return;
+    try {
+      const loaded = parseHints(JSON.parse(await json.text()), result.width, result.height, json.name);
+      points.splice(0, points.length, ...loaded);
+      check.checked = true;
+      compare.classList.add("editing");
+      render();
+      recolour();
+    } catch (e) {
+      timing.textContent = e instanceof HintError || e instanceof SyntaxError ? `${json.name}: ${e.message}` : String(e);
+    }
+  });
+  // The download gives the full-size photo with the hints.
+  download.hintJson = () => (points.length ? toJson(points) : null);
+  return box;
 }
 
 function card(file) {
@@ -125,16 +288,20 @@ async function show(file, element, result) {
   download.textContent = "Download PNG";
   download.className = "download";
   const stem = file.name.replace(/\.[^.]*$/, "") || "photo";
-  download.addEventListener("click", () => {
+  download.addEventListener("click", async () => {
+    const hints = download.hintJson ? download.hintJson() : null;
     const a = document.createElement("a");
-    a.href = colorUrl;
+    a.href = hints ? URL.createObjectURL(new Blob([(await run(file, () => {}, hints)).png], { type: "image/png" }))
+      : colorUrl;
     a.download = `${stem}_color.png`;
     a.click();
   });
+  const editor = (await ready).takesHints ? hintEditor(file, result, compare, after, download) : null;
   const meta = document.createElement("div");
   meta.className = "meta";
   meta.textContent = `${result.width}×${result.height} px, ${result.seconds.toFixed(2)} s. Left: gray, right: colour.`;
   element.append(compare, document.createElement("br"), download, meta);
+  if (editor) element.append(editor);
 }
 
 async function handle(files) {
@@ -188,8 +355,16 @@ if (!reloading) {
   window.tfcolor = {
     ready,
     lab,
-    /** File or Blob -> Promise<Uint8Array>: the colour photo's PNG bytes. */
-    colorizeFile: async (file) => (await run(file)).png,
+    /** File or Blob (and optional hints, the JSON object of tfcolor.core.hints) ->
+     * Promise<Uint8Array>: the colour photo's PNG bytes. */
+    colorizeFile: async (file, hints = null) => (await run(file, () => {}, hints)).png,
+    /** The hint channels [S*S*3] of points on a photo of height x width (for tests). */
+    hintChannels: async (hints, height, width) => {
+      const colorizer = await ready;
+      const { hintChannels } = await import("./hints.js");
+      const points = parseHints(hints, width, height);
+      return Array.from(hintChannels(points, height, width, colorizer.size, colorizer.lab, colorizer.config.color.ab_scale));
+    },
     /** File or Blob -> Promise of {png, width, height, seconds, stages} (for bench/web.py). */
     colorizeTimed: async (file) => {
       const { png, width, height, seconds, stages } = await run(file);

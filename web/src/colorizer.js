@@ -4,6 +4,7 @@
 // and PNG encoding run here, in the browser. Nothing leaves the machine.
 
 import { loadAndCompile, loadLiteRt, Tensor, unloadLiteRt } from "@litertjs/core";
+import { hintChannels, HintError } from "./hints.js";
 import { bilinearAxis, makeLab, shrink } from "./lab.js";
 
 export class NotAnImage extends Error {}
@@ -83,17 +84,23 @@ export class Colorizer {
     this.model = model;
     this.config = config;
     this.size = config.size;
+    this.takesHints = Boolean(config.hints); // a hint generator: L, then hint a*b* and mask
     this.accelerator = accelerator;
     this.threads = threads;
     this.lab = makeLab(config.color);
   }
 
-  /** The network alone: L in natural units [S*S] -> ab in natural units [S*S*2]. */
-  async predictAb(lSmall) {
+  /** The network alone: L in natural units [S*S] (and a hint generator's hint channels
+   * [S*S*3], none: zeros) -> ab in natural units [S*S*2]. */
+  async predictAb(lSmall, channels = null) {
     const { l_scale: lScale, ab_scale: abScale } = this.config.color;
-    const input = new Float32Array(lSmall.length);
-    for (let i = 0; i < input.length; i++) input[i] = lSmall[i] / lScale - 1;
-    const tensor = new Tensor(input, [1, this.size, this.size, 1]);
+    const depth = this.takesHints ? 4 : 1;
+    const input = new Float32Array(lSmall.length * depth);
+    for (let i = 0; i < lSmall.length; i++) {
+      input[i * depth] = lSmall[i] / lScale - 1;
+      if (channels) for (let k = 1; k < depth; k++) input[i * depth + k] = channels[i * 3 + k - 1];
+    }
+    const tensor = new Tensor(input, [1, this.size, this.size, depth]);
     const outputs = await this.model.run(tensor);
     tensor.delete();
     const onCpu = await outputs[0].moveTo("wasm");
@@ -103,16 +110,25 @@ export class Colorizer {
   }
 
   /** A decoded photo -> {color, l}: RGBA bytes of the colourised photo at its size, and its
-   * L (for grayRgba). onStage(name) reports progress. */
-  async colorize(photo, onStage = () => {}) {
+   * L (for grayRgba). onStage(name) reports progress. `points`: user hints (parseHints), for a
+   * hint generator. `cache`: an object kept between calls on the same photo (its L is reused). */
+  async colorize(photo, onStage = () => {}, points = null, cache = {}) {
     const { rgba, alpha, width, height } = photo;
     const S = this.size;
+    if (points && points.length && !this.takesHints) {
+      throw new HintError("this model takes no hints: export a model trained with --hints");
+    }
     onStage("lightness");
-    const l = this.lab.lightness(rgba);
-    const lSmall = shrink(l, height, width, S);
-    await pause();
+    if (!cache.l) {
+      cache.l = this.lab.lightness(rgba);
+      cache.lSmall = shrink(cache.l, height, width, S);
+      await pause();
+    }
+    const { l, lSmall } = cache;
     onStage("network");
-    const ab = await this.predictAb(lSmall);
+    const channels = points && points.length
+      ? hintChannels(points, height, width, S, this.lab, this.config.color.ab_scale) : null;
+    const ab = await this.predictAb(lSmall, channels);
     await pause();
     onStage("colour");
     const color = new Uint8ClampedArray(width * height * 4);

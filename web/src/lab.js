@@ -60,7 +60,14 @@ export function makeLab(c) {
   /** The gray byte of L alone (a = b = 0): what the network sees, for display. */
   const grayByte = (l) => linearToByte(fInv((l + 16) / 116));
 
-  return { lightness, labToBytes, grayByte };
+  /** [a*, b*] of one sRGB colour given as bytes (a hint's colour): rgb_to_lab. */
+  function abOfBytes(r, g, b) {
+    const lin = [toLinear[r], toLinear[g], toLinear[b]];
+    const [fx, fy, fz] = c.xyz_from_rgb.map((row, k) => f((row[0] * lin[0] + row[1] * lin[1] + row[2] * lin[2]) / c.white[k]));
+    return [500 * (fx - fy), 200 * (fy - fz)];
+  }
+
+  return { lightness, labToBytes, grayByte, abOfBytes };
 }
 
 /**
