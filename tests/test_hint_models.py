@@ -242,3 +242,67 @@ def test_evaluate_with_hints_and_the_sweep(trained_generator, tmp_path):
     assert len(levin10) == 2 and all(r["hint_error"] < 10 for r in levin10)
     assert "10 hint points drawn from the true colours" in (tmp_path / "h10" / "report.md").read_text()
     assert (tmp_path / "h10" / "hint_sweep.png").stat().st_size > 1000
+
+
+@pytest.mark.slow
+def test_client_sends_hints_to_the_hints_signature(hint_generator, tmp_path):
+    """tfcolor.client --hints against TF Serving's REST contract (a stand-in server answering
+    with the SavedModel): a photo with hints gets the hint colours, one without is automatic,
+    and both match colorize through the SavedModel."""
+    import base64
+    import http.server
+    import threading
+
+    from PIL import Image
+
+    from tfcolor.deploy import serving
+    from tfcolor.deploy.colorizer import load_colorizer
+
+    path = str(tmp_path / "sm" / "1")
+    serving.export_saved_model(hint_generator, 32, path)
+    loaded = tf.saved_model.load(path)
+
+    class Server(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            rows = body["instances"]
+            if body["signature_name"] == "colorize_hints":
+                images = [base64.b64decode(r["images_bytes"]["b64"]) for r in rows]
+                out = loaded.signatures["colorize_hints"](images_bytes=tf.constant(images), hint_points=tf.constant(
+                    [r["hint_points"] for r in rows], tf.float32))
+            else:
+                out = loaded.signatures["serving_default"](images_bytes=tf.constant(
+                    [base64.b64decode(r["b64"]) for r in rows]))
+            data = json.dumps({"predictions": [{"b64": base64.b64encode(p).decode()}
+                                               for p in out["colorized_bytes"].numpy()]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Server)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    inputs, hint_dir = tmp_path / "in", tmp_path / "hints"
+    save(str(inputs / "cat.png"), photo("chelsea")[:150, :200])
+    save(str(inputs / "cup.png"), photo("coffee")[:150, :200])
+    hint_dir.mkdir()
+    points = {"points": [{"x": 50, "y": 40, "color": "#20a040", "radius": 20}]}
+    (hint_dir / "cat.json").write_text(json.dumps(points))
+    try:
+        result = run_module("tfcolor.client", f"--server=127.0.0.1:{server.server_address[1]}", "--model=colorizer",
+                            f"--input={inputs}", f"--hints={hint_dir}", f"--output_dir={tmp_path / 'out'}")
+    finally:
+        server.shutdown()
+    assert "2 of 2 photos" in result.stdout
+    colorize, _ = load_colorizer(str(tmp_path / "sm"))
+    cat = np.asarray(Image.open(inputs / "cat.png").convert("RGB"))
+    want = colorize.hinted(cat, H.hints_from_json(points))
+    got = np.asarray(Image.open(tmp_path / "out" / "cat.png").convert("RGB"))
+    assert np.abs(got.astype(int) - want).max() <= 1
+    assert np.abs(got.astype(int) - colorize(cat)).max() > 10
+    cup = np.asarray(Image.open(inputs / "cup.png").convert("RGB"))
+    assert np.abs(np.asarray(Image.open(tmp_path / "out" / "cup.png").convert("RGB")).astype(int)
+                  - colorize(cup)).max() <= 1
