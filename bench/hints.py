@@ -41,12 +41,13 @@ def engines_for(args):
             cache[key] = model(gray)
         return cache[key]
 
-    engines = {"levin": lambda gray, hints: hinting.propagate(gray, hints)}
+    engines = {"automatic model (no hints)": lambda gray, hints: auto(gray),
+               "Levin 2004 alone": lambda gray, hints: hinting.propagate(gray, hints)}
     for weight in [float(w) for w in args.prior_weights.split(",") if w]:
         engines[f"model+levin(prior {weight:g})"] = (
             lambda gray, hints, w=weight: hinting.propagate(gray, hints, auto(gray), prior_weight=w))
     if args.hint_model:
-        network, _ = load_colorizer(args.hint_model, chroma_gain=args.chroma_gain)
+        network, _ = load_colorizer(args.hint_model, render_size=args.render_size, chroma_gain=args.chroma_gain)
         if not network.takes_hints:
             raise SystemExit(f"{args.hint_model} is no hint generator (trained without --hints)")
         engines["hint network"] = lambda gray, hints: network.hinted(gray, hints) if hints.points else network(gray)
@@ -62,9 +63,10 @@ def main():
     parser.add_argument("--out", default=os.path.join(ROOT, "runs", "hints_sweep"))
     parser.add_argument("--model", default="", help="the automatic model (default: the shipped one)")
     parser.add_argument("--hint_model", default="", help="a hint generator's run folder (trained with --hints)")
-    parser.add_argument("--prior_weights", default="0.001,0.01",
+    parser.add_argument("--prior_weights", default="",
                         help="Levin's pull towards the model's colours, one engine each")
     parser.add_argument("--chroma_gain", type=float, default=0.0, help="0: each model's own")
+    parser.add_argument("--render_size", type=int, default=0, help="the hint network's render size (0: its own)")
     parser.add_argument("--counts", default=",".join(str(n) for n in hint_sweep.COUNTS))
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()

@@ -635,6 +635,20 @@ def calibrated_gain(eval_dir):
         return round(chroma_factor_to_real(json.load(f)["summary"]), 2)
 
 
+def portable(value):
+    """A run's config or summary without the paths of this machine: absolute paths inside the
+    repository become relative to it, others keep their last name only (shipped files carry no
+    machine's paths)."""
+    if isinstance(value, dict):
+        return {k: portable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [portable(v) for v in value]
+    if isinstance(value, str) and os.path.isabs(value):
+        inside = os.path.commonpath([ROOT, os.path.abspath(value)]) == ROOT
+        return os.path.relpath(value, ROOT) if inside else os.path.basename(value)
+    return value
+
+
 def ship(model_dir, target, render_size=0, chroma_gain=0.0):
     """Copies a run's generator (its weights stored as float16: tfcolor.models.storage), config
     and summary into ``target`` (the shipped model's folder); a ``render_size`` and a
@@ -644,8 +658,11 @@ def ship(model_dir, target, render_size=0, chroma_gain=0.0):
 
     os.makedirs(target, exist_ok=True)
     storage.save_half(rundir.path(model_dir, rundir.GENERATOR), rundir.path(target, rundir.GENERATOR))
-    shutil.copy(rundir.path(model_dir, rundir.SUMMARY), rundir.path(target, rundir.SUMMARY))
-    config = rundir.read_config(model_dir)
+    with open(rundir.path(model_dir, rundir.SUMMARY)) as f:
+        summary = portable(json.load(f))
+    with open(rundir.path(target, rundir.SUMMARY), "w") as f:
+        json.dump(summary, f, indent=2)
+    config = portable(rundir.read_config(model_dir))
     if render_size:
         config[rundir.RENDER_SIZE] = render_size
     if chroma_gain and chroma_gain != 1:

@@ -198,7 +198,7 @@ def page(browser, site):
         page.on("request", lambda request: requests.append(request.url))
         page.goto(url)
         # The first visit registers coi.js and reloads once, cross-origin isolated.
-        page.wait_for_function("window.tfcolor !== undefined", timeout=30000)
+        page.wait_for_function("window.tfcolor !== undefined", timeout=90000)
         page.evaluate("window.tfcolor.ready.then(() => true)")
         yield page
         assert not errors, errors
@@ -255,7 +255,7 @@ def test_webgpu_without_an_adapter_falls_back_to_webassembly(browser, site):
     with web.serve(site) as url:
         page = browser.new_page()
         page.goto(url + "?accelerator=webgpu")
-        page.wait_for_function("window.tfcolor !== undefined", timeout=30000)
+        page.wait_for_function("window.tfcolor !== undefined", timeout=90000)
         assert page.evaluate("window.tfcolor.info().then((info) => info.accelerator)") == "wasm"
         assert page.text_content("#status").startswith("Ready")
         assert page.evaluate("document.querySelector('option[value=webgpu]').disabled")

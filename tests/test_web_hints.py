@@ -37,7 +37,7 @@ def hint_page(browser, hint_site):  # noqa: F811
         errors = []
         page.on("pageerror", lambda error: errors.append(error))
         page.goto(url)
-        page.wait_for_function("window.tfcolor !== undefined", timeout=30000)
+        page.wait_for_function("window.tfcolor !== undefined", timeout=90000)
         page.evaluate("window.tfcolor.ready.then(() => true)")
         yield page
         assert not errors, errors
