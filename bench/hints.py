@@ -54,6 +54,33 @@ def engines_for(args):
     return engines
 
 
+def figure(photos, engines, count, path, seed=0, long_side=320):
+    """Rows gray (hints marked) | each engine with ``count`` protocol points | real colours, for
+    ``photos`` [(name, truth)]; the same points as the sweep's (photo i of its set: seed [seed, i])."""
+    from tfcolor.core import hints as hint_format
+    from tfcolor.eval.hint_sweep import _gray
+
+    rows = []
+    for index, name, truth in photos:
+        lab = hint_format.lab_of_rgb(truth)
+        gray = _gray(lab)
+        points = hint_format.protocol_points(lab[..., 1:], 50, np.random.default_rng([seed, index]))[:count]
+        hints = hint_format.Hints(points)
+        marked = gray.copy()
+        for p in points:
+            y, x = int(p.y), int(p.x)
+            marked[max(y - 5, 0):y + 6, max(x - 5, 0):x + 6] = 255
+            colour = np.array(hint_format.parse_color(hint_format.ab_to_hex(p.ab, float(lab[y, x, 0]))))
+            marked[max(y - 3, 0):y + 4, max(x - 3, 0):x + 4] = colour
+        cells = [marked] + [fn(gray, hints) for fn in engines.values()] + [truth]
+        scale = long_side / max(truth.shape[:2])
+        size = (round(truth.shape[1] * scale), round(truth.shape[0] * scale))
+        rows.append(np.concatenate([np.asarray(Image.fromarray(c).resize(size, Image.LANCZOS)) for c in cells], 1))
+    width = max(r.shape[1] for r in rows)
+    grid = np.concatenate([np.pad(r, ((0, 4), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in rows])
+    Image.fromarray(grid).save(path, quality=90)
+
+
 def main():
     from tfcolor.eval import hint_sweep
 
@@ -69,9 +96,22 @@ def main():
     parser.add_argument("--render_size", type=int, default=0, help="the hint network's render size (0: its own)")
     parser.add_argument("--counts", default=",".join(str(n) for n in hint_sweep.COUNTS))
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--figure", default="", help="also write this JPEG: SET/PHOTO,... rows with --figure_points")
+    parser.add_argument("--figure_photos", default="", help="comma-separated SET/PHOTO_STEM of the figure's rows")
+    parser.add_argument("--figure_points", type=int, default=5)
     args = parser.parse_args()
     counts = [int(n) for n in args.counts.split(",")]
     engines = engines_for(args)
+    if args.figure:
+        chosen = []
+        for spec in args.figure_photos.split(","):
+            folder, stem = spec.split("/", 1)
+            photos = load_set(os.path.join(args.work_dir, folder))
+            index = [name for name, _ in photos].index(stem)
+            chosen.append((index, stem, photos[index][1]))
+        figure(chosen, engines, args.figure_points, args.figure, args.seed)
+        print(f"wrote {args.figure}")
+        return
     for name in args.sets.split(","):
         folder = os.path.join(args.work_dir, name)
         if not os.path.isdir(folder):

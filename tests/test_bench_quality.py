@@ -27,7 +27,7 @@ for name in quality.RECIPES:
         out[f"{name}/{epochs}"] = [c.objective.gan, c.run.epochs, c.objective.pretrain_epochs,
                                    c.objective.colorfulness_weight, c.objective.rebalance_l1,
                                    c.optim.ema_decay, c.model.encoder, c.model.encoder_weights,
-                                   c.model.freeze_encoder_epochs]
+                                   c.model.freeze_encoder_epochs, c.model.hints]
 print(json.dumps(out))
 """
 
@@ -49,14 +49,16 @@ def test_every_recipe_is_a_valid_configuration_for_calibration_and_run():
     assert parsed["l1_then_pix2pix/5"][:5] == ["pix2pix", 5, 4, 0.0, False]
     assert parsed["l1_then_pix2pix/1"][:5] == ["pix2pix", 1, 0, 0.0, False]
     # Weight averaging; the HED VGG16 encoder, fixed for every epoch or freed after the first.
-    assert parsed["pix2pix_ema/5"][5:] == [0.999, "", "", 0]
-    assert parsed["vgg_frozen_ema/5"][5:] == [0.999, "vgg16", "hed.weights.h5", 5]
-    assert parsed["vgg_ema/5"][5:] == [0.999, "vgg16", "hed.weights.h5", 1]
-    assert parsed["lite0_frozen_ema/5"][5:] == [0.999, "efficientnet_lite0", "lite0.weights.h5", 5]
-    assert parsed["lite0_frozen_ema_slim/5"][5:] == [0.999, "efficientnet_lite0", "lite0.weights.h5", 5]
+    assert parsed["pix2pix_ema/5"][5:] == [0.999, "", "", 0, False]
+    assert parsed["vgg_frozen_ema/5"][5:] == [0.999, "vgg16", "hed.weights.h5", 5, False]
+    assert parsed["vgg_ema/5"][5:] == [0.999, "vgg16", "hed.weights.h5", 1, False]
+    assert parsed["lite0_frozen_ema/5"][5:] == [0.999, "efficientnet_lite0", "lite0.weights.h5", 5, False]
+    assert parsed["lite0_frozen_ema_slim/5"][5:] == [0.999, "efficientnet_lite0", "lite0.weights.h5", 5, False]
     assert parsed["lite0_frozen_ema_colorful/5"][3] == 10.0
-    assert parsed["lite0_frozen_ema_colorful/5"][5:] == [0.999, "efficientnet_lite0", "lite0.weights.h5", 5]
-    assert parsed["lite0_frozen_ema998/5"][5:] == [0.998, "efficientnet_lite0", "lite0.weights.h5", 5]
+    assert parsed["lite0_frozen_ema_colorful/5"][5:] == [0.999, "efficientnet_lite0", "lite0.weights.h5", 5, False]
+    assert parsed["lite0_frozen_ema998/5"][5:] == [0.998, "efficientnet_lite0", "lite0.weights.h5", 5, False]
+    # The shipped recipe as a hint generator.
+    assert parsed["lite0_frozen_ema_hints/5"][5:] == [0.999, "efficientnet_lite0", "lite0.weights.h5", 5, True]
 
 
 def test_a_pretrained_recipe_gets_the_budget_at_both_speeds(tmp_path):
@@ -127,3 +129,29 @@ def test_the_calibrated_gain_matches_the_real_colourfulness_and_ships_in_the_con
     quality.ship(str(run), str(tmp_path / "b"), chroma_gain=1.0)  # 1: nothing to write
     assert json.loads((tmp_path / "a" / rundir.CONFIG).read_text())[rundir.CHROMA_GAIN] == 1.56
     assert rundir.CHROMA_GAIN not in json.loads((tmp_path / "b" / rundir.CONFIG).read_text())
+
+
+def test_shipped_files_carry_no_paths_of_the_machine():
+    """bench.quality --ship writes configs and summaries with paths relative to the repository
+    (or bare names outside it), and the shipped model's files hold none."""
+    from bench import quality
+
+    config = {"data": {"train": os.path.join(quality.ROOT, "runs", "q", "data64"), "val": ""},
+              "model": {"encoder_weights": "/elsewhere/pretrained/lite0.weights.h5"}, "steps": 5,
+              "paths": ["/x/y.keras", "relative/z"]}
+    assert quality.portable(config) == {"data": {"train": os.path.join("runs", "q", "data64"), "val": ""},
+                                        "model": {"encoder_weights": "lite0.weights.h5"}, "steps": 5,
+                                        "paths": ["y.keras", "relative/z"]}
+
+    def strings(value):
+        if isinstance(value, dict):
+            return [s for v in value.values() for s in strings(v)]
+        if isinstance(value, list):
+            return [s for v in value for s in strings(v)]
+        return [value] if isinstance(value, str) else []
+
+    shipped = os.path.join(REPO, "saved_models", "colorizer")
+    for name in ("config.json", "summary.json"):
+        with open(os.path.join(shipped, name)) as f:
+            absolute = [s for s in strings(json.load(f)) if os.path.isabs(s)]
+        assert not absolute, (name, absolute)
