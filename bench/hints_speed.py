@@ -1,0 +1,126 @@
+"""What hints cost in time: `colorize` of one photo with 10 hint points against without, for the
+shipped model (Levin's propagation around its colours) and a hint network (its hint channels), and
+the web page's re-colouring after a hint change at preview size (long side 1600 px), as its
+editor does it (the photo's L kept between changes), in headless Chromium.
+
+    python -m bench.hints_speed --hint_model=runs/quality_more/runs/lite0_frozen_ema_hints
+
+Photo: scikit-image's coffee resized to 1024 px on its long side (and the preview to 1600 px);
+10 points by Zhang et al.'s test protocol. In-process times, the median of --repeats after one
+warm-up call (tracing); the CPU model is printed.
+"""
+
+import argparse
+import base64
+import io
+import os
+import statistics
+import tempfile
+import time
+
+import numpy as np
+from PIL import Image
+
+from bench.web import cpu_model
+
+
+def photo(long_side):
+    import skimage.data
+
+    image = Image.fromarray(skimage.data.coffee())
+    scale = long_side / max(image.size)
+    return np.asarray(image.resize((round(image.size[0] * scale), round(image.size[1] * scale)), Image.LANCZOS))
+
+
+def median_seconds(fn, repeats):
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def cli_rows(models, rgb, hints, repeats):
+    from tfcolor.deploy.colorizer import load_colorizer
+
+    rows = []
+    for label, path in models:
+        colorize, description = load_colorizer(path)
+        auto = median_seconds(lambda: colorize(rgb), repeats)
+        hinted = median_seconds(lambda: colorize.hinted(rgb, hints), repeats)
+        rows.append((label, description, auto, hinted))
+        print(f"{label}: {auto * 1000:.0f} ms without hints, {hinted * 1000:.0f} ms with 10 points "
+              f"({hinted / auto:.2f}x)")
+    return rows
+
+
+def page_ms(hint_model, hints_json, repeats):
+    """Milliseconds of the editor's re-colouring at preview size, median of ``repeats``."""
+    from playwright.sync_api import sync_playwright
+
+    from tfcolor.deploy import web
+    from tfcolor.deploy.serving import load_generator
+
+    generator, size = load_generator(hint_model, render_size=96)
+    site = tempfile.mkdtemp(prefix="hint_site_")
+    web.write_site(generator, size, site, "hints", log=lambda message: None)
+    preview = photo(1600)
+    buffer = io.BytesIO()
+    Image.fromarray(preview).save(buffer, "PNG")
+    data = base64.b64encode(buffer.getvalue()).decode()
+    with web.serve(site) as url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=web.CHROMIUM, args=list(web.CHROMIUM_ARGS))
+        page = browser.new_page()
+        page.goto(url)
+        page.wait_for_function("window.tfcolor !== undefined", timeout=90000)
+        times = page.evaluate(
+            """async ([data, hints, repeats]) => {
+                 const { Colorizer, decode } = await import("./colorizer.js");
+                 const { parseHints } = await import("./hints.js");
+                 const colorizer = await Colorizer.load("./");
+                 const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+                 const photo = await decode(new File([bytes], "p.png"));
+                 const points = parseHints(hints, photo.width, photo.height);
+                 const cache = {};
+                 await colorizer.colorize(photo, () => {}, points, cache);
+                 const times = [];
+                 for (let i = 0; i < repeats; i++) {
+                   points[0].x = (points[0].x + 7) % photo.width;   // a hint moved
+                   const start = performance.now();
+                   await colorizer.colorize(photo, () => {}, points, cache);
+                   times.push(performance.now() - start);
+                 }
+                 return times;
+               }""", [data, hints_json, repeats])
+        browser.close()
+    return statistics.median(times), preview.shape
+
+
+def main():
+    from tfcolor.core import hints as hint_format, shipped
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
+    parser.add_argument("--hint_model", default="", help="a hint network's run folder")
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    print(f"CPU: {cpu_model()}, {os.cpu_count()} cores")
+    rgb = photo(1024)
+    lab = hint_format.lab_of_rgb(rgb)
+    hints = hint_format.Hints(hint_format.protocol_points(lab[..., 1:], 10, np.random.default_rng(0)))
+    models = [("shipped model (Levin's propagation)", shipped.default_model())]
+    if args.hint_model:
+        models.append(("hint network", args.hint_model))
+    cli_rows(models, rgb, hints, args.repeats)
+    if args.hint_model:
+        scale = 1600 / 1024
+        scaled = hint_format.Hints(tuple(hint_format.Point(p.x * scale, p.y * scale, p.ab, p.radius * scale)
+                                         for p in hints.points))
+        ms, shape = page_ms(args.hint_model, scaled.to_json(), args.repeats)
+        print(f"web page, hint network: {ms:.0f} ms per re-colouring at {shape[1]}x{shape[0]} (median of "
+              f"{args.repeats})")
+
+
+if __name__ == "__main__":
+    main()
