@@ -77,9 +77,9 @@ def page_ms(hint_model, hints_json, repeats):
         page.wait_for_function("window.tfcolor !== undefined", timeout=90000)
         times = page.evaluate(
             """async ([data, hints, repeats]) => {
-                 const { Colorizer, decode } = await import("./colorizer.js");
+                 const { decode } = await import("./colorizer.js");
                  const { parseHints } = await import("./hints.js");
-                 const colorizer = await Colorizer.load("./");
+                 const colorizer = await window.tfcolor.ready;   // the page's own (all cores)
                  const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
                  const photo = await decode(new File([bytes], "p.png"));
                  const points = parseHints(hints, photo.width, photo.height);

@@ -118,6 +118,9 @@ export class Colorizer {
     if (points && points.length && !this.takesHints) {
       throw new HintError("this model takes no hints: export a model trained with --hints");
     }
+    // Re-colouring the same photo (the hint editor) does not yield to the page on the way: each
+    // pause costs a timer tick (4 ms or more), and nothing waits for a progress line then.
+    const breathe = cache.l ? () => Promise.resolve() : pause;
     onStage("lightness");
     if (!cache.l) {
       cache.l = this.lab.lightness(rgba);
@@ -129,7 +132,7 @@ export class Colorizer {
     const channels = points && points.length
       ? hintChannels(points, height, width, S, this.lab, this.config.color.ab_scale) : null;
     const ab = await this.predictAb(lSmall, channels);
-    await pause();
+    await breathe();
     onStage("colour");
     const color = new Uint8ClampedArray(width * height * 4);
     const ys = bilinearAxis(S, height);
@@ -155,7 +158,7 @@ export class Colorizer {
         labToBytes(l[i], ta + (ba - ta) * wy, tb + (bb - tb) * wy, color, j);
         color[j + 3] = alpha ? alpha[i] : 255;
       }
-      if (y % 256 === 255) await pause();
+      if (y % 256 === 255) await breathe();
     }
     return { color, l };
   }
