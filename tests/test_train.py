@@ -115,6 +115,35 @@ def test_a_run_leaves_everything_and_resumes(seeded_run, tmp_path):
 
 
 @pytest.mark.slow
+def test_rerunning_a_finished_run_reports_it_and_rewrites_nothing(seeded_run, tmp_path):
+    """The same command again finds the run complete: every file stays as it was (the summary
+    with its figures, the generator, config and flags), and the line gives the recorded figures."""
+    model_dir = str(tmp_path / "run")
+    shutil.copytree(seeded_run, model_dir)
+    before = {}
+    for root, _, files in os.walk(model_dir):
+        for name in files:
+            path = os.path.join(root, name)
+            before[path] = (open(path, "rb").read(), os.stat(path).st_mtime_ns)
+    result = train(f"--flagfile={model_dir}/flags.txt", f"--model_dir={model_dir}")
+    summary = json.load(open(os.path.join(model_dir, "summary.json")))
+    assert f"complete: {model_dir} finished {summary['steps']} steps, 1 epochs" in result.stdout
+    assert f"val_psnr {summary['final_logs']['val_psnr']:.4g}" in result.stdout
+    after = {os.path.join(root, name) for root, _, files in os.walk(model_dir) for name in files}
+    assert after == set(before)
+    for path, (data, mtime) in before.items():
+        assert open(path, "rb").read() == data and os.stat(path).st_mtime_ns == mtime, path
+
+
+def test_run_files_are_valid_json_without_nan(tmp_path):
+    from tfcolor.training import builders
+
+    builders.write_json(str(tmp_path / "s.json"), {"rate": float("nan"), "logs": {"l1": float("inf")}, "n": 3})
+    assert json.loads((tmp_path / "s.json").read_text(), parse_constant=lambda c: pytest.fail(c)) == {
+        "logs": {"l1": None}, "n": 3, "rate": None}
+
+
+@pytest.mark.slow
 def test_kill_9_then_rerun_continues_the_step_counter(dataset, tmp_path):
     model_dir = str(tmp_path / "killed")
     args = [f"--train={dataset}", f"--model_dir={model_dir}", *TINY, "--epochs=4", "--steps_per_epoch=20",

@@ -60,7 +60,17 @@ def main(argv):
         config.validate()
     except ValueError as e:
         raise app.UsageError(str(e)) from e
-    from tfcolor.training import builders, loop  # TensorFlow starts here (not for --help)
+    from tfcolor.training import loop
+
+    done = loop.completed_run(config)
+    if done:  # nothing to do, and nothing of the finished run is written again
+        logs = ", ".join(f"{k} {v:.4g}" for k, v in sorted(done.get("final_logs", {}).items())
+                         if k.startswith("val_") and isinstance(v, (int, float)))
+        print(f"complete: {config.run.model_dir} finished {done.get('steps')} steps, {done.get('epochs')} epochs "
+              f"in {done.get('seconds', 0):.0f} s{'; ' + logs if logs else ''} (recorded in its summary.json); "
+              f"raise --epochs to train on, or give another --model_dir")
+        return
+    from tfcolor.training import builders  # TensorFlow starts here (not for --help)
 
     logging.set_verbosity(logging.WARNING)  # keep checkpoint chatter out of the progress output
     # Keras says this when a finite validation set ends, which is how validation works here.

@@ -1,6 +1,7 @@
 """Builds the strategy, datasets, networks, optimizers and GAN from a TrainConfig."""
 
 import json
+import math
 import os
 
 import numpy as np
@@ -258,9 +259,21 @@ def build_gan(config, total_steps, reconstruction=None, counts=None):
     return gan
 
 
+def _finite(value):
+    """JSON has no NaN or Infinity: such floats are written as null."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
 def write_json(path, obj):
+    """Valid JSON (non-finite floats as null), keys sorted."""
     with tf.io.gfile.GFile(path, "w") as f:
-        json.dump(obj, f, indent=2, sort_keys=True)
+        json.dump(_finite(obj), f, indent=2, sort_keys=True, allow_nan=False)
 
 
 def initialize_from(gan, path):

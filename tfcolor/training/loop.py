@@ -1,6 +1,7 @@
 """One training run: build, resume, fit (L1 pretraining, then adversarial), save, summarise."""
 
 import dataclasses
+import json
 import os
 import shutil
 import sys
@@ -147,6 +148,18 @@ def _fit_phases(config, gan, strategy, train_ds, val_ds, val_records, start_epoc
                 "learning rate, --precision=float32, or a stronger --gp_weight."
             )
     return history
+
+
+def completed_run(config):
+    """The recorded summary (a dict) when ``config``'s run folder holds a run that finished
+    ``--epochs`` epochs, else None: rerunning its command must not rewrite it."""
+    path = rundir.path(config.run.model_dir, rundir.SUMMARY)
+    try:
+        with open(path) as f:
+            summary = json.load(f)
+    except (OSError, ValueError):
+        return None
+    return summary if summary.get("epochs", 0) >= config.run.epochs else None
 
 
 def run_training(config, strategy=None, log=print):
