@@ -30,9 +30,9 @@ def run(argv=None):
         print(usage(), file=sys.stdout if asked_for_help else sys.stderr)
         sys.exit(0 if asked_for_help else 2)
     module = importlib.import_module(f"data_prep.{argv[1]}")
-    from absl import app
+    from tfcolor.core import entry
 
-    app.run(module.main, argv=[f"tfcolor-prepare {argv[1]}", *argv[2:]])
+    entry.run(module.main, module.__name__, argv=[f"tfcolor-prepare {argv[1]}", *argv[2:]])
 
 
 if __name__ == "__main__":

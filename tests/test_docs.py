@@ -55,3 +55,25 @@ def test_every_shown_flag_exists(module):
     known = set(re.findall(r"^\s+--(?:\[no\])?([a-z][a-z0-9_]*):", result.stdout, flags=re.M))
     unknown = sorted(shown_commands()[module] - known - {"help", "helpfull"})
     assert not unknown, f"the docs show python -m {module} with flags it does not have: {unknown}"
+
+
+CONSOLE_SCRIPTS = [("tfcolor-train", ["-m", "tfcolor.train"]), ("tfcolor-colorize", ["-m", "tfcolor.colorize"]),
+                   ("tfcolor-evaluate", ["-m", "tfcolor.evaluate"]), ("tfcolor-export", ["-m", "tfcolor.export"]),
+                   ("tfcolor-client", ["-m", "tfcolor.client"]), ("tfcolor-prepare folder", ["-m", "data_prep.folder"])]
+
+
+@pytest.mark.parametrize("script, module", CONSOLE_SCRIPTS)
+def test_console_scripts_help_lists_the_same_flags_as_python_m(script, module):
+    """`tfcolor-train --help` (the installed stub) lists every flag `python -m tfcolor.train --help` does."""
+    name, *args = script.split()
+    path = os.path.join(os.path.dirname(sys.executable), name)
+    if not os.path.exists(path):
+        pytest.skip(f"{name} is not installed next to {sys.executable}: pip install -e .")
+
+    def flags_of(command):
+        result = subprocess.run(command + ["--help"], cwd=REPO, capture_output=True, text=True, timeout=120)
+        assert "Traceback" not in result.stderr, result.stderr[-2000:]  # (absl's --help exits with 1)
+        return sorted(re.findall(r"^  --(?:\[no\])?(\w+)", result.stdout, re.M))
+
+    shown = flags_of([path, *args])
+    assert shown and shown == flags_of([sys.executable, *module])

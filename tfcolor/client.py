@@ -22,6 +22,8 @@ import urllib.request
 
 from absl import app, flags
 
+from tfcolor.core import entry
+
 from tfcolor.deploy import serving_api
 from tfcolor.deploy.colorizer import collect_inputs, output_names, read_photo
 
@@ -140,8 +142,8 @@ def _request_parts(path, name):
 
 
 def run():
-    """The console script's entry point."""
-    app.run(main)
+    """The console script's entry point (``--help`` as under ``python -m``)."""
+    entry.run(main, __name__)
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ import sys
 
 from absl import app, flags, logging
 
-from tfcolor.core import rundir, shipped
+from tfcolor.core import entry, rundir, shipped
 from tfcolor.core.progress import Progress
 from tfcolor.core.images import IMAGE_EXTENSIONS
 from tfcolor.deploy import video
@@ -197,8 +197,8 @@ def _colorize_clips(clips, colorize, description):
 
 
 def run():
-    """The console script's entry point."""
-    app.run(main)
+    """The console script's entry point (``--help`` as under ``python -m``)."""
+    entry.run(main, __name__)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,8 @@ the LPIPS formula itself is tested in tests/test_metrics.py.
 import numpy as np
 from absl import app, flags
 
+from tfcolor.core import entry
+
 flags.DEFINE_string("lpips_weights", None, "LPIPS v0.1 vgg.pth (linear layers).")
 flags.DEFINE_string("vgg_weights", None, "torchvision VGG16 ImageNet weights (vgg16-397923af.pth).")
 flags.DEFINE_string("output", "lpips_vgg.npz", "Where to write the .npz.")
@@ -45,8 +47,8 @@ def main(argv):
 
 
 def run():
-    """The console script's entry point."""
-    app.run(main)
+    """The console script's entry point (``--help`` as under ``python -m``)."""
+    entry.run(main, __name__)
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ import sys
 
 from absl import app, flags, logging
 
-from tfcolor.core import rundir
+from tfcolor.core import entry, rundir
 
 flags.DEFINE_string("model", None, "Training --model_dir, SavedModel folder or .tflite file.")
 flags.DEFINE_string("data", None, "Prepared dataset folder (val, else test, else train shards), "
@@ -218,8 +218,8 @@ def _evaluate_clips():
 
 
 def run():
-    """The console script's entry point."""
-    app.run(main)
+    """The console script's entry point (``--help`` as under ``python -m``)."""
+    entry.run(main, __name__)
 
 
 if __name__ == "__main__":

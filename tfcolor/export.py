@@ -36,7 +36,7 @@ import os
 
 from absl import app, flags, logging
 
-from tfcolor.core import rundir, shipped
+from tfcolor.core import entry, rundir, shipped
 from tfcolor.deploy.serving import export_saved_model, load_generator, next_version, write_models_config
 
 flags.DEFINE_string("model_dir", None, "Training --model_dir (uses generator.keras and config.json); default, "
@@ -110,8 +110,8 @@ def main(argv):
 
 
 def run():
-    """The console script's entry point."""
-    app.run(main)
+    """The console script's entry point (``--help`` as under ``python -m``)."""
+    entry.run(main, __name__)
 
 
 if __name__ == "__main__":

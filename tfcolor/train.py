@@ -23,7 +23,7 @@ import warnings
 
 from absl import app, flags, logging
 
-from tfcolor.core import rundir
+from tfcolor.core import entry, rundir
 from tfcolor.training.config import SECTIONS, TrainConfig
 
 
@@ -97,8 +97,8 @@ def main(argv):
 
 
 def run():
-    """The console script's entry point."""
-    app.run(main)
+    """The console script's entry point (``--help`` as under ``python -m``)."""
+    entry.run(main, __name__)
 
 
 if __name__ == "__main__":
