@@ -86,7 +86,7 @@ def test_evaluate_command_on_a_folder_with_fid_and_compare(setup, records_evalua
     result = run_module("tfcolor.evaluate", f"--compare={records_evaluation[0]},{out}",
                         f"--output_dir={tmp_path / 'cmp'}")
     table = (tmp_path / "cmp" / "compare.md").read_text()
-    assert "| out_a | 6 |" in table and "| out_b | 3 |" in table and "gray input" in table
+    assert "out_a | 6 |" in table and "out_b | 3 |" in table and "out_b: gray input (floor)" in table
     assert (tmp_path / "cmp" / "compare.png").exists()
     assert "out_b" in result.stdout
 
@@ -127,3 +127,34 @@ def test_the_chroma_factor_to_real_is_the_ratio_of_colourfulness_and_0_for_a_gra
     summary = {"truth": {"colorfulness": 45.0}, "model": {"colorfulness": 30.0}}
     assert chroma_factor_to_real(summary) == 1.5
     assert chroma_factor_to_real({"truth": {"colorfulness": 45.0}, "model": {"colorfulness": 0.07}}) == 0.0
+
+
+def _metrics(folder, psnr, floor, count=4):
+    folder.mkdir(parents=True)
+    summary = {"model": {"psnr": psnr, "ssim": 0.9}, "gray": {"psnr": floor, "ssim": 0.8}, "truth": {}}
+    (folder / "metrics.json").write_text(json.dumps({"count": count, "summary": summary}))
+    return str(folder)
+
+
+def test_compare_names_runs_uniquely_and_keeps_each_runs_floor(tmp_path):
+    from tfcolor.eval.report import compare, run_labels
+
+    a = _metrics(tmp_path / "runs" / "a" / "eval", 20.0, 18.0)
+    b = _metrics(tmp_path / "runs" / "b" / "eval", 21.0, 19.5)  # evaluated on other photos (another floor)
+    table = compare([a, b], str(tmp_path / "cmp"))
+    assert "| a/eval | 4 | 20 | 0.9 |" in table and "| b/eval | 4 | 21 | 0.9 |" in table
+    assert "| a/eval: gray input (floor) | | 18 | 0.8 |" in table and "| b/eval: gray input (floor) | | 19.5 | 0.8 |" in table
+    c = _metrics(tmp_path / "runs" / "c" / "eval", 22.0, 18.0)  # the same photos as a: one floor row
+    table = compare([a, c], str(tmp_path / "cmp2"))
+    assert table.count("gray input (floor)") == 1 and "| gray input (floor) | | 18 | 0.8 |" in table
+    assert run_labels([a]) == ["eval"]
+
+
+def test_compare_with_a_missing_folder_is_one_line(tmp_path):
+    a = _metrics(tmp_path / "a", 20.0, 18.0)
+    result = run_module("tfcolor.evaluate", f"--compare={a},{tmp_path / 'missing'}", f"--output_dir={tmp_path / 'c'}",
+                        check=False)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (f"error: --compare: {tmp_path / 'missing'} holds no metrics.json (evaluate into it "
+                                     f"first: python -m tfcolor.evaluate --output_dir={tmp_path / 'missing'} ...)")
+    assert not (tmp_path / "c").exists()

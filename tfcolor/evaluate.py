@@ -77,7 +77,11 @@ def main(argv):
     from tfcolor.eval import report
 
     if FLAGS.compare:
-        print(report.compare(FLAGS.compare, FLAGS.output_dir))
+        try:
+            print(report.compare(FLAGS.compare, FLAGS.output_dir))
+        except ValueError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 1
         return 0
     if not FLAGS.model or not FLAGS.data:
         raise app.UsageError("give --model and --data (or --compare)")

@@ -98,6 +98,16 @@ def write_outputs(output_dir, result, kept):
         plt.close(fig)
 
 
+def run_labels(dirs):
+    """A unique name per evaluation folder: its path relative to the folders' common parent
+    (runs/a/eval and runs/b/eval: a/eval and b/eval); one folder: its own name."""
+    paths = [os.path.normpath(os.path.abspath(d)) for d in dirs]
+    if len(paths) == 1:
+        return [os.path.basename(paths[0])]
+    parent = os.path.commonpath(paths)
+    return [os.path.relpath(p, parent) if p != parent else os.path.basename(p) for p in paths]
+
+
 def compare(dirs, output_dir):
     """One table and bar charts over several evaluation output folders."""
     import matplotlib
@@ -106,23 +116,37 @@ def compare(dirs, output_dir):
     import matplotlib.pyplot as plt
 
     runs = []
-    for directory in dirs:
-        with open(os.path.join(directory, "metrics.json")) as f:
-            runs.append((os.path.basename(os.path.normpath(directory)), json.load(f)))
+    for directory, label in zip(dirs, run_labels(dirs), strict=True):
+        path = os.path.join(directory, "metrics.json")
+        if not os.path.isfile(path):
+            raise ValueError(f"--compare: {directory} holds no metrics.json (evaluate into it first: "
+                             f"python -m tfcolor.evaluate --output_dir={directory} ...)")
+        with open(path) as f:
+            runs.append((label, json.load(f)))
     names = [n for n, _ in ROWS if all(n in r["summary"]["model"] for _, r in runs)]
     labels = dict(ROWS)
     lines = ["# Comparison", "", "| run | photos | " + " | ".join(labels[n] + _arrow(n) for n in names) + " |",
              "|---|---:|" + "---:|" * len(names)]
+    floors = [tuple(round(result["summary"]["gray"][n], 6) for n in names) for _, result in runs]
+    shared = len(set(floors)) == 1  # the same photos: one floor for all
     for run, result in runs:
         values = " | ".join(f"{result['summary']['model'][n]:.4g}" for n in names)
         lines.append(f"| {run} | {result['count']} | {values} |")
+        if not shared:  # each run beside the floor of its own photos
+            gray = result["summary"]["gray"]
+            lines.append(f"| {run}: gray input (floor) | | " + " | ".join(f"{gray[n]:.4g}" for n in names) + " |")
     gray = runs[0][1]["summary"]["gray"]
-    lines.append("| gray input (floor, first run's photos) | | " + " | ".join(f"{gray[n]:.4g}" for n in names) + " |")
+    if shared:
+        lines.append("| gray input (floor) | | " + " | ".join(f"{gray[n]:.4g}" for n in names) + " |")
     os.makedirs(output_dir, exist_ok=True)
     fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 3.4), squeeze=False)
     for ax, name in zip(axes[0], names, strict=True):
         ax.bar([r for r, _ in runs], [res["summary"]["model"][name] for _, res in runs], color="tab:blue")
-        ax.axhline(gray[name], color="gray", linestyle="--", label="gray input")
+        if shared:
+            ax.axhline(gray[name], color="gray", linestyle="--", label="gray input")
+        else:
+            ax.scatter([r for r, _ in runs], [res["summary"]["gray"][name] for _, res in runs], color="gray",
+                       marker="_", s=400, zorder=3, label="gray input (each run's)")
         ax.set_title(labels[name] + _arrow(name), fontsize=9)
         ax.tick_params(axis="x", rotation=45, labelsize=8)
     axes[0][0].legend(fontsize=8)
