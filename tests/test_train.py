@@ -85,6 +85,9 @@ def test_inconsistent_flags_fail_at_once_with_a_clear_message(tmp_path):
     result = train("--train=x", f"--model_dir={tmp_path}", "--gan=wgan_gp", "--d_norm=batch", check=False)
     assert result.returncode != 0
     assert "needs a critic without BatchNorm" in result.stderr and "--d_norm=layer" in result.stderr
+    # One line, not after absl's listing of every flag (issue 40).
+    assert "USAGE" not in result.stdout + result.stderr and "--model_dir:" not in result.stdout + result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("error: ") and not os.listdir(tmp_path)
     result = train("--train=x", f"--model_dir={tmp_path}", "--generator=unet++", check=False)
     assert result.returncode != 0 and "unknown --generator 'unet++'; known: encoder_unet, resnet, resnet18_unet, unet, unet_small" in result.stderr
 

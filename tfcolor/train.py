@@ -58,8 +58,9 @@ def main(argv):
     config = config_from_flags()
     try:
         config.validate()
-    except ValueError as e:
-        raise app.UsageError(str(e)) from e
+    except ValueError as e:  # one line, without absl's listing of every flag
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(1)
     from tfcolor.training import loop
 
     done = loop.completed_run(config)
@@ -83,8 +84,9 @@ def main(argv):
         _, devices = split_first_device(config.run.virtual_devices, config.run.virtual_device_mb)
     strategy = builders.make_strategy(config.run.strategy, devices)
     if config.run.jit_compile == "true" and builders.mirrors_on_cpu(strategy):
-        raise app.UsageError("--jit_compile with MirroredStrategy on CPU devices is not supported by "
-                             "TensorFlow: use one device (--virtual_devices=1) or GPUs")
+        print("error: --jit_compile with MirroredStrategy on CPU devices is not supported by TensorFlow: use one "
+              "device (--virtual_devices=1) or GPUs", file=sys.stderr)
+        sys.exit(1)
     if builders.is_chief(strategy):
         os.makedirs(config.run.model_dir, exist_ok=True)
         with open(rundir.path(config.run.model_dir, rundir.FLAGS), "w") as f:
