@@ -24,10 +24,11 @@ import pickle
 import tarfile
 
 import numpy as np
-from absl import app, flags
+from absl import flags
 
 from data_prep import cli
 from data_prep.decode import Item
+from tfcolor.core import entry
 
 flags.DEFINE_string("source", None, "CIFAR-10 tarball, its folder, or 'tfds'.", required=True)
 flags.DEFINE_string("tfds_data_dir", None, "data_dir for --source=tfds.")
@@ -161,4 +162,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    entry.run(main, __name__, user_errors=(ValueError, OSError))

@@ -10,9 +10,10 @@ COCO holds a few hundred grayscale photos (stored as 1-channel JPEGs or as RGB
 with equal channels); they are removed and counted as ``grayscale``.
 """
 
-from absl import app, flags
+from absl import flags
 
 from data_prep import cli
+from tfcolor.core import entry
 
 cli.define_folder_flags("COCO image folder (or the folder above train2017/).", fraction=0.2, val_fraction=0.2)
 flags.adopt_module_key_flags(cli)
@@ -24,4 +25,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    entry.run(main, __name__, user_errors=(ValueError, OSError))

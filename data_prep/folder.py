@@ -9,9 +9,10 @@ Example usage:
     python -m data_prep.folder --images=~/Pictures/holiday --output_dir=data/holiday --image_size=256 --val_fraction=0.1
 """
 
-from absl import app, flags
+from absl import flags
 
 from data_prep import cli
+from tfcolor.core import entry
 
 cli.define_folder_flags("Root folder of the images.", fraction=1.0, val_fraction=0.1)
 flags.adopt_module_key_flags(cli)
@@ -23,4 +24,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    entry.run(main, __name__, user_errors=(ValueError, OSError))

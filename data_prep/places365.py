@@ -18,10 +18,11 @@ Example usage:
 
 import os
 
-from absl import app, flags
+from absl import flags
 
 from data_prep import cli, splits, storage
 from data_prep.decode import Item
+from tfcolor.core import entry
 
 flags.DEFINE_string("root", None, "Places365 folder (see the module docstring).", required=True)
 flags.DEFINE_float("fraction", 1.0, "Deterministic fraction of each split to use.")
@@ -88,4 +89,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    entry.run(main, __name__, user_errors=(ValueError, OSError))

@@ -32,7 +32,8 @@ def run(argv=None):
     module = importlib.import_module(f"data_prep.{argv[1]}")
     from tfcolor.core import entry
 
-    entry.run(module.main, module.__name__, argv=[f"tfcolor-prepare {argv[1]}", *argv[2:]])
+    entry.run(module.main, module.__name__, argv=[f"tfcolor-prepare {argv[1]}", *argv[2:]],
+              user_errors=(ValueError, OSError))
 
 
 if __name__ == "__main__":

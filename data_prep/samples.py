@@ -11,10 +11,11 @@ Example usage:
     python -m data_prep.samples --output_dir=data/samples --image_size=128
 """
 
-from absl import app, flags
+from absl import flags
 
 from data_prep import cli
 from data_prep.sample_photos import sample_splits
+from tfcolor.core import entry
 
 flags.DEFINE_integer("train_crops", 48, "Training crops per photo.")
 flags.DEFINE_integer("val_crops", 4, "Validation crops per photo.")
@@ -32,4 +33,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    entry.run(main, __name__, user_errors=(ValueError, OSError))
