@@ -88,6 +88,10 @@ def test_inconsistent_flags_fail_at_once_with_a_clear_message(tmp_path):
     # One line, not after absl's listing of every flag (issue 40).
     assert "USAGE" not in result.stdout + result.stderr and "--model_dir:" not in result.stdout + result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("error: ") and not os.listdir(tmp_path)
+    result = train("--flagfile=experiments/pix2pix.flags", "--train=x", f"--model_dir={tmp_path}", "--epochs=1",
+                   check=False)
+    assert "--decay_epochs (100) exceeds --epochs (1): give --decay_epochs=N of at most 1, or --decay_epochs=0" in \
+        result.stderr
     result = train("--train=x", f"--model_dir={tmp_path}", "--generator=unet++", check=False)
     assert result.returncode != 0 and "unknown --generator 'unet++'; known: encoder_unet, resnet, resnet18_unet, unet, unet_small" in result.stderr
 
@@ -302,7 +306,8 @@ def test_learning_rate_schedules():
 
 def test_an_epoch_shorter_than_log_every_logs_its_epoch_and_grid(tmp_path):
     """No loss row is due before --log_every steps: the epoch's row, grid and figures come
-    anyway (the end of such an epoch used to fail on the missing losses.csv)."""
+    anyway (the end of such an epoch used to fail on the missing losses.csv), and the run's one
+    loss point (the mean of its steps) with losses.png (issue 40)."""
     import keras
     import tensorflow as tf
 
@@ -318,7 +323,9 @@ def test_an_epoch_shorter_than_log_every_logs_its_epoch_and_grid(tmp_path):
     batch = (rng.uniform(-1, 1, (2, 16, 16, 1)).astype(np.float32), np.zeros((2, 16, 16, 2), np.float32))
     logger = RunLogger(str(tmp_path), batch, every=10, writer=tf.summary.create_file_writer(str(tmp_path / "logs")))
     gan.fit(tf.data.Dataset.from_tensors(batch).repeat(), steps_per_epoch=3, epochs=1, verbose=0, callbacks=[logger])
-    assert not (tmp_path / rundir.LOSSES_CSV).exists()
+    losses = (tmp_path / rundir.LOSSES_CSV).read_text().splitlines()
+    assert len(losses) == 2 and losses[1].startswith("3,")
+    assert (tmp_path / rundir.LOSSES_PNG).exists()
     epochs = (tmp_path / rundir.EPOCHS_CSV).read_text().splitlines()
     assert epochs[0].startswith("epoch,step,") and epochs[1].startswith("1,3,")
     assert os.path.exists(rundir.sample_grid(str(tmp_path), 1))
@@ -467,3 +474,11 @@ def test_a_frozen_encoder_keeps_its_weights_and_statistics_while_the_decoder_lea
     assert sum(changed) > 0.9 * len(changed)  # kernels and BatchNorm statistics move again
     with pytest.raises(ValueError, match="no pretrained encoder"):
         _freeze_encoder(gans.build_gan("pix2pix", models.build_generator("unet_small", image_size=32), d), True)
+
+
+@pytest.mark.slow
+def test_training_without_validation_data_says_so(dataset, tmp_path):
+    result = train(f"--train={dataset}/train-*.tfrecord", f"--model_dir={tmp_path}/run", *TINY, "--epochs=1",
+                   "--steps_per_epoch=2")
+    assert "note: no validation data" in result.stdout and "--val=GLOB" in result.stdout
+    assert "val_psnr" not in json.loads((tmp_path / "run" / "summary.json").read_text())["final_logs"]

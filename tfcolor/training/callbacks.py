@@ -96,11 +96,16 @@ class RunLogger(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self._last = (0, {})  # (batches seen, running means) at the last logged point
+        self._latest = None  # (batch, logs) of the epoch's last batch
 
     def on_train_batch_end(self, batch, logs=None):
-        step = _step(self.model)
-        if step % self.every:
+        self._latest = (batch, logs)
+        if _step(self.model) % self.every:
             return
+        self._log_point(batch, logs)
+
+    def _log_point(self, batch, logs):
+        step = _step(self.model)
         # Keras logs are means since the epoch began; the mean over the window since the
         # last point is (t * m_t - s * m_s) / (t - s).
         seen, previous = self._last
@@ -119,6 +124,8 @@ class RunLogger(keras.callbacks.Callback):
         step = _step(self.model)
         logs = {k: float(v) for k, v in (logs or {}).items()}
         self._append(self.epoch_path, {"epoch": epoch + 1, "step": step, **logs})
+        if not os.path.exists(self.loss_path) and self._latest is not None:
+            self._log_point(*self._latest)  # a run shorter than --log_every: its one point, and the figure
         l_norm, real_ab = self.samples[0], self.samples[1]
         fake_ab = self.model.inference_generator(l_norm, training=False)
         grid = figures.sample_grid(l_norm, fake_ab, real_ab)

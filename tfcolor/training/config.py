@@ -189,7 +189,9 @@ class TrainConfig:
         if d.jitter_size and d.jitter_size < d.image_size:
             raise ValueError(f"--jitter_size ({d.jitter_size}) must be >= --image_size ({d.image_size})")
         if opt.schedule == "linear" and opt.decay_epochs > r.epochs:
-            raise ValueError(f"--decay_epochs ({opt.decay_epochs}) exceeds --epochs ({r.epochs})")
+            raise ValueError(f"--decay_epochs ({opt.decay_epochs}) exceeds --epochs ({r.epochs}): give "
+                             f"--decay_epochs=N of at most {r.epochs}, or --decay_epochs=0 (the last half of the "
+                             f"epochs, as pix2pix decays)")
         if o.pretrain_epochs > r.epochs:  # equal: no adversarial phase (a regression-only baseline)
             raise ValueError(f"--pretrain_epochs ({o.pretrain_epochs}) exceeds --epochs ({r.epochs})")
         if r.virtual_devices > 1 and r.strategy in ("one_device", "multi_worker"):

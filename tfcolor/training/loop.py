@@ -210,6 +210,9 @@ def run_training(config, strategy=None, log=print):
     log(f"{config.objective.gan}: {config.model.generator} + {config.model.discriminator}, "
         f"{info.train_records} training images, {steps_per_epoch} steps x {run.epochs} epochs, "
         f"batch {run.batch_size}, {strategy.num_replicas_in_sync} replica(s)")
+    if not info.val_files:
+        log(f"note: no validation data ({config.data.train} has no val or test split): no val_l1 or val_psnr; "
+            f"give --val=GLOB, or prepare the data with --val_fraction above 0")
 
     guard = callbacks.NaNGuard()
     throughput = callbacks.Throughput(run.batch_size)
