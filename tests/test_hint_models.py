@@ -306,3 +306,38 @@ def test_client_sends_hints_to_the_hints_signature(hint_generator, tmp_path):
     cup = np.asarray(Image.open(inputs / "cup.png").convert("RGB"))
     assert np.abs(np.asarray(Image.open(tmp_path / "out" / "cup.png").convert("RGB")).astype(int)
                   - colorize(cup)).max() <= 1
+
+
+@pytest.mark.slow
+def test_a_reference_photo_gives_its_colours_and_points_still_hold(trained_generator, tmp_path):
+    """{"reference": ...}: the colours move to the reference's mean and spread of a*b* (the photo
+    keeps its L); a point given with it still gets its colour."""
+    from PIL import Image
+
+    from tfcolor.deploy.colorizer import load_colorizer
+
+    run = _run_folder(trained_generator, str(tmp_path / "run"))
+    rgb = np.ascontiguousarray(photo("chelsea")[:160, :240])
+    lab = H.lab_of_rgb(photo("coffee")[:200, :200])
+    lab[..., 1] = lab[..., 1] * 0.3 - 20.0  # a cold, green-blue version of a real photo
+    lab[..., 2] = lab[..., 2] * 0.3 - 30.0
+    reference = np.round(color.lab_to_rgb(lab.astype(np.float32)).numpy() * 255).astype(np.uint8)
+    Image.fromarray(reference).save(tmp_path / "ref.png")
+    colorize, _ = load_colorizer(run)
+    (tmp_path / "h.json").write_text(json.dumps({"reference": "ref.png"}))
+    from tfcolor.deploy import hinting
+
+    hints = hinting.load_for_photo(str(tmp_path / "h.json"), 160, 240)
+    out = colorize.hinted(rgb, hints)
+    want = hinting.reference_ab(str(tmp_path / "ref.png")).mean(0)
+    got = H.lab_of_rgb(out)[..., 1:].reshape(-1, 2).mean(0)
+    assert np.abs(got - want).max() < 3.0, (got, want)
+    assert np.abs(H.lab_of_rgb(colorize(rgb))[..., 1:].reshape(-1, 2).mean(0) - want).max() > 10
+    assert np.median(np.abs(H.lab_of_rgb(out)[..., 0] - H.lab_of_rgb(rgb)[..., 0])) < 0.5
+    both = {"reference": "ref.png", "points": [{"x": 60, "y": 50, "color": "#c07030", "radius": 4}]}
+    (tmp_path / "both.json").write_text(json.dumps(both))
+    out = colorize.hinted(rgb, hinting.load_for_photo(str(tmp_path / "both.json"), 160, 240))
+    assert np.hypot(*(_ab_at_array(out, 60, 50) - H.lab_of_rgb((0xC0, 0x70, 0x30))[1:])) < 10
+    (tmp_path / "bad.json").write_text(json.dumps({"reference": "h.json"}))
+    with pytest.raises(H.HintError, match="reference photo .*h.json"):
+        hinting.load_for_photo(str(tmp_path / "bad.json"), 160, 240)

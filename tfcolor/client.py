@@ -136,6 +136,11 @@ def _request_parts(path, name):
 
     rgb, _ = read_photo(path)  # as displayed: the points' pixels
     hints = hinting.load_for_photo(hint_file, *rgb.shape[:2])
+    if hints.reference:
+        from tfcolor.core.hints import HintError
+
+        raise HintError(f"{hint_file}: a reference photo is applied by python -m tfcolor.colorize, not by TF "
+                        f"Serving: leave \"reference\" out to send the points")
     buffer = io.BytesIO()
     Image.fromarray(rgb).save(buffer, "PNG")
     return buffer.getvalue(), hinting.hint_rows(hints)

@@ -19,7 +19,8 @@ Hints (--hints): your colours where the model guesses wrong. A JSON file of poin
 displayed, origin top left; optional "radius" in px) or a scribble PNG of the photo's size whose
 non-transparent pixels are hints; for many photos a folder holding <photo stem>.json or
 <photo stem>_scribble.png per photo (photos without one are coloured automatically). A hint sets
-the colour (a*b*); the photo keeps its own lightness. A model trained with --hints reads them
+the colour (a*b*); the photo keeps its own lightness. "reference": "photo.jpg" in the JSON
+colours it like that photo (its a*b* mean and spread), points given with it still holding. A model trained with --hints reads them
 with its network; any other model's colours are corrected around them by Levin et al. 2004's
 propagation. A bad hint file skips its photo with the reason.
 

@@ -46,8 +46,12 @@ def load_for_photo(path, height, width):
     names the file and the problem."""
     hints = hint_format.check_fits(hint_format.load_hints(path), height, width, path)
     if hints.reference:
-        raise hint_format.HintError(f"{path}: reference photos are not supported by this version's colourisers "
-                                    f"yet; give points or a scribble")
+        from tfcolor.core.images import SkipImage
+
+        try:
+            reference_ab(hints.reference)
+        except (OSError, ValueError, SkipImage) as e:
+            raise hint_format.HintError(f"{path}: reference photo {hints.reference}: {e}") from None
     return hints
 
 
@@ -104,14 +108,48 @@ def hint_channels(hints, size, photo_height, photo_width, points=None):
     return np.concatenate([ab, mask], -1)
 
 
+def reference_ab(path):
+    """The a*b* of a reference photo's pixels, [N, 2] (its long side at most 256 px)."""
+    from tfcolor.deploy.colorizer import read_photo
+
+    rgb, _ = read_photo(path)
+    h, w = working_size(*rgb.shape[:2])
+    small = np.asarray(_resize(rgb.astype(np.float32), h, w)).clip(0, 255).round().astype(np.uint8)
+    return hint_format.lab_of_rgb(small)[..., 1:].reshape(-1, 2)
+
+
+def like_reference(rgb, colours, ab_reference, most=2.0):
+    """``colours`` (uint8 [H, W, 3], a colourisation of ``rgb``) moved to a reference photo's
+    colours: per channel, its a* and b* shifted and scaled to the reference's mean and spread
+    (Reinhard et al. 2001's transfer, on a*b* alone; the scale kept within 1/``most`` and
+    ``most``); the photo keeps its L."""
+    lab = hint_format.lab_of_rgb(colours)
+    ab = lab[..., 1:].reshape(-1, 2).astype(np.float64)
+    mean, spread = ab.mean(0), ab.std(0)
+    ref_mean, ref_spread = ab_reference.mean(0), ab_reference.std(0)
+    scale = np.clip(ref_spread / np.maximum(spread, 1e-3), 1.0 / most, most)
+    moved = (ab - mean) * scale + ref_mean
+    return _join(hint_format.lab_of_rgb(rgb)[..., :1], moved.reshape(*rgb.shape[:2], 2))
+
+
+REFERENCE_PRIOR_WEIGHT = 1e-4  # with a reference photo, Levin's pull towards its colours (core.levin)
+
+
 def hinted(colorize, hints, rgb, network=None, points=None, **propagation):
     """``rgb`` coloured with ``hints`` by the engine the colouriser has: ``network(rgb, hints,
     points)`` for a hint generator (a Keras run, or an exported model with a hints signature),
     else Levin's propagation around ``colorize(rgb)``. ``points``: these instead of the hints'
-    own points (a clip's points on one frame)."""
+    own points (a clip's points on one frame). A reference photo moves the colours to its own
+    (:func:`like_reference`); points and scribbles then correct them (for a model without hint
+    inputs by Levin's propagation, pulled towards the reference-like colours away from them)."""
     if network is not None:
-        return network(rgb, hints, points)
-    return propagate(rgb, hints, colorize(rgb), points=points, **propagation)
+        out = network(rgb, hints, points)
+        return like_reference(rgb, out, reference_ab(hints.reference)) if hints.reference else out
+    base = colorize(rgb)
+    if hints.reference:
+        base = like_reference(rgb, base, reference_ab(hints.reference))
+        propagation.setdefault("prior_weight", REFERENCE_PRIOR_WEIGHT)
+    return propagate(rgb, hints, base, points=points, **propagation)
 
 
 def hint_rows(hints, points=None):
