@@ -186,3 +186,11 @@ def test_home_in_path_flags_and_missing_inputs_are_one_line(tmp_path):
         assert bad.returncode == 1 and "Traceback" not in bad.stderr, bad.stderr[-2000:]
         assert bad.stderr.strip().splitlines()[-1].startswith("error: ") and str(tmp_path / "nowhere") in bad.stderr
         assert not (tmp_path / "out").exists()
+    # A folder made with other arguments (the Beam runner shares the check: same line).
+    other = subprocess.run([sys.executable, "-m", "data_prep.folder", "--images=~/pics", "--output_dir=~/out",
+                            "--image_size=48", "--val_fraction=0", "--num_workers=0"], cwd=REPO, env=env,
+                           capture_output=True, text=True, timeout=300)
+    assert other.returncode == 1 and "Traceback" not in other.stderr
+    assert other.stderr.strip().splitlines()[-1] == (f"error: {home / 'out'} holds a dataset made with other inputs or "
+                                                     f"arguments; use another --output_dir or pass --overwrite to "
+                                                     f"replace it")

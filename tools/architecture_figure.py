@@ -43,6 +43,18 @@ def modules(spec):
     return sorted(f[:-3] for f in os.listdir(folder) if f.endswith(".py") and f != "__init__.py")
 
 
+def _lines(names, width):
+    """The module names as lines of at most ``width`` characters (what fits a box)."""
+    lines = [""]
+    for name in names:
+        candidate = f"{lines[-1]}, {name}" if lines[-1] else name
+        if len(candidate) > width and lines[-1]:
+            lines.append(name)
+        else:
+            lines[-1] = candidate
+    return lines
+
+
 def main(path=os.path.join(REPO, "docs", "architecture.png")):
     fig, ax = plt.subplots(figsize=(11, 9.5))
     centres = {}
@@ -55,7 +67,7 @@ def main(path=os.path.join(REPO, "docs", "architecture.png")):
         ax.text(x, y + 0.36, title, ha="center", va="center", fontsize=10.5, weight="bold")
         ax.text(x, y + 0.12, purpose, ha="center", va="center", fontsize=7.2, style="italic", wrap=True)
         names = modules(spec)
-        lines = [", ".join(names[i:i + 4]) for i in range(0, len(names), 4)]
+        lines = _lines(names, 44)
         ax.text(x, y - 0.22, "\n".join(lines), ha="center", va="center", fontsize=7, family="monospace")
     for a, b in ARROWS:
         (x1, y1), (x2, y2) = centres[a], centres[b]
