@@ -237,7 +237,7 @@ def test_evaluate_with_hints_and_the_sweep(trained_generator, tmp_path):
     hinted = json.loads((tmp_path / "h10" / "metrics.json").read_text())["summary"]
     assert hinted["model"]["psnr"] > auto["model"]["psnr"] + 1.0  # the true colours at 10 points help
     assert hinted["gray"]["psnr"] == pytest.approx(auto["gray"]["psnr"])
-    sweep = json.loads((tmp_path / "h10" / "hint_sweep.json").read_text())["rows"]
+    sweep = json.loads((tmp_path / "h10" / "hint_sweep.json").read_text(), parse_constant=pytest.fail)["rows"]
     levin10 = [r for r in sweep if r["engine"] == "Levin 2004 alone" and r["points"] == 10]
     assert len(levin10) == 2 and all(r["hint_error"] < 10 for r in levin10)
     assert "10 hint points drawn from the true colours" in (tmp_path / "h10" / "report.md").read_text()

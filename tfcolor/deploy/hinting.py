@@ -110,9 +110,9 @@ def hint_channels(hints, size, photo_height, photo_width, points=None):
 
 def reference_ab(path):
     """The a*b* of a reference photo's pixels, [N, 2] (its long side at most 256 px)."""
-    from tfcolor.deploy.colorizer import read_photo
+    from tfcolor.core.images import Item, load_rgb
 
-    rgb, _ = read_photo(path)
+    rgb, _ = load_rgb(Item(key=path, path=path))
     h, w = working_size(*rgb.shape[:2])
     small = np.asarray(_resize(rgb.astype(np.float32), h, w)).clip(0, 255).round().astype(np.uint8)
     return hint_format.lab_of_rgb(small)[..., 1:].reshape(-1, 2)

@@ -23,9 +23,9 @@ def psnr(truth, output):
 
 def hint_error(output, points):
     """Mean distance (a*b* units) between each point's a*b* and the output's mean a*b* over the
-    point's 9x9 patch."""
+    point's 9x9 patch; None without points."""
     if not points:
-        return float("nan")
+        return None  # no hint to miss (JSON null)
     ab = hint_format.lab_of_rgb(output)[..., 1:]
     errors = []
     for p in points:
@@ -51,7 +51,7 @@ def sweep(photos, engines, counts=COUNTS, seed=0):
         gray = _gray(lab)
         drawn = hint_format.protocol_points(lab[..., 1:], max(counts), np.random.default_rng([seed, i]))
         rows.append({"photo": name, "engine": "gray", "points": 0, "psnr": psnr(truth, gray),
-                     "hint_error": float("nan")})
+                     "hint_error": None})
         for engine, fn in engines.items():
             for n in counts:
                 points = drawn[:n]
@@ -75,8 +75,8 @@ def curves(rows):
     for engine in dict.fromkeys(r["engine"] for r in rows):
         mine = [r for r in rows if r["engine"] == engine]
         out[engine] = {n: (float(np.mean([r["psnr"] for r in mine if r["points"] == n])),
-                           float(np.nanmean([r["hint_error"] for r in mine if r["points"] == n]))
-                           if n else float("nan"))
+                           float(np.mean([r["hint_error"] for r in mine if r["points"] == n]))
+                           if n else None)
                        for n in sorted({r["points"] for r in mine})}
     return out
 
