@@ -202,3 +202,21 @@ def test_grpc_client_command_against_an_in_process_prediction_service(exported, 
     assert "1 of 2 photos" in result.stdout and "INVALID_ARGUMENT" in result.stderr
     assert Image.open(tmp_path / "out" / "r.png").size == (65, 45)
     assert seen[0] == ("colorizer", "serving_default")
+
+
+def test_int8_export_without_its_calibration_data_is_one_line_before_writing(tmp_path):
+    """A model whose config names training data that is not on this machine (the shipped model's,
+    in a fresh clone): --tflite=int8 stops in one line before the SavedModel is written."""
+    keras.utils.set_random_seed(0)
+    run = tmp_path / "run"
+    run.mkdir()
+    models.build_generator("unet_small", image_size=32, base_filters=8).save(run / "generator.keras")
+    (run / "config.json").write_text(json.dumps({"data": {"train": "runs/elsewhere/data64", "image_size": 32}}))
+    root = tmp_path / "saved_models"
+    result = run_module("tfcolor.export", f"--model_dir={run}", f"--output_root={root}", "--tflite=fp32,int8",
+                        check=False)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        "error: --tflite=int8 calibrates on the model's training data (its config.json), runs/elsewhere/data64, "
+        "which is not here: give --calibration_data=DIR (a prepared dataset, a TFRecord glob or a folder of photos)")
+    assert not root.exists()

@@ -32,7 +32,9 @@ Example usage:
     saved_model_cli show --dir saved_models/quickstart/1 --all
 """
 
+import glob
 import os
+import sys
 
 from absl import app, flags, logging
 
@@ -87,6 +89,13 @@ def main(argv):
     if "int8" in FLAGS.tflite and not calibration:
         raise app.UsageError("--tflite=int8 needs --calibration_data (a prepared dataset folder, TFRecord glob "
                              "or folder of photos)")
+    if "int8" in FLAGS.tflite and not (os.path.exists(calibration) or glob.glob(calibration)):
+        # Before anything is written: the training data a model's config names is on the machine
+        # that trained it (the shipped model's is not in a clone).
+        where = "--calibration_data" if FLAGS.calibration_data else "the model's training data (its config.json)"
+        print(f"error: --tflite=int8 calibrates on {where}, {calibration}, which is not here: give "
+              f"--calibration_data=DIR (a prepared dataset, a TFRecord glob or a folder of photos)", file=sys.stderr)
+        return 1
     generator, size = load_generator(FLAGS.model_dir, FLAGS.generator, FLAGS.image_size, FLAGS.render_size,
                                      FLAGS.chroma_gain)
     if FLAGS.web:
