@@ -332,3 +332,28 @@ def test_page_takes_dropped_webp(page, tmp_path):
     card.locator(".meta").wait_for(timeout=60000)
     assert card.locator(".meta").text_content().startswith("451×300 px")
     assert card.locator("img").count() == 2  # colour and the gray "before" of the slider
+
+
+@pytest.mark.slow
+def test_export_web_command_writes_the_site(tmp_path):
+    """`python -m tfcolor.export --generator=G --web=DIR` (the command's own branch, not only
+    write_site): the page, the runtime, the network at --render_size and its config."""
+    import json
+
+    import keras
+
+    from tfcolor import models
+
+    if not os.path.isdir(os.path.join(web.WEB, "node_modules")) and not shutil.which("npm"):
+        _missing("no npm to install the LiteRT.js runtime (web/package-lock.json): install Node.js")
+    keras.utils.set_random_seed(0)
+    models.build_generator("unet", image_size=32, base_filters=8).save(tmp_path / "g.keras")
+    result = run_module("tfcolor.export", f"--generator={tmp_path / 'g.keras'}", f"--web={tmp_path / 'site'}",
+                        "--render_size=64", "--name=tiny")
+    assert f"wrote the web page to {tmp_path / 'site'}" in result.stdout
+    config = json.loads((tmp_path / "site" / web.CONFIG).read_text())
+    assert (config["name"], config["size"], config["hints"]) == ("tiny", 64, False)
+    assert all((tmp_path / "site" / name).exists() for name in web.PAGE_FILES + (web.MODEL,))
+    refused = run_module("tfcolor.export", f"--generator={tmp_path / 'g.keras'}", f"--web={tmp_path / 'x'}",
+                         "--tflite=fp32", check=False)
+    assert refused.returncode != 0 and "--web writes the web page alone" in refused.stderr
