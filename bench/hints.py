@@ -58,12 +58,12 @@ def figure(photos, engines, count, path, seed=0, long_side=320):
     """Rows gray (hints marked) | each engine with ``count`` protocol points | real colours, for
     ``photos`` [(name, truth)]; the same points as the sweep's (photo i of its set: seed [seed, i])."""
     from tfcolor.core import hints as hint_format
-    from tfcolor.eval.hint_sweep import _gray
+    from tfcolor.deploy.inference import gray_rgb
 
     rows = []
     for index, name, truth in photos:
         lab = hint_format.lab_of_rgb(truth)
-        gray = _gray(lab)
+        gray = gray_rgb(truth).numpy()
         points = hint_format.protocol_points(lab[..., 1:], 50, np.random.default_rng([seed, index]))[:count]
         hints = hint_format.Hints(points)
         marked = gray.copy()

@@ -126,7 +126,7 @@ def _request_parts(path, name):
     """(the photo's bytes to send, its hint rows [N, 6] or None)."""
     from tfcolor.deploy import hinting
 
-    hint_file = hinting.hint_file_for(FLAGS.hints and os.path.expanduser(FLAGS.hints), name)
+    hint_file = hinting.hint_file_for(FLAGS.hints, name)
     if not hint_file:
         with open(path, "rb") as f:
             return f.read(), None

@@ -100,11 +100,10 @@ def main(argv):
     clips = [(path, name) for path, name in found if video.is_video(path)]
     inputs = [(path, name) for path, name in found if not video.is_video(path)]
     if FLAGS.hints:
-        hints_path = os.path.expanduser(FLAGS.hints)
-        if not os.path.exists(hints_path):
+        if not os.path.exists(FLAGS.hints):
             print(f"error: --hints={FLAGS.hints}: no such file or folder", file=sys.stderr)
             return 1
-        if os.path.isfile(hints_path) and len(inputs) + len(clips) != 1:
+        if os.path.isfile(FLAGS.hints) and len(inputs) + len(clips) != 1:
             print(f"error: --hints={FLAGS.hints} is one photo's hints, but {len(inputs) + len(clips)} photos and "
                   f"clips were given; for several give a folder of <photo stem>.json files", file=sys.stderr)
             return 1
@@ -131,7 +130,7 @@ def main(argv):
             continue
         try:
             rgb, alpha = read_photo(path, FLAGS.max_pixels)
-            hint_file = hinting.hint_file_for(FLAGS.hints and os.path.expanduser(FLAGS.hints), in_name)
+            hint_file = hinting.hint_file_for(FLAGS.hints, in_name)
             if hint_file:
                 result = colorize.hinted(rgb, hinting.load_for_photo(hint_file, *rgb.shape[:2]))
             else:
@@ -172,7 +171,7 @@ def _colorize_clips(clips, colorize, description):
             print(f"colourising {path} ({info.width}x{info.height}, {info.frames or '?'} frames at "
                   f"{float(info.rate):.3g}/s, {info.audio_streams} sound stream(s)) with {description} into {target}")
             frame_colorize, batch = colorize, getattr(colorize, "batch", None)
-            hint_file = hinting.hint_file_for(FLAGS.hints and os.path.expanduser(FLAGS.hints), name)
+            hint_file = hinting.hint_file_for(FLAGS.hints, name)
             if hint_file:  # points placed on frames, carried along the flow: frames one by one, in order
                 hints = hinting.load_for_clip(hint_file, info.height, info.width)
                 tracker = HintTracker(hints)

@@ -163,8 +163,7 @@ def _hint_sweep(colorize, description):
 
     photos = [(p.key, p.truth) for p in streams.stream_photos(FLAGS.data, FLAGS.hint_sweep_images, FLAGS.eval_size,
                                                                {})]
-    engines = {"model": colorize.hinted, "Levin 2004 alone": hinting.propagate}
-    rows = hint_sweep.sweep(photos, {k: (lambda gray, hints, fn=fn: fn(gray, hints)) for k, fn in engines.items()})
+    rows = hint_sweep.sweep(photos, {"model": colorize.hinted, "Levin 2004 alone": hinting.propagate})
     curve = hint_sweep.curves(rows)
     with open(os.path.join(FLAGS.output_dir, "hint_sweep.json"), "w") as f:
         json.dump({"model": description, "rows": rows}, f, indent=1)

@@ -65,9 +65,6 @@ class Hints:
     scribble: np.ndarray = None
     reference: str = None
 
-    def __bool__(self):
-        return bool(self.points) or self.scribble is not None or bool(self.reference)
-
     def at_frame(self, frame):
         """The points placed on ``frame`` (those without a frame count as frame 0)."""
         return tuple(p for p in self.points if (p.frame or 0) == frame)
@@ -333,10 +330,7 @@ POINT_FIELDS = ("x", "y", "radius", "r", "g", "b")  # a point as a row of an exp
 def points_array(points):
     """Points -> float32 ``[N, 6]`` rows (x, y, radius, r, g, b): what the exported models'
     hint signatures take (rows with x < 0 are padding)."""
-    rows = []
-    for p in points:
-        rgb = parse_color(p.color) if p.color else parse_color(ab_to_hex(p.ab))
-        rows.append([p.x, p.y, p.radius, *rgb])
+    rows = [[p.x, p.y, p.radius, *parse_color(p.color or ab_to_hex(p.ab))] for p in points]
     return np.asarray(rows, np.float32).reshape(-1, len(POINT_FIELDS))
 
 

@@ -13,6 +13,7 @@ import dataclasses
 import numpy as np
 
 from tfcolor.core import flow
+from tfcolor.deploy.hinting import working_size
 
 
 class HintTracker:
@@ -30,10 +31,9 @@ class HintTracker:
         import cv2
 
         height, width = rgb.shape[:2]
-        scale = min(1.0, self.work_side / max(height, width))
-        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        h, w = working_size(height, width, self.work_side)
         gray = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY)
-        return cv2.resize(gray, size, interpolation=cv2.INTER_AREA), size[0] / width, size[1] / height
+        return cv2.resize(gray, (w, h), interpolation=cv2.INTER_AREA), w / width, h / height
 
     def __call__(self, rgb):
         self.frame += 1

@@ -12,11 +12,13 @@ Two engines behind one call (:func:`hinted`):
 Hint files (tfcolor.core.hints) are found per photo by :func:`hint_file_for`.
 """
 
+import functools
 import os
 
 import numpy as np
 
 from tfcolor.core import color, hints as hint_format, levin
+from tfcolor.deploy.inference import to_uint8
 
 PROPAGATION_SIZE = 256  # long side (px) of Levin's solve
 # The pull towards the model's colours on unhinted pixels (core.levin). 0, Levin alone: from one
@@ -80,25 +82,29 @@ def _resize(array, height, width):
 
 def propagate(rgb, hints, model_rgb=None, size=PROPAGATION_SIZE, prior_weight=PRIOR_WEIGHT, points=None):
     """Levin et al. 2004's colourisation of ``rgb`` (uint8 [H, W, 3]) from ``hints``, optionally
-    pulled towards ``model_rgb`` (a model's colourisation of the same photo) where there are
-    none. Returns uint8 [H, W, 3] with the photo's own L."""
+    pulled towards ``model_rgb`` (a model's colourisation of the same photo, or a callable giving
+    it: called only when needed) where there are none. Returns uint8 [H, W, 3] with the photo's
+    own L; without any hint, the model's colours (or gray)."""
     lab = hint_format.lab_of_rgb(rgb)
     height, width = rgb.shape[:2]
     h, w = working_size(height, width, size)
-    gray = _resize(lab[..., :1] / 100.0, h, w)[..., 0]
     hint_ab, mask = hint_format.hint_map(hints, h, w, photo_size=(height, width), points=points)
+    def model():
+        return model_rgb() if callable(model_rgb) else model_rgb
+
+    if not mask.any():
+        found = model()
+        return found if found is not None else _join(lab[..., :1], np.zeros((height, width, 2)))
     prior = None
     if model_rgb is not None and prior_weight > 0:
-        prior = _resize(hint_format.lab_of_rgb(model_rgb)[..., 1:] / color.AB_SCALE, h, w)
-    if not mask.any():  # no hint: the model's own colours (or gray)
-        return model_rgb if model_rgb is not None else _join(lab[..., :1], np.zeros((height, width, 2)))
+        prior = _resize(hint_format.lab_of_rgb(model())[..., 1:] / color.AB_SCALE, h, w)
+    gray = _resize(lab[..., :1] / 100.0, h, w)[..., 0]
     ab = levin.propagate(gray, hint_ab, mask[..., 0], prior, prior_weight)
     return _join(lab[..., :1], _resize(ab, height, width) * color.AB_SCALE)
 
 
 def _join(l_full, ab_full):
-    rgb = color.lab_to_rgb(np.concatenate([l_full, ab_full], -1).astype(np.float32)).numpy()
-    return np.round(rgb * 255).astype(np.uint8)
+    return to_uint8(color.lab_to_rgb(np.concatenate([l_full, ab_full], -1).astype(np.float32))).numpy()
 
 
 def hint_channels(hints, size, photo_height, photo_width, points=None):
@@ -108,14 +114,18 @@ def hint_channels(hints, size, photo_height, photo_width, points=None):
     return np.concatenate([ab, mask], -1)
 
 
+@functools.lru_cache(maxsize=4)
 def reference_ab(path):
-    """The a*b* of a reference photo's pixels, [N, 2] (its long side at most 256 px)."""
+    """The a*b* of a reference photo's pixels, [N, 2] (its long side at most 256 px); read once
+    for all the photos and frames that name it."""
     from tfcolor.core.images import Item, load_rgb
 
     rgb, _ = load_rgb(Item(key=path, path=path))
     h, w = working_size(*rgb.shape[:2])
-    small = np.asarray(_resize(rgb.astype(np.float32), h, w)).clip(0, 255).round().astype(np.uint8)
-    return hint_format.lab_of_rgb(small)[..., 1:].reshape(-1, 2)
+    small = to_uint8(_resize(rgb.astype(np.float32) / 255.0, h, w)).numpy()
+    ab = hint_format.lab_of_rgb(small)[..., 1:].reshape(-1, 2)
+    ab.flags.writeable = False  # shared by the cache
+    return ab
 
 
 def like_reference(rgb, colours, ab_reference, most=2.0):
@@ -145,11 +155,11 @@ def hinted(colorize, hints, rgb, network=None, points=None, **propagation):
     if network is not None:
         out = network(rgb, hints, points)
         return like_reference(rgb, out, reference_ab(hints.reference)) if hints.reference else out
-    base = colorize(rgb)
     if hints.reference:
-        base = like_reference(rgb, base, reference_ab(hints.reference))
         propagation.setdefault("prior_weight", REFERENCE_PRIOR_WEIGHT)
-    return propagate(rgb, hints, base, points=points, **propagation)
+        return propagate(rgb, hints, like_reference(rgb, colorize(rgb), reference_ab(hints.reference)),
+                         points=points, **propagation)
+    return propagate(rgb, hints, lambda: colorize(rgb), points=points, **propagation)
 
 
 def hint_rows(hints, points=None):

@@ -9,6 +9,8 @@ detail of the input and only the colour comes from the network.
 import tensorflow as tf
 
 from tfcolor.core import color
+from tfcolor.core.hints import HINT_CHANNELS
+from tfcolor.models.hint_inputs import takes_hints
 
 OVERSIZE_POLICIES = ("refuse", "downscale")
 # The name of the Rescaling layer with_chroma_gain adds (its scale is the gain).
@@ -33,9 +35,9 @@ def colorize(generator, rgb, model_size, hint_channels=None):
     l_full = lab[..., :1]
     size = tf.shape(rgb)[1:3]
     l_small = color.normalize_l(shrink(l_full, model_size))
-    if getattr(generator, "input_shape", (None, 1))[-1] > 1:  # a hint generator
-        if hint_channels is None:
-            hint_channels = tf.zeros_like(tf.concat([l_small] * 3, -1))
+    if takes_hints(generator):
+        if hint_channels is None:  # no hints: it colours on its own
+            hint_channels = tf.zeros_like(tf.tile(l_small, [1, 1, 1, HINT_CHANNELS]))
         l_small = tf.concat([l_small, tf.cast(hint_channels, tf.float32)], -1)
     ab_small = generator(l_small, training=False)
     ab_full = tf.image.resize(color.denormalize_ab(ab_small), size, method="bilinear")

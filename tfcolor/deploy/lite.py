@@ -43,13 +43,14 @@ def mobile_module(generator, model_size, rewrite_transposed=True):
     # variables that some saved function assigns to as resource variables, unfrozen.
     module.weights = [weight.value for weight in net.weights]
     module.net_name = net.name
+    module.channels = net.input_shape[-1]  # 1, or L and the hint channels
 
     @tf.function(input_signature=[tf.TensorSpec([1, None, None, 3], tf.uint8, name="image")])
     def colorize(image):
         rgb = inference.colorize(net, inference.to_float_rgb(image), model_size)
         return {"rgb": inference.to_uint8(rgb)}
 
-    @tf.function(input_signature=[tf.TensorSpec([1, model_size, model_size, net.input_shape[-1]], tf.float32,
+    @tf.function(input_signature=[tf.TensorSpec([1, model_size, model_size, module.channels], tf.float32,
                                                 name="l")])
     def bare(l):
         return {"ab": net(l, training=False)}
@@ -166,7 +167,7 @@ def _convert(generator, model_size, variant, calibration_photos, rewrite_transpo
             converter.target_spec.supported_types = [tf.float16]
         elif variant == "int8":
             converter.optimizations = [tf.lite.Optimize.DEFAULT]
-            channels = 4 if "colorize_hints" in signatures else 1
+            channels = module.channels
             converter.representative_dataset = _representative_dataset(calibration_photos, channels)
             converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8,
                                                    tf.lite.OpsSet.TFLITE_BUILTINS]

@@ -11,6 +11,7 @@ averaged over the points: what a user sees when a click does not take.
 import numpy as np
 
 from tfcolor.core import hints as hint_format
+from tfcolor.deploy.inference import gray_rgb
 
 COUNTS = (0, 1, 2, 5, 10, 20, 50)
 
@@ -48,7 +49,7 @@ def sweep(photos, engines, counts=COUNTS, seed=0):
     rows = []
     for i, (name, truth) in enumerate(photos):
         lab = hint_format.lab_of_rgb(truth)
-        gray = _gray(lab)
+        gray = gray_rgb(truth).numpy()
         drawn = hint_format.protocol_points(lab[..., 1:], max(counts), np.random.default_rng([seed, i]))
         rows.append({"photo": name, "engine": "gray", "points": 0, "psnr": psnr(truth, gray),
                      "hint_error": None})
@@ -59,13 +60,6 @@ def sweep(photos, engines, counts=COUNTS, seed=0):
                 rows.append({"photo": name, "engine": engine, "points": n, "psnr": psnr(truth, out),
                              "hint_error": hint_error(out, points)})
     return rows
-
-
-def _gray(lab):
-    from tfcolor.core import color
-
-    rgb = color.lab_to_rgb((lab * np.array([1.0, 0.0, 0.0])).astype(np.float32)).numpy()
-    return np.round(rgb * 255).astype(np.uint8)
 
 
 def curves(rows):

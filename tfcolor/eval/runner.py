@@ -207,12 +207,11 @@ def evaluate(colorize, photos, log, lpips=None, inception=None, keep=8, batch_si
     the grid (photos measured before a resume are colourised again for it). ``hints_for(photo)``:
     the user hints each photo is coloured with (``colorize.hinted``; :func:`protocol_hints`)."""
     kept, batch = [], []
-    if hints_for is not None:
-        plain = colorize
-        colorize = lambda gray, photo: plain.hinted(gray, hints_for(photo))  # noqa: E731
-        colorize_all = lambda photos: [colorize(p.gray, p) for p in photos]  # noqa: E731
-    else:
-        colorize_all = lambda photos: colorize_batch(colorize, [p.gray for p in photos])  # noqa: E731
+
+    def colorize_all(photos):
+        if hints_for is None:
+            return colorize_batch(colorize, [p.gray for p in photos])
+        return [colorize.hinted(p.gray, hints_for(p)) for p in photos]
 
     def flush():
         if not batch:

@@ -148,20 +148,17 @@ def encoder_unet_generator(image_size=256, encoder="mobilenet_v2", encoder_weigh
     inputs = keras.Input((image_size, image_size, in_channels), name="l")
     l_only, hints = inputs, None
     if in_channels > 1:
-        from tfcolor.models.hint_inputs import HintPool
+        from tfcolor.models.hint_inputs import with_hints
 
         l_only, hints = inputs[..., :1], inputs[..., 1:]
     rgb = GrayForBackbone(BACKBONES[check_choice("--encoder", encoder, sorted(BACKBONES))].preprocessing,
                           name="gray_for_backbone")(l_only)
     features = build_encoder(encoder, image_size, encoder_weights)(rgb)
     skips = [*features[-2::-1], inputs]  # 1/16 ... 1/2, then full size (L and the hints)
-    if hints is not None:
-        skips = [keras.layers.Concatenate(name=f"hints_{32 // 2 ** (i + 1)}")(
-            [skip, HintPool(32 // 2 ** (i + 1), name=f"hint_pool_{32 // 2 ** (i + 1)}")(hints)])
-            for i, skip in enumerate(skips[:-1])] + [inputs]
     x = features[-1]
-    if hints is not None:
-        x = keras.layers.Concatenate(name="hints_32")([x, HintPool(32, name="hint_pool_32")(hints)])
+    if hints is not None:  # the full-size skip is the input itself: L and the hints
+        skips = [with_hints(skip, hints, factor) for skip, factor in zip(skips[:-1], (16, 8, 4, 2))] + [inputs]
+        x = with_hints(x, hints, 32)
     if base_filters * 8 > max_filters and x.shape[-1] > max_filters:
         x = conv_norm_act(x, max_filters, 1, 1, norm, init, "relu", name="reduce")
     for i, (skip, scale) in enumerate(zip(skips, (8, 4, 2, 1, 0.5))):

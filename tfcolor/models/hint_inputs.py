@@ -17,8 +17,8 @@ HINT_INPUT_CHANNELS = 1 + HINT_CHANNELS
 
 
 def takes_hints(generator):
-    """Whether a generator has the hint channels in its input."""
-    return generator.input_shape[-1] == HINT_INPUT_CHANNELS
+    """Whether a generator (any Keras model; other callables: no) has the hint channels in its input."""
+    return getattr(generator, "input_shape", (None, 1))[-1] == HINT_INPUT_CHANNELS
 
 
 @keras.saving.register_keras_serializable(package="tfcolor")
@@ -44,3 +44,10 @@ class HintPool(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "factor": self.factor}
+
+
+def with_hints(features, hints, factor):
+    """``features`` at 1/``factor`` of the input size with the hints pooled to that size
+    concatenated (layers named hint_pool_FACTOR and hints_FACTOR)."""
+    pooled = HintPool(factor, name=f"hint_pool_{factor}")(hints)
+    return keras.layers.Concatenate(name=f"hints_{factor}")([features, pooled])
