@@ -13,56 +13,28 @@ the unit of work and of retry: a retried or duplicated task rewrites the same by
 rerun after a failed or killed job finishes every shard exactly once. The manifest is built
 afterwards from the statistics files the pipeline wrote (Beam's counters only show progress).
 
-Runner: the user's ``--runner`` in ``--beam_pipeline_options`` (DataflowRunner, FlinkRunner,
-SparkRunner...), else Beam's in-process FnApiRunner with ``direct_num_workers`` worker
-processes. Beam's DirectRunner is not the default because it now hands pipelines to the Prism
-runner, which downloads a binary when it starts (and fails offline).
+Runner: tfcolor.core.beam.pipeline_options (the user's, else the offline in-process FnApiRunner).
 """
 
 import logging
 import os
 import pickle
-import shlex
 import tempfile
 import time
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from data_prep import storage
+from tfcolor.core import fs
 from data_prep.convert import Converter
+from tfcolor.core.beam import pipeline_options
 from data_prep.shards import STATE_DIR, ShardWriter
 
 WORK_DIR = "work"
 
 
 def _work_path(output_dir, name):
-    return storage.join(output_dir, STATE_DIR, WORK_DIR, name + ".pkl")
-
-
-def pipeline_options(beam_options, num_workers):
-    """(PipelineOptions, runner or None): the user's options; without a --runner there, the
-    FnApiRunner with ``num_workers`` processes (``direct_num_workers`` of the options wins)."""
-    from apache_beam.options.pipeline_options import (DirectOptions, PipelineOptions, StandardOptions,
-                                                      WorkerOptions)
-
-    given = shlex.split(beam_options or "")
-    options = PipelineOptions(given)
-    if options.view_as(StandardOptions).runner:
-        return options, None
-    from apache_beam.runners.portability.fn_api_runner import FnApiRunner
-
-    def unset(name):
-        return not any(arg.startswith(f"--{name}") for arg in given)
-
-    direct = options.view_as(DirectOptions)
-    if unset("direct_num_workers"):
-        direct.direct_num_workers = max(1, num_workers)
-    if unset("default_sdk_harness_log_level"):
-        options.view_as(WorkerOptions).default_sdk_harness_log_level = "WARNING"
-    if unset("direct_running_mode"):
-        direct.direct_running_mode = "multi_processing" if direct.direct_num_workers > 1 else "in_memory"
-    return options, FnApiRunner()
+    return fs.join(output_dir, STATE_DIR, WORK_DIR, name + ".pkl")
 
 
 class WriteShard(beam.DoFn):
@@ -84,7 +56,7 @@ class WriteShard(beam.DoFn):
         self.counters = {name: Metrics.counter("data_prep", name) for name in ("images", "skipped", "shards")}
 
     def process(self, name):
-        shard = pickle.loads(storage.read_bytes(_work_path(self.output_dir, name)))
+        shard = pickle.loads(fs.read_bytes(_work_path(self.output_dir, name)))
         with tempfile.TemporaryDirectory() as tmp:
             writer = ShardWriter(self.output_dir, shard, os.path.join(tmp, shard.name))
             for item in shard.items:
@@ -102,9 +74,9 @@ def write_shards(pending, output_dir, config, num_workers, beam_options, log):
     if not pending:
         return
     logging.getLogger("apache_beam").setLevel(logging.WARNING)  # the runner's chatter
-    storage.makedirs(storage.join(output_dir, STATE_DIR, WORK_DIR))
+    fs.makedirs(fs.join(output_dir, STATE_DIR, WORK_DIR))
     for shard in pending:
-        storage.write_bytes_atomic(_work_path(output_dir, shard.name), pickle.dumps(shard))
+        fs.write_bytes_atomic(_work_path(output_dir, shard.name), pickle.dumps(shard))
     options, runner = pipeline_options(beam_options, num_workers)
     shown = type(runner).__name__ if runner else options.get_all_options()["runner"]
     log(f"beam: {len(pending)} shards, {sum(len(s.items) for s in pending)} inputs on {shown}")
@@ -120,4 +92,4 @@ def write_shards(pending, output_dir, config, num_workers, beam_options, log):
     log(f"beam: {counters.get('images', 0)} inputs converted ({counters.get('skipped', 0)} skipped), "
         f"{counters.get('shards', 0)} shards in {time.perf_counter() - start:.1f} s")
     # this run's work files, and those a killed run left for shards finished since
-    storage.remove(storage.listdir(storage.join(output_dir, STATE_DIR, WORK_DIR), "*.pkl"))
+    fs.remove(fs.listdir(fs.join(output_dir, STATE_DIR, WORK_DIR), "*.pkl"))

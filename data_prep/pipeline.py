@@ -21,17 +21,15 @@ import hashlib
 import multiprocessing
 import os
 
-from data_prep import storage
 from data_prep.shards import STATE_DIR, Shard, ShardWriter, stats_path
 from data_prep.convert import Converter, convert_in_worker, init_worker
-from tfcolor.core import schema
+from tfcolor.core import beam, fs, schema
 from tfcolor.core.progress import Progress
 
 PLAN_NAME = "plan.json"
 SKIPPED_NAME = "skipped.tsv"
 _EXAMPLES_PER_REASON = 20
 RUNNERS = ("local", "beam")
-BEAM_MISSING = "--runner=beam needs Apache Beam: pip install 'tfcolor[beam]' (or apache-beam)"
 
 
 def plan_shards(splits, images_per_shard):
@@ -79,36 +77,36 @@ def _plan_record(splits, config, source, images_per_shard):
 
 def _prepare_output(output_dir, plan, overwrite):
     """Checks that output_dir is empty or holds an unfinished run of the same plan."""
-    state = storage.join(output_dir, STATE_DIR)
-    storage.makedirs(state)
-    plan_path = storage.join(state, PLAN_NAME)
-    old_shards = storage.listdir(output_dir, f"*{schema.SHARD_SUFFIX}*")
-    if storage.exists(plan_path):
-        old_plan = storage.read_json(plan_path)
+    state = fs.join(output_dir, STATE_DIR)
+    fs.makedirs(state)
+    plan_path = fs.join(state, PLAN_NAME)
+    old_shards = fs.listdir(output_dir, f"*{schema.SHARD_SUFFIX}*")
+    if fs.exists(plan_path):
+        old_plan = fs.read_json(plan_path)
         if old_plan != plan:
             if not overwrite:
                 raise ValueError(
                     f"{output_dir} holds a dataset made with other inputs or arguments; "
                     "use another --output_dir or pass --overwrite to replace it"
                 )
-            storage.remove(old_shards + storage.listdir(state, "*.json*"))
+            fs.remove(old_shards + fs.listdir(state, "*.json*"))
     elif old_shards:
         if not overwrite:
             raise ValueError(
                 f"{output_dir} already has TFRecord files not made by data_prep; "
                 "use another --output_dir or pass --overwrite"
             )
-        storage.remove(old_shards)
-    storage.write_json_atomic(plan_path, plan)
+        fs.remove(old_shards)
+    fs.write_json_atomic(plan_path, plan)
 
 
 def _is_done(output_dir, shard):
-    return storage.exists(storage.join(output_dir, shard.name)) and storage.exists(stats_path(output_dir, shard))
+    return fs.exists(fs.join(output_dir, shard.name)) and fs.exists(stats_path(output_dir, shard))
 
 
 def remove_temporary_files(output_dir):
     """Shards and statistics a killed or failed run left half-written."""
-    storage.remove(storage.listdir(output_dir, "*.tmp*") + storage.listdir(storage.join(output_dir, STATE_DIR),
+    fs.remove(fs.listdir(output_dir, "*.tmp*") + fs.listdir(fs.join(output_dir, STATE_DIR),
                                                                              "*.tmp*"))
 
 
@@ -132,7 +130,7 @@ def _summarize(output_dir, shards, plan):
     examples = collections.defaultdict(list)
     skipped_rows = []
     for shard in shards:
-        stats = storage.read_json(stats_path(output_dir, shard))
+        stats = fs.read_json(stats_path(output_dir, shard))
         entry = splits.setdefault(
             shard.split, {"records": 0, "inputs": 0, "shards": shard.count, "files": []}
         )
@@ -192,8 +190,8 @@ def write_dataset(
         except ImportError as e:
             if not (e.name or "").startswith("apache_beam"):
                 raise
-            raise SystemExit(f"error: {BEAM_MISSING}") from e
-    elif storage.is_remote(output_dir):
+            raise SystemExit(f"error: {beam.MISSING}") from e
+    elif fs.is_remote(output_dir):
         raise ValueError(f"{output_dir}: the local runner writes local folders; use --runner=beam for "
                          "gs://, s3:// or hdfs:// output")
     num_workers = os.cpu_count() if num_workers is None else num_workers
@@ -210,9 +208,9 @@ def write_dataset(
     else:
         _write_shards_locally(pending, output_dir, config, num_workers)
     manifest, skipped_rows = _summarize(output_dir, shards, plan)
-    storage.write_bytes_atomic(storage.join(output_dir, SKIPPED_NAME),
+    fs.write_bytes_atomic(fs.join(output_dir, SKIPPED_NAME),
                                ("split\tkey\treason\n" + "".join(row + "\n" for row in skipped_rows)).encode())
-    storage.write_json_atomic(storage.join(output_dir, schema.MANIFEST_NAME), manifest)
+    fs.write_json_atomic(fs.join(output_dir, schema.MANIFEST_NAME), manifest)
     return manifest
 
 

@@ -20,7 +20,8 @@ import os
 
 from absl import flags
 
-from data_prep import cli, splits, storage
+from data_prep import cli, splits
+from tfcolor.core import fs
 from data_prep.decode import Item
 from tfcolor.core import entry
 
@@ -39,28 +40,28 @@ _IMAGE_DIRS = {
 
 def read_file_list(path):
     """Relative image paths from a Places365 list (first column of each line)."""
-    return [line.split()[0].lstrip("/") for line in storage.read_text(path).splitlines() if line.strip()]
+    return [line.split()[0].lstrip("/") for line in fs.read_text(path).splitlines() if line.strip()]
 
 
 def _image_dir(root, split, relative_paths):
     """The folder the listed paths are relative to: the first where the first path exists."""
     for name in _IMAGE_DIRS[split]:
-        if storage.exists(storage.join(root, name, relative_paths[0])):
-            return storage.join(root, name)
-    return storage.join(root, _IMAGE_DIRS[split][0])
+        if fs.exists(fs.join(root, name, relative_paths[0])):
+            return fs.join(root, name)
+    return fs.join(root, _IMAGE_DIRS[split][0])
 
 
 def split_items(root, split):
     for list_name in _LISTS[split]:
-        list_path = storage.join(root, list_name)
-        if storage.exists(list_path):
+        list_path = fs.join(root, list_name)
+        if fs.exists(list_path):
             paths = read_file_list(list_path)
             if not paths:
                 return []
             base = _image_dir(root, split, paths)
-            return [Item(key=f"{split}/{p}", path=storage.join(base, p)) for p in paths]
-    folder = storage.join(root, split)
-    if storage.is_remote(folder) or os.path.isdir(folder):
+            return [Item(key=f"{split}/{p}", path=fs.join(base, p)) for p in paths]
+    folder = fs.join(root, split)
+    if fs.is_remote(folder) or os.path.isdir(folder):
         return [Item(key=f"{split}/{i.key}", path=i.path) for i in splits.find_images(folder)]
     return []
 

@@ -4,7 +4,7 @@ writer both runners use (records to a temporary file, statistics, then the final
 
 import dataclasses
 
-from data_prep import storage
+from tfcolor.core import fs
 from tfcolor.core import schema
 
 STATE_DIR = ".prep"
@@ -23,7 +23,7 @@ class Shard:
 
 
 def stats_path(output_dir, shard):
-    return storage.join(output_dir, STATE_DIR, shard.name + ".json")
+    return fs.join(output_dir, STATE_DIR, shard.name + ".json")
 
 
 def new_stats():
@@ -43,14 +43,14 @@ def add_result(stats, result):
 class ShardWriter:
     """Writes one shard's records to a local file (by default ``SHARD.tfrecord.tmp`` beside the
     final name); ``finish`` writes the shard's statistics, then moves the file to its final name
-    (any filesystem, see storage.publish). Used by both runners."""
+    (any filesystem, see fs.publish). Used by both runners."""
 
     def __init__(self, output_dir, shard, local_path=None):
         import tensorflow as tf
 
         self.output_dir = output_dir
         self.shard = shard
-        self.final = storage.join(output_dir, shard.name)
+        self.final = fs.join(output_dir, shard.name)
         self.tmp = local_path or self.final + ".tmp"
         self.writer = tf.io.TFRecordWriter(self.tmp)
         self.stats = new_stats()
@@ -64,5 +64,5 @@ class ShardWriter:
 
     def finish(self):
         self.writer.close()
-        storage.write_json_atomic(stats_path(self.output_dir, self.shard), self.stats)
-        storage.publish(self.tmp, self.final)
+        fs.write_json_atomic(stats_path(self.output_dir, self.shard), self.stats)
+        fs.publish(self.tmp, self.final)

@@ -9,7 +9,7 @@ import os
 
 import numpy as np
 
-from data_prep import storage
+from tfcolor.core import fs
 from data_prep.decode import Item
 from tfcolor.core.images import IMAGE_EXTENSIONS
 
@@ -20,9 +20,9 @@ def find_images(root, extensions=IMAGE_EXTENSIONS):
     Broken links and unreadable files are kept: they are counted as skipped
     later instead of vanishing silently.
     """
-    if storage.is_remote(root):  # gs://, s3://... through Beam's filesystems
+    if fs.is_remote(root):  # gs://, s3://... through Beam's filesystems
         prefix = root.rstrip("/") + "/"
-        return [Item(key=path[len(prefix):], path=path) for path in storage.list_tree(root)
+        return [Item(key=path[len(prefix):], path=path) for path in fs.list_tree(root)
                 if path.lower().endswith(extensions)]
     if not os.path.isdir(root):
         raise ValueError(f"{root} is not a directory")

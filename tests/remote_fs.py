@@ -1,6 +1,6 @@
 """A filesystem with a scheme, like gs:// or s3://, that lives on the local disk:
 ``localtest:///abs/path``. Registered with Beam's FileSystems on import, so the remote code paths
-of data_prep (storage.py) run offline. In-process only (Beam's in_memory mode)."""
+of tfcolor.core.fs (data_prep, colorize --runner=beam) run offline. In-process only (Beam's in_memory mode)."""
 
 import os
 

@@ -11,6 +11,7 @@ import pytest
 from data_prep import beam_runner
 from data_prep.convert import PrepConfig
 from data_prep.decode import Item
+from tfcolor.core.beam import pipeline_options
 from data_prep.pipeline import write_dataset
 from tests import launcher
 from tests.conftest import REPO, kill_after_shards, photo_crops, read_keys, read_manifest, run_module, save
@@ -122,13 +123,13 @@ def test_kill_9_during_a_beam_job_then_rerun_finishes_each_image_once(tmp_path):
 
 
 def test_pipeline_options_pick_the_offline_runner_unless_told():
-    options, runner = beam_runner.pipeline_options("", 3)
+    options, runner = pipeline_options("", 3)
     direct = options.get_all_options()
     assert type(runner).__name__ == "FnApiRunner"
     assert direct["direct_num_workers"] == 3 and direct["direct_running_mode"] == "multi_processing"
-    options, runner = beam_runner.pipeline_options("--direct_num_workers=1", 3)
+    options, runner = pipeline_options("--direct_num_workers=1", 3)
     assert options.get_all_options()["direct_running_mode"] == "in_memory"
-    options, runner = beam_runner.pipeline_options(
+    options, runner = pipeline_options(
         "--runner=DataflowRunner --project=p --region=europe-west1 --temp_location=gs://b/tmp", 2)
     assert runner is None and options.get_all_options()["runner"] == "DataflowRunner"
     assert options.get_all_options()["project"] == "p"

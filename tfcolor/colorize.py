@@ -43,7 +43,8 @@ from tfcolor.core import entry, rundir, shipped
 from tfcolor.core.progress import Progress
 from tfcolor.core.images import IMAGE_EXTENSIONS
 from tfcolor.deploy import video
-from tfcolor.deploy.colorizer import collect_inputs, load_colorizer, output_names, read_photo, side_by_side
+from tfcolor.deploy.colorizer import (NETWORK_BATCH, check_model, collect_inputs, colorize_photos, encode_png,
+                                      failure, load_colorizer, output_names, read_photo, side_by_side)
 
 flags.DEFINE_string("model", None, "SavedModel folder, .tflite file or training --model_dir (default: the "
                     f"shipped model, {shipped.MODELS_ROOT}/{shipped.NAME}).")
@@ -63,7 +64,15 @@ flags.DEFINE_string("hints", None, "Colour hints: a JSON file of points or a scr
                     "of <photo stem>.json / <photo stem>_scribble.png files (see the module's help).")
 flags.DEFINE_bool("side_by_side", False, "Also write NAME_side_by_side.png (gray | colourised).")
 flags.DEFINE_bool("recursive", True, "Search folders recursively.")
-flags.DEFINE_bool("overwrite", True, "Replace existing outputs (else skip photos already done).")
+flags.DEFINE_bool("overwrite", None, "Replace existing outputs (else skip photos already done). Default: "
+                  "replace with the local runner, keep (finish what is missing) with --runner=beam.")
+flags.DEFINE_enum("runner", "local", ["local", "beam"], "local: this process. beam: an Apache Beam pipeline "
+                  "(pip install 'tfcolor[beam]'; photos only) on RunInference, for archives: inputs and "
+                  "--output_dir on any Beam filesystem (gs://, s3://, hdfs://), the same PNGs as local.")
+flags.DEFINE_string("beam_pipeline_options", "", "--runner=beam: Beam PipelineOptions as one string, e.g. "
+                    "\"--runner=DataflowRunner --project=P --region=R --temp_location=gs://B/tmp\". Without "
+                    "--runner there: Beam's in-process FnApiRunner with --num_workers processes.")
+flags.DEFINE_integer("num_workers", None, "--runner=beam in-process: worker processes (default: all cores).")
 flags.DEFINE_integer("max_pixels", 200_000_000, "Larger photos are skipped (decompression bombs).")
 flags.DEFINE_integer("render_size", 0, rundir.RENDER_SIZE_HELP)
 flags.DEFINE_float("chroma_gain", 0.0, rundir.CHROMA_GAIN_HELP)
@@ -72,21 +81,19 @@ FLAGS = flags.FLAGS
 
 
 def _save(path, rgb, alpha=None):
-    import numpy as np
-    from PIL import Image
+    from tfcolor.core import fs
 
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    image = Image.fromarray(rgb if alpha is None else np.dstack([rgb, alpha]))
-    partial = path + ".partial"
-    image.save(partial, format="PNG")  # then renamed: never a half-written PNG under its name
-    os.replace(partial, path)
+    fs.write_bytes_atomic(path, encode_png(rgb, alpha))  # never a half-written PNG under its name
 
 
 def main(argv):
     logging.set_verbosity(logging.WARNING)  # TF's INFO lines (saving, converting) drown ours
-    from tfcolor.core.hints import HintError
-    from tfcolor.core.images import SkipImage
     from tfcolor.deploy import hinting
+
+    if FLAGS.runner == "beam":
+        return _on_beam(list(argv[1:]) + list(FLAGS.input))
+    overwrite = True if FLAGS.overwrite is None else FLAGS.overwrite
 
     specs = list(argv[1:]) + list(FLAGS.input)
     if not specs:
@@ -122,33 +129,97 @@ def main(argv):
     names = output_names([name for _, name in inputs])
     progress = Progress(len(inputs), label="colorize ")
     done, failed = 0, []
+    todo = []
     for (path, in_name), name in zip(inputs, names):
         target = os.path.join(FLAGS.output_dir, name)
-        if not FLAGS.overwrite and os.path.exists(target):
+        if not overwrite and os.path.exists(target):
             progress.update()
             done += 1
-            continue
-        try:
-            rgb, alpha = read_photo(path, FLAGS.max_pixels)
-            hint_file = hinting.hint_file_for(FLAGS.hints, in_name)
-            if hint_file:
-                result = colorize.hinted(rgb, hinting.load_for_photo(hint_file, *rgb.shape[:2]))
+        else:
+            todo.append((path, in_name, target))
+    for start in range(0, len(todo), NETWORK_BATCH):  # the network sees NETWORK_BATCH photos a call
+        read = []
+        for path, in_name, target in todo[start:start + NETWORK_BATCH]:
+            try:
+                rgb, alpha = read_photo(path, FLAGS.max_pixels)
+                hint_file = hinting.hint_file_for(FLAGS.hints, in_name)
+                hints = hinting.load_for_photo(hint_file, *rgb.shape[:2]) if hint_file else None
+                read.append((path, target, rgb, alpha, hints))
+            except Exception as e:  # noqa: BLE001 (a bad photo must not stop the others)
+                failed.append((path, failure(e)))
+                progress.update(extra=f"{len(failed)} skipped")
+        results = colorize_photos(colorize, [(rgb, hints) for _, _, rgb, _, hints in read])
+        for (path, target, rgb, alpha, _), (result, reason) in zip(read, results):
+            if result is None:
+                failed.append((path, reason))
             else:
-                result = colorize(rgb)
-            _save(target, result, alpha)
-            if FLAGS.side_by_side:
-                _save(os.path.splitext(target)[0] + "_side_by_side.png", side_by_side(rgb, result))
-            done += 1
-        except (SkipImage, HintError) as e:
-            failed.append((path, str(e)))
-        except Exception as e:  # noqa: BLE001 (a bad photo must not stop the others)
-            failed.append((path, f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"))
-        progress.update(extra=f"{len(failed)} skipped" if failed else "")
+                _save(target, result, alpha)
+                if FLAGS.side_by_side:
+                    _save(os.path.splitext(target)[0] + "_side_by_side.png", side_by_side(rgb, result))
+                done += 1
+            progress.update(extra=f"{len(failed)} skipped" if failed else "")
     progress.close()
     for path, reason in failed:
         print(f"skipped {path}: {reason}", file=sys.stderr)
     print(f"{done} colourised, {len(failed)} skipped; outputs in {FLAGS.output_dir}")
     return 0 if done or clips_done else 1
+
+
+def _on_beam(specs):
+    """--runner=beam: the photos coloured by an Apache Beam pipeline (tfcolor.deploy.archive)."""
+    from tfcolor.core import beam, fs
+
+    try:
+        from tfcolor.deploy import archive
+    except ImportError as e:
+        if not (e.name or "").startswith("apache_beam"):
+            raise
+        print(f"error: {beam.MISSING}", file=sys.stderr)
+        return 1
+    if not specs:
+        raise app.UsageError("give the photos to colourise: python -m tfcolor.colorize PHOTO... (or --input)")
+    if FLAGS.output:
+        raise app.UsageError("--output names one clip's output; --runner=beam colours photos into --output_dir")
+    try:
+        model = FLAGS.model or shipped.default_model()
+        if not fs.is_remote(model):
+            check_model(model, FLAGS.render_size, FLAGS.chroma_gain)
+        if FLAGS.hints and not fs.exists(FLAGS.hints):
+            raise ValueError(f"--hints={FLAGS.hints}: no such file or folder")
+        found, missing = archive.collect_inputs(specs, FLAGS.recursive, IMAGE_EXTENSIONS + video.VIDEO_EXTENSIONS)
+    except (ValueError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    for spec in missing:
+        print(f"warning: {spec}: no image or video files", file=sys.stderr)
+    if not found:
+        print("error: no input photos found", file=sys.stderr)
+        return 1
+    if FLAGS.hints and fs.is_file(FLAGS.hints) and len(found) != 1:
+        print(f"error: --hints={FLAGS.hints} is one photo's hints, but {len(found)} photos were given; for several "
+              f"give a folder of <photo stem>.json files", file=sys.stderr)
+        return 1
+    clips = [path for path, _ in found if video.is_video(path)]
+    photos = [(path, name) for path, name in found if not video.is_video(path)]
+    jobs = [(i, path, name, fs.join(FLAGS.output_dir, *target.split("/")))
+            for i, ((path, name), target) in enumerate(zip(photos, output_names([n for _, n in photos])))]
+    todo = jobs if FLAGS.overwrite else archive.pending(jobs, FLAGS.output_dir, FLAGS.side_by_side)
+    print(f"colourising {len(todo)} photo(s) with {model} on Apache Beam into {FLAGS.output_dir}"
+          + (f" ({len(jobs) - len(todo)} already there)" if len(todo) < len(jobs) else ""))
+    counters, skipped = {"photos": 0, "skipped": 0, "bytes_written": 0}, []
+    if todo:
+        counters, skipped = archive.colorize_archive(
+            todo, FLAGS.output_dir, model, hints=FLAGS.hints, max_pixels=FLAGS.max_pixels,
+            side_by_side=FLAGS.side_by_side, render_size=FLAGS.render_size, chroma_gain=FLAGS.chroma_gain,
+            threads=FLAGS.threads or None, num_workers=FLAGS.num_workers, beam_options=FLAGS.beam_pipeline_options)
+    skipped += [(path, "a clip: --runner=beam colours photos; colourise clips with the local runner")
+                for path in clips]
+    for path, reason in skipped:
+        print(f"skipped {path}: {reason}", file=sys.stderr)
+    done = counters["photos"] + len(jobs) - len(todo)
+    print(f"{done} colourised ({len(jobs) - len(todo)} already there), {len(skipped)} skipped, "
+          f"{counters['bytes_written'] / 1e6:.1f} MB written; outputs in {FLAGS.output_dir}")
+    return 0 if done else 1
 
 
 def _colorize_clips(clips, colorize, description):
@@ -165,7 +236,7 @@ def _colorize_clips(clips, colorize, description):
             info, audio = video.probe(path)
             subfolder = os.path.dirname(name)
             target = FLAGS.output or video.output_path(path, os.path.join(FLAGS.output_dir, subfolder), audio)
-            if not FLAGS.overwrite and os.path.exists(target):
+            if FLAGS.overwrite is False and os.path.exists(target):
                 done += 1
                 continue
             print(f"colourising {path} ({info.width}x{info.height}, {info.frames or '?'} frames at "

@@ -14,6 +14,11 @@ import numpy as np
 
 from tfcolor.core.images import IMAGE_EXTENSIONS, photo_files
 
+# Photos per network call of ``.photos`` (the photo commands, local and on Beam): fixed, padded
+# when fewer, so that a photo's colours are the same bytes whatever batch it falls in (the
+# network's float results depend on the batch size, not on the other photos in it).
+NETWORK_BATCH = 8
+
 
 def collect_inputs(specs, recursive=True, extensions=IMAGE_EXTENSIONS):
     """Files, globs and folders -> (list of (path, output name), list of specs that matched
@@ -51,23 +56,79 @@ def output_names(names):
     return result
 
 
-def read_photo(path, max_pixels=200_000_000):
-    """Any image file -> (uint8 RGB [H, W, 3], uint8 alpha [H, W] or None).
+def read_photo(path, max_pixels=200_000_000, read_bytes=None):
+    """Any image file -> (uint8 RGB [H, W, 3], uint8 alpha [H, W] or None). ``read_bytes``: a
+    function path -> bytes for files on other filesystems (tfcolor.core.fs.read_bytes).
 
     Raises tfcolor.core.images.SkipImage with a reason for files that cannot be read."""
+    import io
+
     from PIL import Image, ImageOps
 
     from tfcolor.core.images import Item, load_rgb
 
-    rgb, _ = load_rgb(Item(key=path, path=path), max_pixels=max_pixels)
+    data = None
+    if read_bytes is not None:  # read once, decoded twice (colour, then alpha)
+        from tfcolor.core.images import SkipImage
+
+        try:
+            data = read_bytes(path)
+        except Exception as e:  # noqa: BLE001 (each filesystem raises its own kinds)
+            raise SkipImage("unreadable", str(e)) from e
+    rgb, _ = load_rgb(Item(key=path, path=path), max_pixels=max_pixels,
+                      read_bytes=None if data is None else (lambda _: data))
     alpha = None
-    with Image.open(path) as image:
+    with Image.open(path if data is None else io.BytesIO(data)) as image:
         if "A" in image.getbands() or "transparency" in image.info:
             alpha_image = ImageOps.exif_transpose(image.convert("RGBA")).getchannel("A")
             alpha = np.asarray(alpha_image, np.uint8)
     if alpha is not None and (alpha.shape != rgb.shape[:2] or alpha.min() == 255):
         alpha = None
     return rgb, alpha
+
+
+def encode_png(rgb, alpha=None):
+    """uint8 RGB [H, W, 3] (and alpha [H, W]) -> PNG bytes: the one encoder of every runner."""
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(rgb if alpha is None else np.dstack([rgb, alpha])).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def colorize_photos(colorize, photos):
+    """Colourises ``photos``, a list of (uint8 RGB [H, W, 3], Hints or None), with a colouriser
+    of :func:`load_colorizer`: those without hints through ``colorize.photos`` (batched), the
+    others one by one through ``colorize.hinted``. Returns a list of (RGB, None) or (None, the
+    reason it failed): one photo's failure leaves the others done. The local command and
+    ``--runner=beam`` both colour through here, so their outputs are the same bytes."""
+    results = [None] * len(photos)
+    plain = [i for i, (_, hints) in enumerate(photos) if hints is None]
+    try:
+        for i, rgb in zip(plain, colorize.photos([photos[i][0] for i in plain])):
+            results[i] = (rgb, None)
+    except Exception:  # noqa: BLE001 (then one by one: the failure is that photo's alone)
+        pass
+    for i, (rgb, hints) in enumerate(photos):
+        if results[i] is not None:
+            continue
+        try:
+            results[i] = (colorize.hinted(rgb, hints) if hints is not None else colorize.photos([rgb])[0], None)
+        except Exception as e:  # noqa: BLE001 (a bad photo must not stop the others)
+            results[i] = (None, failure(e))
+    return results
+
+
+def failure(error):
+    """An exception -> the one-line reason a photo was skipped."""
+    from tfcolor.core.hints import HintError
+    from tfcolor.core.images import SkipImage
+
+    if isinstance(error, (SkipImage, HintError)):
+        return str(error)
+    return f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
 
 
 def side_by_side(rgb_in, colorized):
@@ -77,21 +138,29 @@ def side_by_side(rgb_in, colorized):
     return np.concatenate([gray_rgb(rgb_in).numpy(), colorized], axis=1)
 
 
+def check_model(path, render_size=0, chroma_gain=0.0):
+    """Raises ValueError saying what is wrong when ``path`` is no model :func:`load_colorizer`
+    takes with these flags (without importing TensorFlow)."""
+    exported = path.endswith(".tflite") or not os.path.exists(os.path.join(path, "generator.keras"))
+    for flag, value in (("render_size", render_size), ("chroma_gain", chroma_gain)):
+        if value and exported:
+            raise ValueError(f"{path}: --{flag} needs a training run or generator.keras; a SavedModel or TFLite "
+                             f"file keeps the {flag} it was exported with (tfcolor.export --{flag})")
+    if not (path.endswith(".tflite") and os.path.isfile(path)) and not os.path.isdir(path):
+        raise ValueError(f"{path}: not a training run, a SavedModel or a .tflite file")
+
+
 def load_colorizer(path, num_threads=None, render_size=0, chroma_gain=0.0):
     """A callable uint8 RGB [H, W, 3] -> uint8 RGB [H, W, 3] and a description of the model.
     Keras generators and SavedModels also have ``.batch`` for same-size stacks (one call).
     ``render_size``: the size the network sees, ``chroma_gain``: the factor of its a*b* (0: the
     model's own; training runs and generator.keras only: an exported model keeps the size and
     gain it was exported with)."""
+    check_model(path, render_size, chroma_gain)
     import tensorflow as tf
 
     from tfcolor.deploy import hinting, serving_api
 
-    exported = path.endswith(".tflite") or not os.path.exists(os.path.join(path, "generator.keras"))
-    for flag, value in (("render_size", render_size), ("chroma_gain", chroma_gain)):
-        if value and exported:
-            raise ValueError(f"{path}: --{flag} needs a training run or generator.keras; a SavedModel or TFLite "
-                             f"file keeps the {flag} it was exported with (tfcolor.export --{flag})")
     if path.endswith(".tflite") and os.path.isfile(path):
         from tfcolor.deploy import lite
 
@@ -101,8 +170,6 @@ def load_colorizer(path, num_threads=None, render_size=0, chroma_gain=0.0):
             def network(rgb, hints, points=None):
                 return lite.colorize_with(interp, rgb, hinting.hint_rows(hints, points))
         return _with_batch(lambda rgb: lite.colorize_with(interp, rgb), network=network), f"TFLite {path}"
-    if not os.path.isdir(path):
-        raise ValueError(f"{path}: not a training run, a SavedModel or a .tflite file")
     if os.path.exists(os.path.join(path, "generator.keras")):
         from tfcolor.deploy import inference
         from tfcolor.deploy.serving import load_generator
@@ -126,7 +193,8 @@ def load_colorizer(path, num_threads=None, render_size=0, chroma_gain=0.0):
                 channels = hinting.hint_channels(hints, size, *rgb.shape[:2], points=points)
                 return run_hinted(rgb[None], channels[None])[0].numpy()
 
-        colorize = _with_batch(lambda rgb: run(rgb[None])[0].numpy(), lambda rgbs: run(rgbs).numpy(), network)
+        colorize = _with_batch(lambda rgb: run(rgb[None])[0].numpy(), lambda rgbs: run(rgbs).numpy(), network,
+                               _batched_photos(generator, size))
         engine = "hint generator" if network else "generator"
         return colorize, f"{engine} {path} ({size} px{_gain_note(generator, inference.CHROMA_GAIN_LAYER)})"
     from tfcolor.deploy.serving import versions
@@ -157,14 +225,54 @@ def _gain_note(generator, layer_name):
     return f", chroma gain {layer.scale:g}" if layer is not None else ""
 
 
-def _with_batch(one, batch=None, network=None):
+def _batched_photos(generator, size):
+    """A function list of uint8 RGB photos (any sizes) -> their colourisations, the network
+    run on :data:`NETWORK_BATCH` photos at a time (fewer padded with zeros); each photo's
+    colours do not depend on the photos beside it (checked in tests)."""
+    import tensorflow as tf
+
+    from tfcolor.core import color
+    from tfcolor.deploy import inference
+    from tfcolor.models.hint_inputs import takes_hints
+
+    @tf.function(input_signature=[tf.TensorSpec([1, None, None, 3], tf.uint8)])
+    def prepare(image):
+        l_full = color.rgb_to_lab(inference.to_float_rgb(image))[..., :1]
+        return l_full, inference.network_input(l_full, size)
+
+    @tf.function(input_signature=[tf.TensorSpec([NETWORK_BATCH, size, size, 1], tf.float32)])
+    def network(l_small):
+        return generator(inference.with_hint_channels(l_small) if takes_hints(generator) else l_small,
+                         training=False)
+
+    @tf.function(input_signature=[tf.TensorSpec([1, None, None, 1], tf.float32),
+                                  tf.TensorSpec([1, size, size, 2], tf.float32)])
+    def join(l_full, ab_small):
+        return inference.to_uint8(inference.recombine(l_full, ab_small))
+
+    def photos(rgbs):
+        out = []
+        for start in range(0, len(rgbs), NETWORK_BATCH):
+            prepared = [prepare(rgb[None]) for rgb in rgbs[start:start + NETWORK_BATCH]]
+            l_small = [l for _, l in prepared]
+            l_small += [tf.zeros_like(l_small[0])] * (NETWORK_BATCH - len(l_small))
+            ab_small = network(tf.concat(l_small, 0))
+            out += [join(l_full, ab_small[i:i + 1])[0].numpy() for i, (l_full, _) in enumerate(prepared)]
+        return out
+
+    return photos
+
+
+def _with_batch(one, batch=None, network=None, photos=None):
     """The colouriser ``one`` (uint8 [H, W, 3] -> [H, W, 3]) with ``.batch`` for same-size
-    stacks [N, H, W, 3] -> [N, H, W, 3] in one call (None: one by one), and ``.hinted(rgb,
-    hints, points=None)``, the photo coloured with user hints (tfcolor.deploy.hinting: the hint
-    ``network`` when the model is one, else Levin's propagation around its colours)."""
+    stacks [N, H, W, 3] -> [N, H, W, 3] in one call (None: one by one), ``.photos`` for a list
+    of photos of any sizes (default: one by one), and ``.hinted(rgb, hints, points=None)``, the
+    photo coloured with user hints (tfcolor.deploy.hinting: the hint ``network`` when the model
+    is one, else Levin's propagation around its colours)."""
     from tfcolor.deploy import hinting
 
     one.batch = batch
+    one.photos = photos or (lambda rgbs: [one(rgb) for rgb in rgbs])
     one.hinted = lambda rgb, hints, points=None: hinting.hinted(one, hints, rgb, network, points)
     one.takes_hints = network is not None
     return one

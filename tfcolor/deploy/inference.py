@@ -31,16 +31,29 @@ def colorize(generator, rgb, model_size, hint_channels=None):
     Returns:
       float32 [B, H, W, 3] sRGB in [0, 1] with the input's L channel.
     """
-    lab = color.rgb_to_lab(rgb)
-    l_full = lab[..., :1]
-    size = tf.shape(rgb)[1:3]
-    l_small = color.normalize_l(shrink(l_full, model_size))
+    l_full = color.rgb_to_lab(rgb)[..., :1]
+    l_small = network_input(l_full, model_size)
     if takes_hints(generator):
-        if hint_channels is None:  # no hints: it colours on its own
-            hint_channels = tf.zeros_like(tf.tile(l_small, [1, 1, 1, HINT_CHANNELS]))
-        l_small = tf.concat([l_small, tf.cast(hint_channels, tf.float32)], -1)
-    ab_small = generator(l_small, training=False)
-    ab_full = tf.image.resize(color.denormalize_ab(ab_small), size, method="bilinear")
+        l_small = with_hint_channels(l_small, hint_channels)
+    return recombine(l_full, generator(l_small, training=False))
+
+
+def network_input(l_full, model_size):
+    """The photos' L [B, H, W, 1] (0-100) -> what the network sees: normalised L [B, S, S, 1]."""
+    return color.normalize_l(shrink(l_full, model_size))
+
+
+def with_hint_channels(l_small, hint_channels=None):
+    """A hint generator's input: L [B, S, S, 1] and its hint channels (None: no hints, zeros)."""
+    if hint_channels is None:  # no hints: it colours on its own
+        hint_channels = tf.zeros_like(tf.tile(l_small, [1, 1, 1, HINT_CHANNELS]))
+    return tf.concat([l_small, tf.cast(hint_channels, tf.float32)], -1)
+
+
+def recombine(l_full, ab_small):
+    """The photos' own L [B, H, W, 1] joined with the network's normalised a*b* [B, S, S, 2]
+    resized to their size: float32 sRGB [B, H, W, 3]."""
+    ab_full = tf.image.resize(color.denormalize_ab(ab_small), tf.shape(l_full)[1:3], method="bilinear")
     return color.lab_to_rgb(tf.concat([l_full, ab_full], axis=-1))
 
 

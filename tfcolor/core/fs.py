@@ -1,4 +1,4 @@
-"""The few file operations data_prep needs, on local paths or any filesystem Apache Beam knows.
+"""File operations on local paths or any filesystem Apache Beam knows (data_prep, colorize --runner=beam).
 
 Local paths go through ``os``; paths with a scheme (``gs://``, ``s3://``, ``hdfs://``) through
 Beam's ``FileSystems`` (with the matching Beam extra installed: ``apache-beam[gcp]`` for gs://,
@@ -74,6 +74,39 @@ def list_tree(root):
     """Paths of every file below a remote folder (local folders: os.walk)."""
     prefix = root.rstrip("/") + "/"
     return sorted(m.path for m in _fs().match([prefix + "**"])[0].metadata_list)
+
+
+def is_file(path):
+    """Whether ``path`` is a file (on an object store: an object of that exact name)."""
+    if not is_remote(path):
+        return os.path.isfile(path)
+    return any(m.path == path for m in _fs().match([path])[0].metadata_list)
+
+
+def match(pattern):
+    """Sorted paths of the files matching a glob on any filesystem."""
+    if not is_remote(pattern):
+        import glob
+
+        return sorted(p for p in glob.glob(pattern, recursive=True) if os.path.isfile(p))
+    return sorted(m.path for m in _fs().match([pattern])[0].metadata_list)
+
+
+def fetch(path, local_dir):
+    """A file, or every file below a folder, on any filesystem copied into ``local_dir``;
+    returns the local copy's path (a model on gs:// for a worker, say)."""
+    local = os.path.join(local_dir, path.rstrip("/").rsplit("/", 1)[-1])
+    if is_file(path):
+        with open(local, "wb") as f:
+            f.write(read_bytes(path))
+        return local
+    prefix = path.rstrip("/") + "/"
+    for remote in list_tree(path):
+        target = os.path.join(local, *remote[len(prefix):].split("/"))
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with open(target, "wb") as f:
+            f.write(read_bytes(remote))
+    return local
 
 
 def read_json(path):
