@@ -26,6 +26,10 @@ class SchemeLocalFileSystem(LocalFileSystem):
         return super().mkdirs(local(path))
 
     def _list(self, dir_or_prefix):
+        if os.path.isfile(local(dir_or_prefix)):  # an object's exact name lists that object
+            info = os.stat(local(dir_or_prefix))
+            yield FileMetadata(PREFIX + local(dir_or_prefix), info.st_size, info.st_mtime)
+            return
         for folder, _, files in os.walk(local(dir_or_prefix)):
             for name in files:
                 path = os.path.join(folder, name)
@@ -44,8 +48,15 @@ class SchemeLocalFileSystem(LocalFileSystem):
     def exists(self, path):
         return super().exists(local(path))
 
+    def metadata(self, path):
+        if os.path.isdir(local(path)):  # an object store has no folder objects
+            raise FileNotFoundError(path)
+        info = os.stat(local(path))
+        return FileMetadata(PREFIX + local(path), info.st_size, info.st_mtime)
+
     def size(self, path):
         return super().size(local(path))
 
     def delete(self, paths):
-        return super().delete([local(p) for p in paths])
+        for path in paths:
+            os.remove(local(path))

@@ -24,12 +24,18 @@ colours it like that photo (its a*b* mean and spread), points given with it stil
 with its network; any other model's colours are corrected around them by Levin et al. 2004's
 propagation. A bad hint file skips its photo with the reason.
 
+Archives (--runner=beam): the photos coloured by an Apache Beam pipeline on RunInference
+(pip install 'tfcolor[beam]'): the same PNGs, byte for byte, as this command's, inputs and
+--output_dir on any Beam filesystem (gs://, s3://, hdfs://), outputs already there kept (a rerun
+finishes what is missing), Dataflow, Flink or Spark through --beam_pipeline_options (docs/deploy.md).
+
 Example usage:
 
     python -m tfcolor.colorize old_photo.jpg                      # -> colorized/old_photo.png
     python -m tfcolor.colorize film.mp4 --output=film_color.mp4
     python -m tfcolor.colorize old_photo.jpg --hints=old_photo.json
     python -m tfcolor.colorize --model=saved_models/quickstart --input=photos/ --output_dir=out
+    python -m tfcolor.colorize --runner=beam --input=scans/ --output_dir=scans_colour
     python -m tfcolor.colorize --model=saved_models/quickstart/tflite/1/int8.tflite \\
         --input='old/*.jpg' --output_dir=out --side_by_side
 """
@@ -210,7 +216,7 @@ def _on_beam(specs):
     if todo:
         counters, skipped = archive.colorize_archive(
             todo, FLAGS.output_dir, model, hints=FLAGS.hints, max_pixels=FLAGS.max_pixels,
-            side_by_side=FLAGS.side_by_side, render_size=FLAGS.render_size, chroma_gain=FLAGS.chroma_gain,
+            side_by_side=FLAGS.side_by_side, overwrite=bool(FLAGS.overwrite), render_size=FLAGS.render_size, chroma_gain=FLAGS.chroma_gain,
             threads=FLAGS.threads or None, num_workers=FLAGS.num_workers, beam_options=FLAGS.beam_pipeline_options)
     skipped += [(path, "a clip: --runner=beam colours photos; colourise clips with the local runner")
                 for path in clips]

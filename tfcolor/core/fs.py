@@ -80,7 +80,12 @@ def is_file(path):
     """Whether ``path`` is a file (on an object store: an object of that exact name)."""
     if not is_remote(path):
         return os.path.isfile(path)
-    return any(m.path == path for m in _fs().match([path])[0].metadata_list)
+    from apache_beam.io.filesystem import BeamIOError
+
+    try:
+        return any(m.path == path for m in _fs().match([path])[0].metadata_list)
+    except BeamIOError:  # nothing of that exact name (a folder, on filesystems that have them)
+        return False
 
 
 def match(pattern):

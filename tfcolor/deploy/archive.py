@@ -137,8 +137,9 @@ class WritePhoto(beam.DoFn):
     """PredictionResult -> the PNG (and side-by-side) written whole; (index, path, reason) on
     SKIPPED when colouring failed."""
 
-    def __init__(self, side_by_side):
+    def __init__(self, side_by_side, overwrite=False):
         self.side_by_side = side_by_side
+        self.overwrite = overwrite
 
     def setup(self):
         self.counters = {name: _counter(name) for name in COUNTERS}
@@ -154,6 +155,8 @@ class WritePhoto(beam.DoFn):
             outputs.append((side_by_side_name(photo.target),
                             colorizer.encode_png(colorizer.side_by_side(photo.rgb, rgb))))
         for target, data in outputs:
+            if not self.overwrite and fs.exists(target):
+                continue  # written by an earlier run (a photo whose side-by-side was missing)
             fs.makedirs(os.path.dirname(target) or ".")
             fs.write_bytes_atomic(target, data)
             self.counters["bytes_written"].inc(len(data))
@@ -209,7 +212,7 @@ def collect_inputs(specs, recursive=True, extensions=None):
 
 
 def colorize_archive(jobs, output_dir, model, hints=None, max_pixels=200_000_000, side_by_side=False,
-                     render_size=0, chroma_gain=0.0, threads=None, num_workers=None, beam_options="", log=print):
+                     overwrite=False, render_size=0, chroma_gain=0.0, threads=None, num_workers=None, beam_options="", log=print):
     """Runs the pipeline over ``jobs`` ((index, path, input name, target) each); returns
     (counters {photos, skipped, bytes_written}, skipped [(path, reason)] in input order)."""
     logging.getLogger("apache_beam").setLevel(logging.WARNING)  # the runner's chatter
@@ -226,7 +229,7 @@ def colorize_archive(jobs, output_dir, model, hints=None, max_pixels=200_000_000
             | "read" >> beam.ParDo(ReadPhoto(hints, max_pixels)).with_outputs(SKIPPED, main="photos"))
     written = (read.photos
                | "colourise" >> RunInference(ColorizerHandler(model, threads, render_size, chroma_gain))
-               | "write" >> beam.ParDo(WritePhoto(side_by_side)).with_outputs(SKIPPED, main="written"))
+               | "write" >> beam.ParDo(WritePhoto(side_by_side, overwrite)).with_outputs(SKIPPED, main="written"))
     _ = ((read[SKIPPED], written[SKIPPED])
          | "all skipped" >> beam.Flatten()
          | "one list" >> beam.combiners.ToList()
