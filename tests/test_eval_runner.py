@@ -17,6 +17,28 @@ def _row(key):
     return {"key": key, "model": {"psnr": 1.0}}
 
 
+def strict_json(text):
+    """json.loads that refuses NaN and Infinity, as every JSON parser but Python's does."""
+    def refuse(name):
+        raise ValueError(f"{name} is not JSON")
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_the_evaluation_files_are_valid_json_when_a_measure_is_not_finite(tmp_path):
+    # a gray photo coloured exactly: PSNR infinite; an undefined measure: NaN
+    row = {"key": "gray", "model": {"psnr": float("inf"), "colorfulness": float("nan"), "mae": 0.0}}
+    log = runner.ResultsLog(str(tmp_path), SETTINGS, feature_dim=4)
+    log.append([row], np.zeros((1, 12)))
+    line = (tmp_path / "per_image.jsonl").read_text().splitlines()[0]
+    assert strict_json(line)["model"] == {"psnr": None, "colorfulness": None, "mae": 0.0}
+    again = runner.ResultsLog(str(tmp_path), SETTINGS, feature_dim=4)  # read back: NaN again
+    assert np.isnan(again.rows[0]["model"]["psnr"]) and again.rows[0]["model"]["mae"] == 0.0
+    from tfcolor.core import fs
+
+    assert strict_json(fs.json_text({"means": {"psnr": float("-inf")}, "n": [1.5, float("nan")]})) == {
+        "means": {"psnr": None}, "n": [1.5, None]}
+
+
 def test_results_log_resumes_after_a_cut_line_and_refuses_other_settings(tmp_path):
     rng = np.random.default_rng(0)
     log = runner.ResultsLog(str(tmp_path), SETTINGS, feature_dim=4)

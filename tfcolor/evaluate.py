@@ -33,7 +33,7 @@ import sys
 
 from absl import app, flags, logging
 
-from tfcolor.core import entry, rundir
+from tfcolor.core import entry, fs, rundir
 
 flags.DEFINE_string("model", None, "Training --model_dir, SavedModel folder or .tflite file.")
 flags.DEFINE_string("data", None, "Prepared dataset folder (val, else test, else train shards), "
@@ -156,8 +156,6 @@ def main(argv):
 def _hint_sweep(colorize, description):
     """PSNR against the number of hints for the model and Levin 2004 alone, beside the gray floor;
     appended to report.md."""
-    import json
-
     from tfcolor.deploy import hinting
     from tfcolor.eval import hint_sweep, streams
 
@@ -166,7 +164,7 @@ def _hint_sweep(colorize, description):
     rows = hint_sweep.sweep(photos, {"model": colorize.hinted, "Levin 2004 alone": hinting.propagate})
     curve = hint_sweep.curves(rows)
     with open(os.path.join(FLAGS.output_dir, "hint_sweep.json"), "w") as f:
-        json.dump({"model": description, "rows": rows}, f, indent=1)
+        f.write(fs.json_text({"model": description, "rows": rows}, indent=1))
     hint_sweep.plot(curve, os.path.join(FLAGS.output_dir, "hint_sweep.png"), f"{description}: PSNR against hints")
     text = hint_sweep.markdown(curve, len(photos))
     with open(os.path.join(FLAGS.output_dir, "hint_sweep.md"), "w") as f:
@@ -177,8 +175,6 @@ def _hint_sweep(colorize, description):
 
 
 def _evaluate_clips():
-    import json
-
     from tfcolor.deploy import video
     from tfcolor.deploy.colorizer import collect_inputs, load_colorizer
     from tfcolor.eval import clips
@@ -211,7 +207,7 @@ def _evaluate_clips():
         return 1
     os.makedirs(FLAGS.output_dir, exist_ok=True)
     with open(os.path.join(FLAGS.output_dir, "metrics.json"), "w") as f:
-        json.dump({"model": description, "data": FLAGS.data, "clips": results}, f, indent=2)
+        f.write(fs.json_text({"model": description, "data": FLAGS.data, "clips": results}))
     text = clips.markdown(results)
     with open(os.path.join(FLAGS.output_dir, "report.md"), "w") as f:
         f.write(f"# {description} on clips of {FLAGS.data}\n\n{text}")

@@ -7,6 +7,7 @@ Beam's ``FileSystems`` (with the matching Beam extra installed: ``apache-beam[gc
 
 import fnmatch
 import json
+import math
 import os
 import shutil
 import uuid
@@ -134,8 +135,24 @@ def write_bytes_atomic(path, data):
     os.replace(tmp, path)
 
 
+def finite(value):
+    """JSON has no NaN or Infinity: such floats become None (null), in nested dicts and lists."""
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def json_text(obj, indent=2, sort_keys=False):
+    """Valid JSON of ``obj`` (non-finite floats as null): what every JSON file of tfcolor holds."""
+    return json.dumps(finite(obj), indent=indent, sort_keys=sort_keys, allow_nan=False)
+
+
 def write_json_atomic(path, obj):
-    write_bytes_atomic(path, json.dumps(obj, indent=2, sort_keys=True).encode())
+    write_bytes_atomic(path, json_text(obj, sort_keys=True).encode())
 
 
 def publish(local_path, path):

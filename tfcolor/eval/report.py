@@ -6,6 +6,8 @@ import os
 
 import numpy as np
 
+from tfcolor.core import fs
+
 HIGHER_IS_BETTER = {"psnr": True, "ssim": True, "mae": False, "uiqi": True, "lpips": False, "fid": False}
 
 
@@ -78,7 +80,7 @@ def write_outputs(output_dir, result, kept):
 
     os.makedirs(output_dir, exist_ok=True)
     with open(os.path.join(output_dir, "metrics.json"), "w") as f:
-        json.dump(result, f, indent=1)
+        f.write(fs.json_text(result, indent=1))
     with open(os.path.join(output_dir, "report.md"), "w") as f:
         f.write(report_markdown(result))
     if kept:

@@ -17,6 +17,8 @@ import os
 
 import numpy as np
 
+from tfcolor.core import fs
+
 PER_IMAGE_METRICS = ("psnr", "ssim", "mae", "uiqi", "colorfulness", "delta_colorfulness", "lpips")
 # Padded pixels per metric batch (model and gray). Small batches keep the intermediates small:
 # on 2 cores one 1024x640 photo per batch measured 13.3 photos/s against 6.1 with four, while
@@ -47,7 +49,7 @@ class ResultsLog:
                 if os.path.exists(path):
                     os.remove(path)
         with open(self._path(self.SETTINGS), "w") as f:
-            json.dump(settings, f, indent=1)
+            f.write(fs.json_text(settings, indent=1))
         self.rows = self._read_rows()
         self._trim_features(len(self.rows))
         self.done = {row["key"] for row in self.rows}
@@ -71,7 +73,7 @@ class ResultsLog:
         with open(path, "rb") as f:
             for line in f:
                 try:
-                    rows.append(json.loads(line))
+                    rows.append(_nan_for_null(json.loads(line)))
                 except ValueError:
                     break  # a line cut by a kill: dropped with everything after it
                 good_bytes += len(line)
@@ -90,7 +92,7 @@ class ResultsLog:
             with open(self._path(self.FEATURES), "ab") as f:
                 f.write(np.asarray(features, np.float32).tobytes())
         with open(self._path(self.ROWS), "a") as f:
-            f.writelines(json.dumps(row) + "\n" for row in rows)
+            f.writelines(fs.json_text(row, indent=None) + "\n" for row in rows)
         self.rows.extend(rows)
         self.done.update(row["key"] for row in rows)
 
@@ -271,3 +273,12 @@ def summarize(per_image, fid):
             means["fid"] = fid[who]
         summary[who] = means
     return summary
+
+
+def _nan_for_null(value):
+    """A row read back: the nulls written for non-finite measures (fs.finite) as NaN again."""
+    if isinstance(value, dict):
+        return {k: _nan_for_null(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_nan_for_null(v) for v in value]
+    return float("nan") if value is None else value

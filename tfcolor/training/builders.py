@@ -1,14 +1,12 @@
 """Builds the strategy, datasets, networks, optimizers and GAN from a TrainConfig."""
 
-import json
-import math
 import os
 
 import numpy as np
 import tensorflow as tf
 
 from tfcolor import gans, models
-from tfcolor.core import ab_bins, color, data, rundir, schema
+from tfcolor.core import ab_bins, color, data, fs, rundir, schema
 from tfcolor.core.data import DataError, count_records
 from tfcolor.gans import rebalance
 from tfcolor.gans.reconstruction import Reconstruction
@@ -156,7 +154,9 @@ def make_datasets(config, info, strategy):
 
 def sample_batch(config, info, pool=512):
     """Fixed validation (or training) images for the sample grids, evenly spread over the
-    first ``pool`` records so that they show different photos."""
+    first ``pool`` records so that they show different photos; None for ``--val_images=0``."""
+    if config.data.val_images <= 0:
+        return None
     files = info.val_files or info.train_files
     ds = data.make_dataset(files, pool, training=False, image_size=config.data.image_size,
                            deterministic=True, hints=config.model.hints)
@@ -259,21 +259,10 @@ def build_gan(config, total_steps, reconstruction=None, counts=None):
     return gan
 
 
-def _finite(value):
-    """JSON has no NaN or Infinity: such floats are written as null."""
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 def write_json(path, obj):
     """Valid JSON (non-finite floats as null), keys sorted."""
     with tf.io.gfile.GFile(path, "w") as f:
-        json.dump(_finite(obj), f, indent=2, sort_keys=True, allow_nan=False)
+        f.write(fs.json_text(obj, sort_keys=True))
 
 
 def initialize_from(gan, path):

@@ -126,18 +126,21 @@ class RunLogger(keras.callbacks.Callback):
         self._append(self.epoch_path, {"epoch": epoch + 1, "step": step, **logs})
         if not os.path.exists(self.loss_path) and self._latest is not None:
             self._log_point(*self._latest)  # a run shorter than --log_every: its one point, and the figure
-        l_norm, real_ab = self.samples[0], self.samples[1]
-        fake_ab = self.model.inference_generator(l_norm, training=False)
-        grid = figures.sample_grid(l_norm, fake_ab, real_ab)
-        figures.save_grid(grid, rundir.sample_grid(self.model_dir, epoch + 1),
-                          title=f"epoch {epoch + 1}, step {step}")
+        grid = None
+        if self.samples is not None:  # --val_images=0: no sample grid
+            l_norm, real_ab = self.samples[0], self.samples[1]
+            fake_ab = self.model.inference_generator(l_norm, training=False)
+            grid = figures.sample_grid(l_norm, fake_ab, real_ab)
+            figures.save_grid(grid, rundir.sample_grid(self.model_dir, epoch + 1),
+                              title=f"epoch {epoch + 1}, step {step}")
         if os.path.exists(self.loss_path):  # none yet when an epoch is shorter than --log_every
             figures.plot_losses(figures.read_log(self.loss_path), rundir.path(self.model_dir, rundir.LOSSES_PNG))
         with self.writer.as_default(step=step):
             for name, value in logs.items():
                 if name.startswith("val_"):
                     tf.summary.scalar(f"val/{name[4:]}", value)
-            tf.summary.image("samples/gray_generated_truth", grid[None], step=step)
+            if grid is not None:
+                tf.summary.image("samples/gray_generated_truth", grid[None], step=step)
         self.writer.flush()
 
 

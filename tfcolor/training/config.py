@@ -37,7 +37,7 @@ class DataConfig:
     jitter_size: int = setting(0, "pix2pix random jitter: resize to this size before the random crop (0: off).")
     flip: bool = setting(True, "Random horizontal flips.")
     shuffle_buffer: int = setting(1000, "Records in the shuffle buffer.")
-    val_images: int = setting(8, "Fixed validation images in the per-epoch sample grid.")
+    val_images: int = setting(8, "Fixed validation images in the per-epoch sample grid (0: no grid).")
 
 
 @dataclasses.dataclass
