@@ -188,10 +188,11 @@ def test_the_readme_commands_do_what_the_readme_says(tmp_path):
             shutil.copytree(work / "runs" / "quickstart" / "eval", work / "runs" / "other" / "eval")
 
     quick = work / "runs" / "quickstart"
-    assert strict(quick / "data" / "manifest.json")["splits"]["train"]["records"] > 0
+
     def strict(path):  # valid JSON: no NaN or Infinity
         return json.loads(path.read_text(), parse_constant=lambda name: pytest.fail(f"{path}: {name}"))
 
+    assert strict(quick / "data" / "manifest.json")["splits"]["train"]["records"] > 0
     summary = strict(quick / "model" / "summary.json")
     assert summary["steps"] == 6 and (quick / "model" / "generator.keras").exists()
     assert json.loads((work / "data" / "mine" / "manifest.json").read_text())["splits"]["train"]["records"] > 0
