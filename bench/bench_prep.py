@@ -15,6 +15,7 @@ import time
 
 from absl import app, flags
 
+from bench.common import cpu_model
 from bench.photos import write_jpegs
 from data_prep import splits
 from data_prep.convert import PrepConfig
@@ -57,14 +58,6 @@ def main(argv):
                   f"{max(rates) / workers:6.1f} img/s per worker")
     finally:
         shutil.rmtree(root)
-
-
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return "unknown CPU"
 
 
 if __name__ == "__main__":

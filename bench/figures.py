@@ -21,7 +21,8 @@ import sys
 import numpy as np
 from PIL import Image
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from bench.common import ROOT
+
 FILM_PACKAGE = "python-nbsphinx-doc"
 FILM = "usr/share/doc/python-nbsphinx/html/www/wikimediacommons/Shepard_Calais_1906_FrenchGP.ogv"
 FILM_FRAMES = (30, 140, 260)

@@ -21,7 +21,7 @@ import time
 import numpy as np
 from PIL import Image
 
-from bench.web import cpu_model
+from bench.common import cpu_model
 
 
 def photo(long_side):

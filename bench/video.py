@@ -19,8 +19,9 @@ import os
 import sys
 import time
 
+from bench.common import ROOT
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
 CLIPS = {
     "cockatoo": ("python3-imageio", "usr/lib/python3/dist-packages/imageio/resources/images/cockatoo.mp4"),
     "street": ("opencv-doc", "usr/share/doc/opencv-doc/examples/data/vtest.avi"),
@@ -34,7 +35,7 @@ def log(*args):
 def find_clip(name, work):
     import glob
 
-    from bench.quality import unpack
+    from bench.sources import unpack
 
     package, path = CLIPS[name]
     root = unpack(package, work)

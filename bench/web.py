@@ -22,21 +22,14 @@ import base64
 import io
 import json
 import os
-import platform
 import time
 
 import numpy as np
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from bench.common import ROOT, cpu_model
+
 WALLPAPERS = "lomiri-wallpapers-20.04"
 BIG = "usr/share/backgrounds/Painting-Colors_by__herobrine7gamer.jpg"  # 6000x4000
-
-
-def cpu_model():
-    for line in open("/proc/cpuinfo"):
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor()
 
 
 def bench_photos(work):
@@ -45,7 +38,7 @@ def bench_photos(work):
 
     import skimage.data
 
-    from bench.quality import unpack
+    from bench.sources import unpack
 
     os.makedirs(work, exist_ok=True)
     small = os.path.join(work, "astronaut_512.jpg")

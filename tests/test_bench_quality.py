@@ -89,7 +89,7 @@ def test_ship_stores_the_weights_as_float16_and_the_render_size_in_the_config(tm
     was, its config with the default render size, which load_generator then renders at."""
     import keras
 
-    from bench import quality
+    from bench import shipping
     from tfcolor import models
     from tfcolor.core import rundir
     from tfcolor.deploy.serving import load_generator
@@ -101,7 +101,7 @@ def test_ship_stores_the_weights_as_float16_and_the_render_size_in_the_config(tm
     models.build_generator("unet_small", image_size=32, base_filters=8).save(run / rundir.GENERATOR)
     (run / rundir.CONFIG).write_text(json.dumps({"data": {"image_size": 32}}))
     (run / rundir.SUMMARY).write_text(json.dumps({"steps": 7}))
-    quality.ship(str(run), str(target), render_size=64)
+    shipping.ship(str(run), str(target), render_size=64)
     assert storage.stored_dtypes(str(target / rundir.GENERATOR)) == {"float16"}
     assert json.loads((target / rundir.SUMMARY).read_text()) == {"steps": 7}
     assert json.loads((target / rundir.CONFIG).read_text()) == {"data": {"image_size": 32}, rundir.RENDER_SIZE: 64}
@@ -112,21 +112,21 @@ def test_ship_stores_the_weights_as_float16_and_the_render_size_in_the_config(tm
 def test_the_calibrated_gain_matches_the_real_colourfulness_and_ships_in_the_config(tmp_path):
     """--ship_chroma_gain=calibrate: real / colourised mean colourfulness of the held-out
     evaluation (40 against 25.6: 1.5625, kept to 2 decimals), written into the shipped config."""
-    from bench import quality
+    from bench import shipping
     from tfcolor import models
     from tfcolor.core import rundir
 
     (tmp_path / "eval").mkdir()
     (tmp_path / "eval" / "metrics.json").write_text(json.dumps({"summary": {
         "truth": {"colorfulness": 40.0}, "model": {"colorfulness": 25.6}, "gray": {"colorfulness": 0.1}}}))
-    assert quality.calibrated_gain(str(tmp_path / "eval")) == 1.56
+    assert shipping.calibrated_gain(str(tmp_path / "eval")) == 1.56
     run = tmp_path / "run"
     run.mkdir()
     models.build_generator("unet_small", image_size=32, base_filters=8).save(run / rundir.GENERATOR)
     (run / rundir.CONFIG).write_text(json.dumps({"data": {"image_size": 32}}))
     (run / rundir.SUMMARY).write_text("{}")
-    quality.ship(str(run), str(tmp_path / "a"), chroma_gain=1.56)
-    quality.ship(str(run), str(tmp_path / "b"), chroma_gain=1.0)  # 1: nothing to write
+    shipping.ship(str(run), str(tmp_path / "a"), chroma_gain=1.56)
+    shipping.ship(str(run), str(tmp_path / "b"), chroma_gain=1.0)  # 1: nothing to write
     assert json.loads((tmp_path / "a" / rundir.CONFIG).read_text())[rundir.CHROMA_GAIN] == 1.56
     assert rundir.CHROMA_GAIN not in json.loads((tmp_path / "b" / rundir.CONFIG).read_text())
 
@@ -134,12 +134,12 @@ def test_the_calibrated_gain_matches_the_real_colourfulness_and_ships_in_the_con
 def test_shipped_files_carry_no_paths_of_the_machine():
     """bench.quality --ship writes configs and summaries with paths relative to the repository
     (or bare names outside it), and the shipped model's files hold none."""
-    from bench import quality
+    from bench import shipping
 
-    config = {"data": {"train": os.path.join(quality.ROOT, "runs", "q", "data64"), "val": ""},
+    config = {"data": {"train": os.path.join(shipping.ROOT, "runs", "q", "data64"), "val": ""},
               "model": {"encoder_weights": "/elsewhere/pretrained/lite0.weights.h5"}, "steps": 5,
               "paths": ["/x/y.keras", "relative/z"]}
-    assert quality.portable(config) == {"data": {"train": os.path.join("runs", "q", "data64"), "val": ""},
+    assert shipping.portable(config) == {"data": {"train": os.path.join("runs", "q", "data64"), "val": ""},
                                         "model": {"encoder_weights": "lite0.weights.h5"}, "steps": 5,
                                         "paths": ["y.keras", "relative/z"]}
 

@@ -95,10 +95,10 @@ def _save(path, rgb, alpha=None):
 
 def main(argv):
     logging.set_verbosity(logging.WARNING)  # TF's INFO lines (saving, converting) drown ours
-    from tfcolor.deploy import hinting
-
     if FLAGS.runner == "beam":
         return _on_beam(list(argv[1:]) + list(FLAGS.input))
+    from tfcolor.deploy import hinting
+
     overwrite = True if FLAGS.overwrite is None else FLAGS.overwrite
 
     specs = list(argv[1:]) + list(FLAGS.input)

@@ -33,7 +33,7 @@ from apache_beam.ml.inference.base import ModelHandler, PredictionResult, RunInf
 
 from tfcolor.core import fs
 from tfcolor.core.beam import pipeline_options
-from tfcolor.deploy import colorizer, hinting
+from tfcolor.deploy import colorizer  # hinting (TensorFlow) only in the workers: the driver starts fast
 
 SKIPPED = "skipped"
 COUNTERS = ("photos", "skipped", "bytes_written")
@@ -83,6 +83,8 @@ def _hints_for(hints_path, name, height, width):
     through Beam's (a reference photo named in such a file must be readable by the worker)."""
     if not hints_path:
         return None
+    from tfcolor.deploy import hinting
+
     if not fs.is_remote(hints_path):
         hint_file = hinting.hint_file_for(hints_path, name)
         return hinting.load_for_photo(hint_file, height, width) if hint_file else None
