@@ -5,6 +5,10 @@ import os
 import subprocess
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# The shipped model's network converted for tfcolor.deploy.quick: once per test machine, shared by
+# the test processes (written atomically), never in the user's ~/.cache.
+os.environ.setdefault("TFCOLOR_CACHE", os.path.join(__import__("tempfile").gettempdir(),
+                                                    f"tfcolor-test-cache-{os.getuid()}"))
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402

@@ -97,8 +97,8 @@ def main(argv):
     logging.set_verbosity(logging.WARNING)  # TF's INFO lines (saving, converting) drown ours
     if FLAGS.runner == "beam":
         return _on_beam(list(argv[1:]) + list(FLAGS.input))
-    from tfcolor.deploy import hinting
-
+    if FLAGS.hints:  # (TensorFlow: the shipped model and .tflite files colour without it)
+        from tfcolor.deploy import hinting
     overwrite = True if FLAGS.overwrite is None else FLAGS.overwrite
 
     specs = list(argv[1:]) + list(FLAGS.input)
@@ -148,7 +148,7 @@ def main(argv):
         for path, in_name, target in todo[start:start + NETWORK_BATCH]:
             try:
                 rgb, alpha = read_photo(path, FLAGS.max_pixels)
-                hint_file = hinting.hint_file_for(FLAGS.hints, in_name)
+                hint_file = FLAGS.hints and hinting.hint_file_for(FLAGS.hints, in_name)
                 hints = hinting.load_for_photo(hint_file, *rgb.shape[:2]) if hint_file else None
                 read.append((path, target, rgb, alpha, hints))
             except Exception as e:  # noqa: BLE001 (a bad photo must not stop the others)
@@ -231,6 +231,8 @@ def _on_beam(specs):
 def _colorize_clips(clips, colorize, description):
     """Colourises each clip (a clip that fails is reported and passed over); returns how many
     were written."""
+    if not clips:
+        return 0
     from tfcolor.core.hints import HintError
     from tfcolor.deploy import hinting
     from tfcolor.deploy.hint_tracks import HintTracker

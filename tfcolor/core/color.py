@@ -22,51 +22,21 @@ Network normalisation, defined here and nowhere else:
     ab_norm = ab / 110            (sRGB gamut |a|, |b| <= 108 -> inside [-1, 1])
 """
 
-import numpy as np
 import tensorflow as tf
 
-# sRGB primaries with a D65 white, as in skimage.color (xyz_from_rgb).
-XYZ_FROM_RGB = np.array(
-    [
-        [0.412453, 0.357580, 0.180423],
-        [0.212671, 0.715160, 0.072169],
-        [0.019334, 0.119193, 0.950227],
-    ]
-)
-RGB_FROM_XYZ = np.linalg.inv(XYZ_FROM_RGB)
-D65_WHITE = np.array([0.95047, 1.0, 1.08883])
-
-# Normalisation constants for the networks (see module docstring).
-L_SCALE = 50.0
-AB_SCALE = 110.0
-
-_SRGB_THRESHOLD = 0.04045
-_LINEAR_THRESHOLD = 0.0031308
-_LAB_EPSILON = 0.008856  # (6/29)**3 rounded as in skimage
-_LAB_KAPPA = 7.787  # (29/6)**2 / 3 rounded as in skimage
-_LAB_OFFSET = 16.0 / 116.0
-_F_INV_THRESHOLD = 0.2068966  # 6/29
-
-# rgb_linear (row vector) -> XYZ / white, folded into one matrix.
-_RGB_TO_XYZN = (XYZ_FROM_RGB.T / D65_WHITE[None, :]).astype(np.float32)
-# XYZ / white -> rgb_linear.
-_XYZN_TO_RGB = (D65_WHITE[:, None] * RGB_FROM_XYZ.T).astype(np.float32)
-# (f(X), f(Y), f(Z)) -> (L + 16, a, b).
-_F_TO_LAB = np.array(
-    [[0.0, 500.0, 0.0], [116.0, -500.0, 200.0], [0.0, 0.0, -200.0]], np.float32
-)
-_LAB_TO_F = np.linalg.inv(_F_TO_LAB.astype(np.float64)).astype(np.float32)
-_LAB_SHIFT = np.array([-16.0, 0.0, 0.0], np.float32)
-
-
-def _srgb_to_linear_np(c):
-    c = np.asarray(c, np.float64)
-    return np.where(c > _SRGB_THRESHOLD, ((c + 0.055) / 1.055) ** 2.4, c / 12.92)
-
-
-# The sRGB linearisation of each 8-bit code value: a uint8 image needs a
-# gather instead of a pow per channel value.
-SRGB_TO_LINEAR_U8 = _srgb_to_linear_np(np.arange(256) / 255.0).astype(np.float32)
+from tfcolor.core.colornp import (AB_SCALE, D65_WHITE, L_SCALE, RGB_FROM_XYZ, SRGB_TO_LINEAR_U8,  # noqa: F401
+                                  XYZ_FROM_RGB)
+from tfcolor.core.colornp import F_INV_THRESHOLD as _F_INV_THRESHOLD
+from tfcolor.core.colornp import F_TO_LAB as _F_TO_LAB
+from tfcolor.core.colornp import LAB_EPSILON as _LAB_EPSILON
+from tfcolor.core.colornp import LAB_KAPPA as _LAB_KAPPA
+from tfcolor.core.colornp import LAB_OFFSET as _LAB_OFFSET
+from tfcolor.core.colornp import LAB_SHIFT as _LAB_SHIFT
+from tfcolor.core.colornp import LAB_TO_F as _LAB_TO_F
+from tfcolor.core.colornp import LINEAR_THRESHOLD as _LINEAR_THRESHOLD
+from tfcolor.core.colornp import RGB_TO_XYZN as _RGB_TO_XYZN
+from tfcolor.core.colornp import SRGB_THRESHOLD as _SRGB_THRESHOLD
+from tfcolor.core.colornp import XYZN_TO_RGB as _XYZN_TO_RGB
 
 
 def _matmul_last(x, matrix):

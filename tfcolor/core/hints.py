@@ -26,7 +26,7 @@ import os
 
 import numpy as np
 
-from tfcolor.core import color
+from tfcolor.core import colornp  # TensorFlow (tfcolor.core.color) only where a function needs it
 
 # Simulated hints of training (Zhang et al. 2017): points geometric with p = 1/8, a share of
 # photos with none, centres N(1/2, 1/4) of each side, square patches of 1-9 px revealing the
@@ -94,6 +94,8 @@ class Hints:
 
 def lab_of_rgb(rgb):
     """uint8-valued RGB ``[..., 3]`` -> Lab ``[..., 3]`` (natural units), tfcolor's conversion."""
+    from tfcolor.core import color
+
     return color.rgb_to_lab(np.asarray(rgb, np.float32) / 255.0).numpy()
 
 
@@ -114,6 +116,8 @@ def parse_color(text, where="color"):
 
 def ab_to_hex(ab, lightness=60.0):
     """A hex colour with these a*b* (at ``lightness``), for saving hints given as a*b*."""
+    from tfcolor.core import color
+
     rgb = color.lab_to_rgb(np.array([lightness, *ab], np.float32)).numpy()
     return "#" + "".join(f"{int(round(float(c) * 255)):02x}" for c in rgb)
 
@@ -243,7 +247,7 @@ def hint_map(hints, height, width, photo_size=None, points=None):
             np.add.at(total, (rows, cols), ab)
             np.add.at(count, (rows, cols), 1)
     mask = count > 0
-    ab = np.where(mask[..., None], total / np.maximum(count, 1)[..., None], 0.0) / color.AB_SCALE
+    ab = np.where(mask[..., None], total / np.maximum(count, 1)[..., None], 0.0) / colornp.AB_SCALE
     return ab.astype(np.float32), mask[..., None].astype(np.float32)
 
 
@@ -341,6 +345,8 @@ def points_to_channels(points, photo_height, photo_width, size):
     pixels and colours as :func:`hint_map` (tests/test_hints.py)."""
     import tensorflow as tf
 
+    from tfcolor.core import color
+
     points = tf.reshape(tf.cast(points, tf.float32), [-1, len(POINT_FIELDS)])
     x, y, radius = points[:, 0], points[:, 1], points[:, 2]
     sy = float(size) / tf.cast(photo_height, tf.float32)
@@ -355,7 +361,7 @@ def points_to_channels(points, photo_height, photo_width, size):
     active = tf.cast(x >= 0, tf.float32)
     in_rows = span(y * sy, radius * sy) * active[:, None]
     in_cols = span(x * sx, radius * sx)
-    ab = color.rgb_to_lab(points[:, 3:] / 255.0)[:, 1:] / color.AB_SCALE  # [N, 2]
+    ab = color.rgb_to_lab(points[:, 3:] / 255.0)[:, 1:] / colornp.AB_SCALE  # [N, 2]
     count = tf.einsum("kh,kw->hw", in_rows, in_cols)
     sums = tf.einsum("kh,kc,kw->hwc", in_rows, ab, in_cols)
     mask = tf.cast(count > 0, tf.float32)[..., None]

@@ -161,19 +161,26 @@ def load_colorizer(path, num_threads=None, render_size=0, chroma_gain=0.0):
     model's own; training runs and generator.keras only: an exported model keeps the size and
     gain it was exported with)."""
     check_model(path, render_size, chroma_gain)
+    if path.endswith(".tflite") and os.path.isfile(path):  # LiteRT alone: no TensorFlow import
+        from tfcolor.deploy import litert
+
+        interp = litert.interpreter(path, num_threads)
+        network = None
+        if litert.takes_hint_rows(interp):
+            def network(rgb, hints, points=None):
+                from tfcolor.deploy import hinting
+
+                return litert.colorize_with(interp, rgb, hinting.hint_rows(hints, points))
+        return _with_batch(lambda rgb: litert.colorize_with(interp, rgb), network=network), f"TFLite {path}"
+    if _quick_path(path, render_size, chroma_gain):
+        from tfcolor.deploy import quick
+
+        colorize = quick.QuickColorizer(quick.network_file(path), num_threads)
+        return _with_batch(colorize), f"{path} ({colorize.size} px, its network on LiteRT)"
     import tensorflow as tf
 
     from tfcolor.deploy import hinting, serving_api
 
-    if path.endswith(".tflite") and os.path.isfile(path):
-        from tfcolor.deploy import lite
-
-        interp = lite.interpreter(path, num_threads)
-        network = None
-        if lite.takes_hint_rows(interp):
-            def network(rgb, hints, points=None):
-                return lite.colorize_with(interp, rgb, hinting.hint_rows(hints, points))
-        return _with_batch(lambda rgb: lite.colorize_with(interp, rgb), network=network), f"TFLite {path}"
     if os.path.exists(os.path.join(path, "generator.keras")):
         from tfcolor.deploy import inference
         from tfcolor.deploy.serving import load_generator
@@ -222,6 +229,18 @@ def load_colorizer(path, num_threads=None, render_size=0, chroma_gain=0.0):
             return tf.io.decode_png(out[serving_api.OUTPUT_KEY][0]).numpy()
 
     return _with_batch(lambda rgb: run_saved(rgb[None])[0], run_saved, network), f"SavedModel {saved}"
+
+
+def _quick_path(path, render_size, chroma_gain):
+    """Whether ``path`` is colourised by tfcolor.deploy.quick (no TensorFlow): the shipped model
+    at its own render size and gain (its network converted once per machine, then cached)."""
+    from tfcolor.core import rundir, shipped
+
+    if render_size or chroma_gain or not os.path.isdir(shipped.model_dir()) or not os.path.isdir(path):
+        return False
+    if not os.path.samefile(path, shipped.model_dir()):
+        return False
+    return not (rundir.read_config(path) or {}).get("model", {}).get("hints", False)
 
 
 def _gain_note(generator, layer_name):
@@ -273,10 +292,13 @@ def _with_batch(one, batch=None, network=None, photos=None):
     of photos of any sizes (default: one by one), and ``.hinted(rgb, hints, points=None)``, the
     photo coloured with user hints (tfcolor.deploy.hinting: the hint ``network`` when the model
     is one, else Levin's propagation around its colours)."""
-    from tfcolor.deploy import hinting
+    def hinted(rgb, hints, points=None):
+        from tfcolor.deploy import hinting
+
+        return hinting.hinted(one, hints, rgb, network, points)
 
     one.batch = batch
     one.photos = photos or (lambda rgbs: [one(rgb) for rgb in rgbs])
-    one.hinted = lambda rgb, hints, points=None: hinting.hinted(one, hints, rgb, network, points)
+    one.hinted = hinted
     one.takes_hints = network is not None
     return one

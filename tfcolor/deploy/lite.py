@@ -27,6 +27,7 @@ import tensorflow as tf
 
 from tfcolor.core import color
 from tfcolor.deploy import inference
+from tfcolor.deploy.litert import colorize_with, interpreter, takes_hint_rows  # noqa: F401 (lite's API)
 from tfcolor.models import matmul_conv
 from tfcolor.models.hint_inputs import takes_hints
 from tfcolor.models.subpixel import to_subpixel
@@ -191,29 +192,6 @@ def _quantize_network_only(converter, photos, net_name, channels=1):
     options.denylisted_nodes = sorted({names[op["outputs"][0]] for op in calibrated._get_ops_details()
                                        if op["outputs"] and not in_network(names[op["outputs"][0]])})
     return debugger.get_nondebug_quantized_model()
-
-
-def interpreter(model, num_threads=None):
-    """An ai-edge-litert interpreter for .tflite bytes or a path."""
-    from ai_edge_litert.interpreter import Interpreter
-
-    kwargs = {"model_path": model} if isinstance(model, (str, os.PathLike)) else {"model_content": model}
-    return Interpreter(num_threads=num_threads or os.cpu_count(), **kwargs)
-
-
-def colorize_with(interp, image, hint_rows=None):
-    """uint8 [H, W, 3] -> uint8 [H, W, 3] through a .tflite file's ``colorize`` signature, or
-    with hint rows [N, 6] (tfcolor.core.hints.points_array) its ``colorize_hints``."""
-    image = np.ascontiguousarray(image, np.uint8)[None]
-    if hint_rows is not None:
-        runner = interp.get_signature_runner("colorize_hints")
-        return runner(image=image, hints=np.asarray(hint_rows, np.float32).reshape(-1, 6))["rgb"][0]
-    return interp.get_signature_runner("colorize")(image=image)["rgb"][0]
-
-
-def takes_hint_rows(interp):
-    """Whether a .tflite file has the ``colorize_hints`` signature (a hint generator's)."""
-    return "colorize_hints" in interp.get_signature_list()
 
 
 def write_variants(generator, model_size, directory, variants, calibration_data=None, log=print):
