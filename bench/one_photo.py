@@ -1,0 +1,74 @@
+"""One photo from the shell: `colorize photo.jpg` with the shipped model, whole processes timed,
+the quick path (its network on LiteRT, numpy for the rest, no TensorFlow import) against the
+TensorFlow path (the same model forced through it with --render_size at its own size), run
+alternately; the two outputs compared (PSNR).
+
+    python -m bench.one_photo                      # scikit-image's astronaut, resized to 1024 px
+    python -m bench.one_photo --photo=my.jpg --runs=7
+
+The first quick run on a machine converts the network (with TensorFlow) into the cache; it is
+done before the timed runs and reported apart.
+"""
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+from PIL import Image
+
+from bench.common import ROOT, cpu_model, log
+
+
+def timed(args, env):
+    start = time.perf_counter()
+    result = subprocess.run([sys.executable, "-m", "tfcolor.colorize", *args], cwd=ROOT, env=env,
+                            capture_output=True, text=True)
+    if result.returncode:
+        raise SystemExit(f"failed: {args}\n{result.stderr[-3000:]}")
+    return time.perf_counter() - start
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--photo", default="", help="default: scikit-image's astronaut at 1024 px")
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+
+    from tfcolor.core import rundir, shipped
+    from tfcolor.deploy import quick
+
+    work = tempfile.mkdtemp(prefix="one_photo-")
+    photo = args.photo
+    if not photo:
+        import skimage.data
+
+        photo = os.path.join(work, "astronaut.jpg")
+        Image.fromarray(skimage.data.astronaut()).resize((1024, 1024), Image.LANCZOS).save(photo, quality=92)
+    env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2")
+    size = (rundir.read_config(shipped.model_dir()) or {}).get(rundir.RENDER_SIZE, 0) or 96
+    start = time.perf_counter()
+    cached = os.path.exists(os.path.join(quick.cache_dir(), f"network-{quick.model_key(shipped.model_dir())}.tflite"))
+    quick.network_file(shipped.model_dir())
+    log(f"network conversion: {'already cached' if cached else f'{time.perf_counter() - start:.1f} s (once)'}")
+    runs = {"quick": [], "tensorflow": []}
+    for _ in range(args.runs):
+        runs["quick"].append(timed([photo, f"--output_dir={work}/quick"], env))
+        runs["tensorflow"].append(timed([photo, f"--output_dir={work}/tf", f"--render_size={size}"], env))
+    name = os.path.splitext(os.path.basename(photo))[0] + ".png"
+    a = np.asarray(Image.open(os.path.join(work, "quick", name))).astype(float)
+    b = np.asarray(Image.open(os.path.join(work, "tf", name))).astype(float)
+    mse = np.mean((a - b) ** 2)
+    log(f"{cpu_model()}, {os.cpu_count()} cores; {photo} ({a.shape[1]}x{a.shape[0]})")
+    for kind, times in runs.items():
+        log(f"{kind}: median {statistics.median(times):.2f} s ({', '.join(f'{t:.2f}' for t in times)})")
+    log(f"ratio {statistics.median(runs['tensorflow']) / statistics.median(runs['quick']):.1f}x; quick against "
+        f"TensorFlow: PSNR {10 * np.log10(255 ** 2 / mse) if mse else float('inf'):.1f} dB")
+
+
+if __name__ == "__main__":
+    main()
