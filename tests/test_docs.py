@@ -95,8 +95,8 @@ README_COMMANDS = {
     "python -m data_prep.folder --images=~/Pictures --output_dir=data/mine --image_size=256 --store_size=286": RUN,
     "python -m data_prep.folder ...": "the command above, shortened in the text",
     "python -m tfcolor.train --flagfile=experiments/pix2pix.flags --train=data/mine --model_dir=runs/p2p":
-        ("--epochs=1", "--decay_epochs=1", "--steps_per_epoch=2", "--log_every=1", "--checkpoint_every=2",
-         "--val_images=0"),
+        ("--epochs=1", "--decay_epochs=1", "--steps_per_epoch=2", "--batch_size=2", "--log_every=1",
+         "--checkpoint_every=2", "--val_images=0"),
     "python -m tfcolor.colorize old_photo.jpg scans/": RUN,
     "python -m tfcolor.colorize --model=runs/quickstart/model --input=photos/ --output_dir=colorized "
     "--side_by_side": RUN,
