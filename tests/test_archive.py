@@ -119,8 +119,9 @@ def test_every_model_kind_through_run_inference(models, kind, tmp_path):
     assert counters["bytes_written"] == sum(os.path.getsize(j[3]) for j in jobs if os.path.exists(j[3]))
 
 
-def test_a_photos_colours_do_not_depend_on_the_photos_batched_with_it(models):
-    colorize, _ = colorizer.load_colorizer(models["run"])
+def test_a_photos_colours_do_not_depend_on_the_photos_batched_with_it(trained_generator, tmp_path):
+    trained_generator.save(tmp_path / "generator.keras")
+    colorize, _ = colorizer.load_colorizer(str(tmp_path))
     photos = [photo(name)[:70 + 9 * i, :50 + 13 * i] for i, name in enumerate(PHOTOS * 3)]  # 12: two batches
     together = colorize.photos(photos)
     for i in (0, 5, 11):
@@ -131,6 +132,7 @@ def test_a_photos_colours_do_not_depend_on_the_photos_batched_with_it(models):
     assert np.abs(colorize(photos[3]).astype(int) - together[3]).max() <= 1
 
 
+@pytest.mark.slow
 def test_paths_on_other_filesystems(models, tmp_path):
     from tests import remote_fs  # registers localtest://
     from tfcolor.deploy import archive
