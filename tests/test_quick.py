@@ -1,6 +1,6 @@
 """Colouring without TensorFlow (tfcolor.deploy.quick, tfcolor.core.colornp): the numpy Lab math
 and resizes against TensorFlow's, the quick colouriser's photos against the TensorFlow path's,
-and a whole colorize command on the shipped model that never imports TensorFlow."""
+and a whole colorize command on the shipped model that never imports TensorFlow, hints included."""
 
 import os
 import subprocess
@@ -32,6 +32,12 @@ def test_numpy_lab_and_resizes_match_tensorflow():
     for height, width in ((1024, 683), (97, 141), (96, 96), (40, 300)):
         np.testing.assert_allclose(colornp.resize_bilinear(small, height, width),
                                    tf.image.resize(small, (height, width), method="bilinear").numpy(), atol=1e-4)
+    for values in (rgb, rgb.astype(np.float32) / 255.0):
+        np.testing.assert_allclose(colornp.rgb_to_lab(values), color.rgb_to_lab(values).numpy(), atol=3e-3)
+    for height, width in ((48, 70), (97, 141), (30, 33), (10, 141)):  # shrinking (area), one side kept
+        np.testing.assert_allclose(colornp.resize_area(rgb.astype(np.float32), height, width),
+                                   tf.image.resize(rgb.astype(np.float32), (height, width), method="area").numpy(),
+                                   atol=2e-3)
     l_full = colornp.lightness(rgb)
     for size in (32, 96, 128):  # smaller than the photo, and larger on one side
         np.testing.assert_allclose(colornp.shrink(l_full, size), inference.shrink(l_full[None], size)[0].numpy(),
@@ -91,6 +97,12 @@ def test_the_shipped_model_colours_a_photo_without_tensorflow(tmp_path):
     assert result.returncode == 0 and "no TensorFlow" in result.stdout, result.stderr[-2000:]
     from PIL import Image
 
+    (tmp_path / "cat.json").write_text('{"points": [{"x": 200, "y": 150, "color": "#2060c0"}]}')
+    hinted = subprocess.run([sys.executable, "-c", NO_TENSORFLOW.replace('"--output_dir=%s"]', '"--output_dir=%s", '
+                                                                         '"--hints=%s"]')
+                             % (str(tmp_path / "cat.png"), tmp_path / "hinted", tmp_path / "cat.json")],
+                            cwd=REPO, env=launcher.command_env(), capture_output=True, text=True, timeout=120)
+    assert hinted.returncode == 0 and "no TensorFlow" in hinted.stdout, hinted.stderr[-2000:]
     got = np.asarray(Image.open(tmp_path / "out" / "cat.png"))
     generator, size = load_generator(shipped.model_dir())
     expected = inference.to_uint8(inference.colorize(generator, inference.to_float_rgb(rgb[None]), size))[0].numpy()

@@ -57,6 +57,13 @@ def lightness(rgb):
     return (116.0 * _lab_f(y) - 16.0).astype(np.float32)[..., None]
 
 
+def rgb_to_lab(rgb):
+    """sRGB [..., 3] (uint8, or floats in [0, 1]) -> L*a*b* float32, as tfcolor.core.color.rgb_to_lab."""
+    rgb = np.asarray(rgb)
+    linear = SRGB_TO_LINEAR_U8[rgb] if rgb.dtype == np.uint8 else srgb_to_linear(rgb).astype(np.float32)
+    return (_lab_f(linear @ RGB_TO_XYZN) @ F_TO_LAB + LAB_SHIFT).astype(np.float32)
+
+
 def lab_to_rgb_uint8(lab):
     """L*a*b* [..., 3] -> uint8 sRGB, as tfcolor.core.color.lab_to_rgb then rounded (negative
     f(Z) and out-of-gamut values clipped, as skimage does)."""
@@ -87,6 +94,23 @@ def _resize_axis(x, size, axis):
 def resize_bilinear(image, height, width):
     """[H, W, C] float32 -> [height, width, C], as tf.image.resize(method="bilinear")."""
     return _resize_axis(_resize_axis(np.asarray(image, np.float32), height, 0), width, 1)
+
+
+def _area_weights(n, size):
+    """[size, n]: the share of each of the ``n`` input cells in each of ``size`` output cells."""
+    edges = np.arange(size + 1) * (n / size)
+    low, high = edges[:-1, None], edges[1:, None]
+    cells = np.arange(n)[None, :]
+    overlap = np.clip(np.minimum(high, cells + 1) - np.maximum(low, cells), 0.0, None)
+    return (overlap / (n / size)).astype(np.float32)
+
+
+def resize_area(image, height, width):
+    """[H, W, C] -> [height, width, C], each output pixel the mean of the input area it covers (as
+    tf.image.resize(method="area") when shrinking)."""
+    image = np.asarray(image, np.float32)
+    rows = np.tensordot(_area_weights(image.shape[0], height), image, axes=(1, 0))
+    return np.einsum("wj,hjc->hwc", _area_weights(image.shape[1], width), rows)
 
 
 def shrink(image, size):

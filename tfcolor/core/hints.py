@@ -94,9 +94,7 @@ class Hints:
 
 def lab_of_rgb(rgb):
     """uint8-valued RGB ``[..., 3]`` -> Lab ``[..., 3]`` (natural units), tfcolor's conversion."""
-    from tfcolor.core import color
-
-    return color.rgb_to_lab(np.asarray(rgb, np.float32) / 255.0).numpy()
+    return colornp.rgb_to_lab(np.asarray(rgb, np.float32) / 255.0)
 
 
 def parse_color(text, where="color"):

@@ -17,8 +17,7 @@ import os
 
 import numpy as np
 
-from tfcolor.core import color, hints as hint_format, levin
-from tfcolor.deploy.inference import to_uint8
+from tfcolor.core import colornp, hints as hint_format, levin  # numpy alone: no TensorFlow import
 
 PROPAGATION_SIZE = 256  # long side (px) of Levin's solve
 # The pull towards the model's colours on unhinted pixels (core.levin). 0, Levin alone: from one
@@ -74,10 +73,10 @@ def working_size(height, width, long_side=PROPAGATION_SIZE):
 
 
 def _resize(array, height, width):
-    import tensorflow as tf
-
-    return tf.image.resize(np.asarray(array, np.float32), (height, width), method="area"
-                           if height <= array.shape[0] else "bilinear").numpy()
+    """Area averaging down, bilinear up (as tf.image.resize's "area" and "bilinear")."""
+    if height <= array.shape[0]:
+        return colornp.resize_area(array, height, width)
+    return colornp.resize_bilinear(array, height, width)
 
 
 def propagate(rgb, hints, model_rgb=None, size=PROPAGATION_SIZE, prior_weight=PRIOR_WEIGHT, points=None):
@@ -97,14 +96,14 @@ def propagate(rgb, hints, model_rgb=None, size=PROPAGATION_SIZE, prior_weight=PR
         return found if found is not None else _join(lab[..., :1], np.zeros((height, width, 2)))
     prior = None
     if model_rgb is not None and prior_weight > 0:
-        prior = _resize(hint_format.lab_of_rgb(model())[..., 1:] / color.AB_SCALE, h, w)
+        prior = _resize(hint_format.lab_of_rgb(model())[..., 1:] / colornp.AB_SCALE, h, w)
     gray = _resize(lab[..., :1] / 100.0, h, w)[..., 0]
     ab = levin.propagate(gray, hint_ab, mask[..., 0], prior, prior_weight)
-    return _join(lab[..., :1], _resize(ab, height, width) * color.AB_SCALE)
+    return _join(lab[..., :1], _resize(ab, height, width) * colornp.AB_SCALE)
 
 
 def _join(l_full, ab_full):
-    return to_uint8(color.lab_to_rgb(np.concatenate([l_full, ab_full], -1).astype(np.float32))).numpy()
+    return colornp.lab_to_rgb_uint8(np.concatenate([l_full, ab_full], -1).astype(np.float32))
 
 
 def hint_channels(hints, size, photo_height, photo_width, points=None):
@@ -122,7 +121,7 @@ def reference_ab(path):
 
     rgb, _ = load_rgb(Item(key=path, path=path))
     h, w = working_size(*rgb.shape[:2])
-    small = to_uint8(_resize(rgb.astype(np.float32) / 255.0, h, w)).numpy()
+    small = np.round(np.clip(_resize(rgb.astype(np.float32) / 255.0, h, w), 0.0, 1.0) * 255.0).astype(np.uint8)
     ab = hint_format.lab_of_rgb(small)[..., 1:].reshape(-1, 2)
     ab.flags.writeable = False  # shared by the cache
     return ab
