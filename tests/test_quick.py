@@ -68,6 +68,16 @@ def test_a_changed_model_is_converted_again(tmp_path, monkeypatch):
     assert quick.cache_dir() == str(tmp_path / "cache")
 
 
+def test_an_unwritable_cache_falls_back_to_the_tensorflow_path(tmp_path, monkeypatch):
+    from tfcolor.core import shipped
+    from tfcolor.deploy.colorizer import load_colorizer
+
+    (tmp_path / "file").write_text("not a folder")
+    monkeypatch.setenv(quick.CACHE_ENV, str(tmp_path / "file" / "cache"))  # cannot be created
+    colorize, description = load_colorizer(shipped.model_dir())
+    assert "LiteRT" not in description and colorize(photo("coffee")[:40, :60]).shape == (40, 60, 3)
+
+
 NO_TENSORFLOW = """
 import sys
 from tfcolor import colorize

@@ -175,8 +175,13 @@ def load_colorizer(path, num_threads=None, render_size=0, chroma_gain=0.0):
     if _quick_path(path, render_size, chroma_gain):
         from tfcolor.deploy import quick
 
-        colorize = quick.QuickColorizer(quick.network_file(path), num_threads)
-        return _with_batch(colorize), f"{path} ({colorize.size} px, its network on LiteRT)"
+        try:
+            network_file = quick.network_file(path)
+        except OSError:  # a cache folder that cannot be written: the TensorFlow path below
+            network_file = None
+        if network_file:
+            colorize = quick.QuickColorizer(network_file, num_threads)
+            return _with_batch(colorize), f"{path} ({colorize.size} px, its network on LiteRT)"
     import tensorflow as tf
 
     from tfcolor.deploy import hinting, serving_api

@@ -43,6 +43,7 @@ def network_file(model_dir, log=None):
     path = os.path.join(cache_dir(), f"network-{model_key(model_dir)}.tflite")
     if os.path.exists(path):
         return path
+    os.makedirs(cache_dir(), exist_ok=True)  # (an OSError here, before converting: no cache to keep it in)
     (log or (lambda m: print(m, file=sys.stderr)))(
         f"first use of {model_dir} on this machine: converting its network for fast start-up ({path})")
     from tfcolor.core import fs
@@ -50,7 +51,6 @@ def network_file(model_dir, log=None):
     from tfcolor.deploy.serving import load_generator
 
     generator, size = load_generator(model_dir)
-    os.makedirs(cache_dir(), exist_ok=True)
     fs.write_bytes_atomic(path, lite.convert_network(generator, size, "fp32"))
     return path
 
