@@ -95,15 +95,14 @@ def _save(path, rgb, alpha=None):
 
 def main(argv):
     logging.set_verbosity(logging.WARNING)  # TF's INFO lines (saving, converting) drown ours
-    if FLAGS.runner == "beam":
-        return _on_beam(list(argv[1:]) + list(FLAGS.input))
-    if FLAGS.hints:  # (TensorFlow: the shipped model and .tflite files colour without it)
-        from tfcolor.deploy import hinting
-    overwrite = True if FLAGS.overwrite is None else FLAGS.overwrite
-
     specs = list(argv[1:]) + list(FLAGS.input)
     if not specs:
         raise app.UsageError("give the photos to colourise: python -m tfcolor.colorize PHOTO... (or --input)")
+    if FLAGS.runner == "beam":
+        return _on_beam(specs)
+    if FLAGS.hints:  # (TensorFlow: the shipped model and .tflite files colour without it)
+        from tfcolor.deploy import hinting
+    overwrite = True if FLAGS.overwrite is None else FLAGS.overwrite
     found, missing = collect_inputs(specs, FLAGS.recursive, IMAGE_EXTENSIONS + video.VIDEO_EXTENSIONS)
     for spec in missing:
         print(f"warning: {spec}: no image or video files", file=sys.stderr)
@@ -112,14 +111,10 @@ def main(argv):
         return 1
     clips = [(path, name) for path, name in found if video.is_video(path)]
     inputs = [(path, name) for path, name in found if not video.is_video(path)]
-    if FLAGS.hints:
-        if not os.path.exists(FLAGS.hints):
-            print(f"error: --hints={FLAGS.hints}: no such file or folder", file=sys.stderr)
-            return 1
-        if os.path.isfile(FLAGS.hints) and len(inputs) + len(clips) != 1:
-            print(f"error: --hints={FLAGS.hints} is one photo's hints, but {len(inputs) + len(clips)} photos and "
-                  f"clips were given; for several give a folder of <photo stem>.json files", file=sys.stderr)
-            return 1
+    problem = _hints_problem(len(found))
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 1
     if FLAGS.output and (len(clips) != 1 or inputs):
         raise app.UsageError("--output names the output of one clip; for several inputs use --output_dir")
     try:
@@ -171,6 +166,21 @@ def main(argv):
     return 0 if done or clips_done else 1
 
 
+def _hints_problem(count):
+    """What is wrong with --hints for ``count`` photos and clips (None: nothing), on any
+    filesystem Beam reads."""
+    from tfcolor.core import fs
+
+    if not FLAGS.hints:
+        return None
+    if not fs.exists(FLAGS.hints):
+        return f"--hints={FLAGS.hints}: no such file or folder"
+    if fs.is_file(FLAGS.hints) and count != 1:
+        return (f"--hints={FLAGS.hints} is one photo's hints, but {count} photos and clips were given; for several "
+                "give a folder of <photo stem>.json files")
+    return None
+
+
 def _on_beam(specs):
     """--runner=beam: the photos coloured by an Apache Beam pipeline (tfcolor.deploy.archive)."""
     from tfcolor.core import beam, fs
@@ -182,16 +192,12 @@ def _on_beam(specs):
             raise
         print(f"error: {beam.MISSING}", file=sys.stderr)
         return 1
-    if not specs:
-        raise app.UsageError("give the photos to colourise: python -m tfcolor.colorize PHOTO... (or --input)")
     if FLAGS.output:
         raise app.UsageError("--output names one clip's output; --runner=beam colours photos into --output_dir")
     try:
         model = FLAGS.model or shipped.default_model()
         if not fs.is_remote(model):
             check_model(model, FLAGS.render_size, FLAGS.chroma_gain)
-        if FLAGS.hints and not fs.exists(FLAGS.hints):
-            raise ValueError(f"--hints={FLAGS.hints}: no such file or folder")
         found, missing = archive.collect_inputs(specs, FLAGS.recursive, IMAGE_EXTENSIONS + video.VIDEO_EXTENSIONS)
     except (ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
@@ -201,9 +207,9 @@ def _on_beam(specs):
     if not found:
         print("error: no input photos found", file=sys.stderr)
         return 1
-    if FLAGS.hints and fs.is_file(FLAGS.hints) and len(found) != 1:
-        print(f"error: --hints={FLAGS.hints} is one photo's hints, but {len(found)} photos were given; for several "
-              f"give a folder of <photo stem>.json files", file=sys.stderr)
+    problem = _hints_problem(len(found))
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
         return 1
     clips = [path for path, _ in found if video.is_video(path)]
     photos = [(path, name) for path, name in found if not video.is_video(path)]

@@ -79,28 +79,19 @@ class ReadPhoto(beam.DoFn):
 
 
 def _hints_for(hints_path, name, height, width):
-    """The photo's hints (None: it has none); a hint folder on another filesystem is read
-    through Beam's (a reference photo named in such a file must be readable by the worker)."""
-    if not hints_path:
-        return None
+    """The photo's hints (None: it has none); a hint file on another filesystem is fetched
+    through Beam's (a reference photo named in it must be readable by the worker)."""
     from tfcolor.deploy import hinting
 
-    if not fs.is_remote(hints_path):
-        hint_file = hinting.hint_file_for(hints_path, name)
-        return hinting.load_for_photo(hint_file, height, width) if hint_file else None
-    stem = os.path.splitext(name)[0]
-    for suffix in (".json", hinting.SCRIBBLE_SUFFIX):
-        remote = fs.join(hints_path, stem + suffix)
-        if fs.exists(remote):
-            with tempfile.TemporaryDirectory() as tmp:
-                local = os.path.join(tmp, os.path.basename(remote))
-                with open(local, "wb") as f:
-                    f.write(fs.read_bytes(remote))
-                try:
-                    return hinting.load_for_photo(local, height, width)
-                except hinting.hint_format.HintError as e:
-                    raise hinting.hint_format.HintError(str(e).replace(local, remote)) from None
-    return None
+    hint_file = hinting.hint_file_for(hints_path, name)
+    if not hint_file or not fs.is_remote(hint_file):
+        return hint_file and hinting.load_for_photo(hint_file, height, width)
+    with tempfile.TemporaryDirectory() as tmp:
+        local = fs.fetch(hint_file, tmp)
+        try:
+            return hinting.load_for_photo(local, height, width)
+        except hinting.hint_format.HintError as e:
+            raise hinting.hint_format.HintError(str(e).replace(local, hint_file)) from None
 
 
 class ColorizerHandler(ModelHandler):

@@ -17,7 +17,7 @@ import os
 
 import numpy as np
 
-from tfcolor.core import colornp, hints as hint_format, levin  # numpy alone: no TensorFlow import
+from tfcolor.core import colornp, fs, hints as hint_format, levin  # numpy alone: no TensorFlow import
 
 PROPAGATION_SIZE = 256  # long side (px) of Levin's solve
 # The pull towards the model's colours on unhinted pixels (core.levin). 0, Levin alone: from one
@@ -29,15 +29,15 @@ SCRIBBLE_SUFFIX = "_scribble.png"
 def hint_file_for(hints_path, photo_name):
     """The hint file of a photo: ``hints_path`` itself when it is a file; in a folder
     ``<photo stem>.json`` or ``<photo stem>_scribble.png`` (the photo's path inside its input
-    folder kept); None when the photo has none."""
+    folder kept); None when the photo has none. Any filesystem Beam reads (tfcolor.core.fs)."""
     if not hints_path:
         return None
-    if os.path.isfile(hints_path):
+    if fs.is_file(hints_path):
         return hints_path
     stem = os.path.splitext(photo_name)[0]
     for candidate in (stem + ".json", stem + SCRIBBLE_SUFFIX):
-        path = os.path.join(hints_path, candidate)
-        if os.path.isfile(path):
+        path = fs.join(hints_path, candidate)
+        if fs.is_file(path):
             return path
     return None
 
