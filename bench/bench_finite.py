@@ -18,8 +18,10 @@ from tfcolor import gans, models
 from tfcolor.core import color
 
 flags.DEFINE_integer("steps", 500, "Training steps per objective and precision.")
-flags.DEFINE_integer("size", 64, "Crop size (U-Net generator, 3-layer PatchGAN critic).")
+flags.DEFINE_integer("size", 64, "Crop size (3-layer PatchGAN critic).")
 flags.DEFINE_integer("batch", 8, "Batch size.")
+flags.DEFINE_string("generator", "unet", "Generator kind (bench/gpu.sh's smoke run takes unet_small: it traces in "
+                    "a third of the time).")
 flags.DEFINE_list("precisions", ["mixed_float16", "mixed_bfloat16"], "Keras dtype policies.")
 flags.DEFINE_list("objectives", ["pix2pix", "wgan", "wgan_gp"], "GAN objectives.")
 flags.DEFINE_string("json_out", "", "Also write the results here as JSON.")
@@ -53,7 +55,7 @@ def run(objective, precision, data):
     try:
         keras.utils.set_random_seed(0)
         norm = "layer" if objective == "wgan_gp" else "batch"
-        g = models.build_generator("unet", image_size=FLAGS.size, base_filters=32)
+        g = models.build_generator(FLAGS.generator, image_size=FLAGS.size, base_filters=32)
         d = models.build_discriminator("patchgan", image_size=FLAGS.size, n_layers=3, base_filters=32, norm=norm)
         gan = gans.build_gan(objective, g, d)
         gan.compile()

@@ -17,7 +17,7 @@
 # GPU's mean utilisation per phase (nvidia-smi sampled every 250 ms).
 #
 # Environment: PYTHON (python), STEPS (timed steps per run, 20), REPEATS (2), BATCHES
-# (1,4,16,64), QUICK=1 (a smoke run: 32 px, batch 2, 2 steps, 5 finite steps), PARITY
+# (1,4,16,64), QUICK=1 (a smoke run: 32 px, batch 2, 2 steps, 5 finite steps of the small U-Net), PARITY
 # (objectives of phase 6, "pix2pix wgan wgan_gp"; empty skips it), PHASES (the phases to run, of
 # "pix2pix256 cifar32 wgan_gp reader finite parity"; default all): a run split over several calls
 # into one OUT_DIR adds to its figures and utilisation samples, and table.md covers them all.
@@ -66,8 +66,8 @@ if [ "${QUICK:-0}" = 1 ]; then  # one of each kind of phase, small: a smoke run 
     --jit=0,1 --json_out="$OUT/cifar32.json"
   phase wgan_gp "$PY" -m bench.bench_train_step --size=32 --gan=wgan_gp --batches=2 --steps=2 --repeats=1 \
     --json_out="$OUT/wgan_gp.json"
-  phase finite "$PY" -m bench.bench_finite --steps=5 --size=32 --objectives=pix2pix,wgan_gp \
-    --precisions=mixed_float16 --json_out="$OUT/finite.json"
+  phase finite "$PY" -m bench.bench_finite --steps=5 --size=32 --generator=unet_small \
+    --objectives=pix2pix,wgan_gp --precisions=mixed_float16 --json_out="$OUT/finite.json"
 else
   phase pix2pix256 "$PY" -m bench.bench_train_step --size=256 --batches="$BATCHES" --steps="$STEPS" \
     --repeats="$REPEATS" --precisions=$PRECISIONS --jit=0,1 --json_out="$OUT/pix2pix256.json"

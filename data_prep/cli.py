@@ -34,7 +34,8 @@ def define_flags(image_size=256, drop_grayscale=True, min_size=32, images_per_sh
     )
     flags.DEFINE_integer("min_size", min_size, "Skip images whose shorter side is smaller.")
     flags.DEFINE_integer("images_per_shard", images_per_shard, "Inputs per TFRecord shard.")
-    flags.DEFINE_integer("num_workers", None, "Worker processes (default: all cores; 0: inline).")
+    flags.DEFINE_integer("num_workers", None, "Worker processes (default: all cores, when the photos are many "
+                         "enough to repay the workers' start-up; 0: inline).")
     flags.DEFINE_bool("overwrite", False, "Replace a different dataset in --output_dir.")
     flags.DEFINE_integer("seed", 0, "Seed of the deterministic selection, split and shuffle.")
     flags.DEFINE_enum("runner", "local", ["local", "beam"],

@@ -35,7 +35,8 @@ import threading
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PRELOAD = ("tensorflow", "keras", "numpy", "PIL.Image", "matplotlib.pyplot", "absl.app", "absl.flags")
 _IMPORT_TIME_PREFIXES = ("TF_", "XLA_", "CUDA_", "OMP_", "KMP_", "MKL_", "PYTHON")
-_NOT_IMPORT_TIME = ("PYTHONPATH", "TF_CONFIG", "TFCOLOR_FORK_SOCKET")  # read later, or by this launcher
+# read later, by this launcher, or by no one (PYTHON: the interpreter bench/gpu.sh runs)
+_NOT_IMPORT_TIME = ("PYTHONPATH", "PYTHON", "TF_CONFIG", "TFCOLOR_FORK_SOCKET")
 SOCKET_VARIABLE = "TFCOLOR_FORK_SOCKET"
 
 _server = None

@@ -53,8 +53,8 @@ def test_to_subpixel_keeps_the_generator_output(name, kwargs):
 def variants(trained_generator):
     calibration = [tf.image.resize(c, [32, 32]).numpy().round().astype(np.uint8)
                    for c in photo_crops(32, size=48, names=("stereo_motorcycle", "coffee"))]
-    return {v: lite.interpreter(lite.convert(trained_generator, 32, v, calibration), num_threads=2)
-            for v in lite.VARIANTS}
+    return {v: lite.interpreter(model, num_threads=2)
+            for v, model in lite.converted(trained_generator, 32, lite.VARIANTS, calibration)}
 
 
 def real_l(count=4):

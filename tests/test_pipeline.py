@@ -71,6 +71,25 @@ def test_worker_processes_give_the_same_records_as_inline(tmp_path):
     assert np.abs(inline - workers).max() <= 1.0 and np.mean(inline != workers) < 1e-3
 
 
+@pytest.mark.slow
+def test_default_workers_start_only_when_the_work_repays_them(tmp_path, monkeypatch):
+    """--num_workers unset: a small job is converted inline (no process started); a job that
+    would take longer inline than POOL_WORTH_S goes to the pool after the probe, in order."""
+    from data_prep import pipeline
+
+    items = [Item(key=f"c{i:03d}", array=c) for i, c in enumerate(photo_crops(70, size=40))]
+    started = []
+    real = pipeline.multiprocessing.get_context
+    monkeypatch.setattr(pipeline.multiprocessing, "get_context", lambda method: started.append(method) or real(method))
+    write_dataset({"train": items}, str(tmp_path / "small"), CONFIG, {"name": "t"}, images_per_shard=30, log=quiet)
+    assert started == []
+    monkeypatch.setattr(pipeline, "POOL_WORTH_S", 0.0)
+    write_dataset({"train": items}, str(tmp_path / "big"), CONFIG, {"name": "t"}, images_per_shard=30, log=quiet)
+    assert started == ["spawn"]
+    assert read_keys(str(tmp_path / "big"), "train") == read_keys(str(tmp_path / "small"), "train") == \
+        [item.key for item in items]
+
+
 def test_rerun_with_other_inputs_is_refused_unless_overwrite(tmp_path):
     crops = photo_crops(4, size=40)
     out = str(tmp_path / "out")

@@ -25,7 +25,7 @@ import warnings
 import numpy as np
 import tensorflow as tf
 
-from tfcolor.core import color
+from tfcolor.core import color, fs
 from tfcolor.deploy import inference
 from tfcolor.deploy.litert import colorize_with, interpreter, takes_hint_rows  # noqa: F401 (lite's API)
 from tfcolor.models import matmul_conv
@@ -136,13 +136,20 @@ def _representative_dataset(photos, channels=1):
 def convert(generator, model_size, variant, calibration_photos=None, rewrite_transposed=True):
     """The .tflite bytes of one variant; int8 needs ``calibration_photos`` (uint8 [S, S, 3]).
     ``rewrite_transposed=False`` keeps TRANSPOSE_CONV (for comparisons only: slow in int8)."""
-    if variant not in VARIANTS:
-        raise ValueError(f"unknown TFLite variant {variant!r}; known: {', '.join(VARIANTS)}")
-    if variant == "int8" and not calibration_photos:
-        raise ValueError("the int8 variant needs calibration photos (prepared TFRecords)")
+    return dict(converted(generator, model_size, [variant], calibration_photos, rewrite_transposed))[variant]
+
+
+def converted(generator, model_size, variants, calibration_photos=None, rewrite_transposed=True):
+    """Yields (variant, .tflite bytes) for each of ``variants``, all converted from one
+    SavedModel of the mobile module (built and saved once: a third of each conversion)."""
+    for variant in variants:
+        if variant not in VARIANTS:
+            raise ValueError(f"unknown TFLite variant {variant!r}; known: {', '.join(VARIANTS)}")
+        if variant == "int8" and not calibration_photos:
+            raise ValueError("the int8 variant needs calibration photos (prepared TFRecords)")
     with matmul_conv.tf_kernels():  # TFLite's own convolutions, no EXTRACT_PATCHES
-        return _convert(generator, model_size, variant, calibration_photos, rewrite_transposed,
-                        signatures=signatures_of(generator))
+        yield from _converted(generator, model_size, variants, calibration_photos, rewrite_transposed,
+                              signatures=signatures_of(generator))
 
 
 def convert_network(generator, model_size, variant="fp32"):
@@ -153,27 +160,29 @@ def convert_network(generator, model_size, variant="fp32"):
     if variant not in ("fp32", "fp16"):
         raise ValueError(f"the bare network is fp32 or fp16, not {variant!r}")
     with matmul_conv.tf_kernels():
-        return _convert(generator, model_size, variant, None, True, signatures=("generator",))
+        return dict(_converted(generator, model_size, [variant], None, True, signatures=("generator",)))[variant]
 
 
-def _convert(generator, model_size, variant, calibration_photos, rewrite_transposed,
-             signatures=("colorize", "generator")):
+def _converted(generator, model_size, variants, calibration_photos, rewrite_transposed,
+               signatures=("colorize", "generator")):
     module = mobile_module(generator, model_size, rewrite_transposed)
     with tempfile.TemporaryDirectory() as tmp:
         # Through a SavedModel: from_concrete_functions gave all-NaN outputs in LiteRT.js.
         tf.saved_model.save(module, tmp, signatures={key: getattr(module, key) for key in signatures})
-        converter = tf.lite.TFLiteConverter.from_saved_model(tmp, signature_keys=list(signatures))
-        if variant == "fp16":
-            converter.optimizations = [tf.lite.Optimize.DEFAULT]
-            converter.target_spec.supported_types = [tf.float16]
-        elif variant == "int8":
-            converter.optimizations = [tf.lite.Optimize.DEFAULT]
-            channels = module.channels
-            converter.representative_dataset = _representative_dataset(calibration_photos, channels)
-            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8,
-                                                   tf.lite.OpsSet.TFLITE_BUILTINS]
-            return _quantize_network_only(converter, calibration_photos, module.net_name, channels)
-        return converter.convert()
+        for variant in variants:
+            converter = tf.lite.TFLiteConverter.from_saved_model(tmp, signature_keys=list(signatures))
+            if variant == "fp16":
+                converter.optimizations = [tf.lite.Optimize.DEFAULT]
+                converter.target_spec.supported_types = [tf.float16]
+            elif variant == "int8":
+                converter.optimizations = [tf.lite.Optimize.DEFAULT]
+                channels = module.channels
+                converter.representative_dataset = _representative_dataset(calibration_photos, channels)
+                converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8,
+                                                       tf.lite.OpsSet.TFLITE_BUILTINS]
+                yield variant, _quantize_network_only(converter, calibration_photos, module.net_name, channels)
+                continue
+            yield variant, converter.convert()
 
 
 def _quantize_network_only(converter, photos, net_name, channels=1):
@@ -204,10 +213,8 @@ def write_variants(generator, model_size, directory, variants, calibration_data=
         photos = representative_photos(calibration_data, model_size)
     os.makedirs(directory, exist_ok=True)
     paths = {}
-    for variant in variants:
-        model = convert(generator, model_size, variant, photos)
+    for variant, model in converted(generator, model_size, variants, photos):
         paths[variant] = os.path.join(directory, f"{variant}.tflite")
-        with open(paths[variant], "wb") as f:
-            f.write(model)
+        fs.write_bytes_atomic(paths[variant], model)  # an earlier file stays whole until replaced
         log(f"wrote {paths[variant]} ({len(model) / 1e6:.1f} MB)")
     return paths
