@@ -43,6 +43,9 @@ def engines_for(args):
 
     engines = {"automatic model (no hints)": lambda gray, hints: auto(gray),
                "Levin 2004 alone": lambda gray, hints: hinting.propagate(gray, hints)}
+    for size in [int(s) for s in args.levin_sizes.split(",") if s and int(s) != hinting.PROPAGATION_SIZE]:
+        engines[f"Levin 2004 solved at {size} px"] = (
+            lambda gray, hints, size=size: hinting.propagate(gray, hints, size=size))
     for weight in [float(w) for w in args.prior_weights.split(",") if w]:
         engines[f"model+levin(prior {weight:g})"] = (
             lambda gray, hints, w=weight: hinting.propagate(gray, hints, auto(gray), prior_weight=w))
@@ -92,6 +95,9 @@ def main():
     parser.add_argument("--hint_model", default="", help="a hint generator's run folder (trained with --hints)")
     parser.add_argument("--prior_weights", default="",
                         help="Levin's pull towards the model's colours, one engine each")
+    parser.add_argument("--levin_sizes", default="",
+                        help="also Levin's solve at these long sides (px), one engine each (the default: "
+                             "tfcolor.deploy.hinting.PROPAGATION_SIZE)")
     parser.add_argument("--chroma_gain", type=float, default=0.0, help="0: each model's own")
     parser.add_argument("--render_size", type=int, default=0, help="the hint network's render size (0: its own)")
     parser.add_argument("--counts", default=",".join(str(n) for n in hint_sweep.COUNTS))

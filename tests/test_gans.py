@@ -1,6 +1,7 @@
 """The three objectives: update counts, clipping, the BatchNorm refusal, learning on real
 photos, L1 pretraining, mixed precision and multi-replica parity."""
 
+import contextlib
 import json
 import os
 
@@ -47,6 +48,23 @@ def test_discriminator_updates_n_critic_times_per_generator_update():
     gan.fit(random_batches(), steps_per_epoch=3, epochs=1, verbose=0)
     assert int(gan.g_optimizer.iterations) == 3
     assert int(gan.d_optimizer.iterations) == 15
+
+
+def test_the_critic_loop_on_one_device_equals_the_unrolled_steps_under_a_strategy():
+    """Without a strategy the n_critic - 1 critic steps are one tf.while_loop; under one
+    (OneDeviceStrategy here) they are unrolled: the same weights after two steps."""
+    weights = []
+    for strategy in (None, tf.distribute.OneDeviceStrategy("/cpu:0")):
+        with strategy.scope() if strategy else contextlib.nullcontext():
+            gan = tiny_gan("wgan", n_critic=3)
+            gan.compile()
+        gan.fit(random_batches(), steps_per_epoch=2, epochs=1, verbose=0)
+        assert int(gan.d_optimizer.iterations) == 6
+        weights.append([v.numpy() for v in gan.generator.weights + gan.discriminator.weights])
+    moved = max(float(np.abs(a - b).max()) for a, b in zip(weights[0], tiny_gan("wgan").generator.weights))
+    assert moved > 1e-4
+    for loop, unrolled in zip(*weights):
+        np.testing.assert_allclose(loop, unrolled, atol=1e-6)
 
 
 @pytest.mark.slow

@@ -244,7 +244,7 @@ class ColorGAN(keras.Model):
         else:
             if self.n_critic > 1 and not tf.distribute.has_strategy():
                 # A graph loop, not n_critic - 1 copies of the critic's step (and its gradient
-                # penalty): the step's graph is a third the size and traces that much faster.
+                # penalty): traced once (docs/training.md).
                 # Under a tf.distribute strategy the updates' cross-replica sum (merge_call)
                 # cannot sit in a loop: there the steps stay unrolled.
                 def critic_step(i):
