@@ -93,8 +93,10 @@ class Hints:
 
 
 def lab_of_rgb(rgb):
-    """uint8-valued RGB ``[..., 3]`` -> Lab ``[..., 3]`` (natural units), tfcolor's conversion."""
-    return colornp.rgb_to_lab(np.asarray(rgb, np.float32) / 255.0)
+    """uint8-valued RGB ``[..., 3]`` -> Lab ``[..., 3]`` (natural units), tfcolor's conversion
+    (a uint8 array through its table of linearised codes, not a power per pixel)."""
+    rgb = np.asarray(rgb)
+    return colornp.rgb_to_lab(rgb if rgb.dtype == np.uint8 else rgb.astype(np.float32) / 255.0)
 
 
 def parse_color(text, where="color"):

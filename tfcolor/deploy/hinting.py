@@ -19,7 +19,7 @@ import numpy as np
 
 from tfcolor.core import colornp, fs, hints as hint_format, levin  # numpy alone: no TensorFlow import
 
-# Long side (px) of Levin's solve. 160 px: within 0.2 dB of 256 px from 1 to 50 points on both
+# Long side (px) of Levin's solve. 160 px: within 0.4 dB of 256 px from 1 to 50 points on both
 # photo sets of bench.hints, and `colorize --hints` on a 1024 px photo 0.90 s against 1.35 s
 # whole process (bench/README.md, hints).
 PROPAGATION_SIZE = 160
@@ -87,7 +87,7 @@ def propagate(rgb, hints, model_rgb=None, size=PROPAGATION_SIZE, prior_weight=PR
     pulled towards ``model_rgb`` (a model's colourisation of the same photo, or a callable giving
     it: called only when needed) where there are none. Returns uint8 [H, W, 3] with the photo's
     own L; without any hint, the model's colours (or gray)."""
-    lab = hint_format.lab_of_rgb(rgb)
+    l_full = colornp.lightness(np.asarray(rgb, np.uint8))  # (L alone: a*b* come from the hints)
     height, width = rgb.shape[:2]
     h, w = working_size(height, width, size)
     hint_ab, mask = hint_format.hint_map(hints, h, w, photo_size=(height, width), points=points)
@@ -96,13 +96,13 @@ def propagate(rgb, hints, model_rgb=None, size=PROPAGATION_SIZE, prior_weight=PR
 
     if not mask.any():
         found = model()
-        return found if found is not None else _join(lab[..., :1], np.zeros((height, width, 2)))
+        return found if found is not None else _join(l_full, np.zeros((height, width, 2)))
     prior = None
     if model_rgb is not None and prior_weight > 0:
         prior = _resize(hint_format.lab_of_rgb(model())[..., 1:] / colornp.AB_SCALE, h, w)
-    gray = _resize(lab[..., :1] / 100.0, h, w)[..., 0]
+    gray = _resize(l_full / 100.0, h, w)[..., 0]
     ab = levin.propagate(gray, hint_ab, mask[..., 0], prior, prior_weight)
-    return _join(lab[..., :1], _resize(ab, height, width) * colornp.AB_SCALE)
+    return _join(l_full, _resize(ab, height, width) * colornp.AB_SCALE)
 
 
 def _join(l_full, ab_full):
@@ -118,7 +118,7 @@ def hint_channels(hints, size, photo_height, photo_width, points=None):
 
 @functools.lru_cache(maxsize=4)
 def reference_ab(path):
-    """The a*b* of a reference photo's pixels, [N, 2] (its long side at most 256 px); read once
+    """The a*b* of a reference photo's pixels, [N, 2] (its long side at most PROPAGATION_SIZE); read once
     for all the photos and frames that name it."""
     from tfcolor.core.images import Item, load_rgb
 
@@ -141,7 +141,7 @@ def like_reference(rgb, colours, ab_reference, most=2.0):
     ref_mean, ref_spread = ab_reference.mean(0), ab_reference.std(0)
     scale = np.clip(ref_spread / np.maximum(spread, 1e-3), 1.0 / most, most)
     moved = (ab - mean) * scale + ref_mean
-    return _join(hint_format.lab_of_rgb(rgb)[..., :1], moved.reshape(*rgb.shape[:2], 2))
+    return _join(colornp.lightness(np.asarray(rgb, np.uint8)), moved.reshape(*rgb.shape[:2], 2))
 
 
 REFERENCE_PRIOR_WEIGHT = 1e-4  # with a reference photo, Levin's pull towards its colours (core.levin)
