@@ -7,7 +7,8 @@ by it (prior weights), and for a hint generator, beside the gray floor.
         --hint_model=runs/quality_more/runs/lite0_frozen_ema_hints --prior_weights=0.001,0.01
 
 The photo sets are bench.quality's (build them with it first): the 12 held-out photos
-(``val_photos``) and the 5 palapeli photos (``check_photos``), long side 512 px, never trained on.
+(``val_photos``) and the 5 palapeli photos (``check_photos``), and bench.snapshots' 13 photos of
+pets, a room, a street ``--sets=snapshot_photos``; long side 512 px, never trained on.
 Writes ``OUT/SET/rows.json``, ``curves.md`` and ``curves.png`` per set.
 """
 
@@ -121,7 +122,8 @@ def main():
     for name in args.sets.split(","):
         folder = os.path.join(args.work_dir, name)
         if not os.path.isdir(folder):
-            raise SystemExit(f"{folder}: no such photo set; build it with python -m bench.quality first")
+            raise SystemExit(f"{folder}: no such photo set; build it first (python -m bench.quality: "
+                             "val_photos, check_photos; python -m bench.snapshots: snapshot_photos)")
         start = time.time()
         rows = hint_sweep.sweep(load_set(folder), engines, counts, args.seed)
         curve = hint_sweep.curves(rows)

@@ -107,6 +107,24 @@ CHECK_PACKAGE, CHECK_PHOTOS = "palapeli-data", [f"usr/share/palapeli/collection/
     "castle-maintenon", "cincinnati-bridge", "citrus-fruits", "european-honey-bee", "panther-chameleon-female")]
 
 
+# The snapshot set: photos of the kind people colourise (pets at home, a room, a street, fruit,
+# flowers), from two packages no model here trains on (../shared/PHOTOS.md), chosen before any
+# run; paintings, drawings, test charts and repeated copies left out. Psychtoolbox-3's demo
+# photos (MIT) and libjxl's test photos (BSD-3-Clause; the wesaturate photos are 500px's,
+# shared for codec tests).
+_STIMS = "usr/share/psychtoolbox-3/PsychDemos/PsychExampleExperiments/OldNewRecognition/stims"
+SNAPSHOT_PHOTOS = {
+    "psychtoolbox-3-common": ["usr/share/psychtoolbox-3/PsychDemos/konijntjes1024x768.jpg",
+                              *[f"{_STIMS}/stim{i}.jpg" for i in range(1, 6)],
+                              "usr/share/psychtoolbox-3/PsychDemos/OpenGL4MatlabDemos/MorphDemo/TeapotTexture.jpg",
+                              "usr/share/psychtoolbox-3/PsychHardware/EyelinkToolbox/EyelinkDemos/SR-ResearchDemo/"
+                              "town.jpg"],
+    "libjxl-testdata": ["usr/share/libjxl-testdata/jxl/hdr_room.png", "usr/share/libjxl-testdata/jxl/flower/flower.png",
+                        *[f"usr/share/libjxl-testdata/external/wesaturate/500px/{n}_srgb8.png" for n in (
+                            "cvo9xd_keong_macan", "tmshre_riaphotographs", "u76c0g_bliznaca")]],
+}
+
+
 def unpack(package, work):
     """apt-get download + dpkg-deb -x of a package, into work/debs and work/unpacked/PACKAGE."""
     debs, target = os.path.join(work, "debs"), os.path.join(work, "unpacked", package)
@@ -292,14 +310,28 @@ def build_photo_sets(work, crops_per_photo, crop_size, extra=(), extra_crops=2, 
     return val_dir, train_dir
 
 
+def build_whole_set(work, name, photos):
+    """work/NAME: the photos ({package: [paths inside]}), whole, long side 512 px, as JPEGs named
+    PACKAGE__STEM.jpg (the check set keeps its own names)."""
+    out = os.path.join(work, name)
+    if not os.path.isdir(out):
+        shutil.rmtree(out + ".tmp", ignore_errors=True)
+        os.makedirs(out + ".tmp")
+        for package, paths in photos.items():
+            root = unpack(package, work)
+            for path in paths:
+                stem = os.path.splitext(os.path.basename(path))[0]
+                file = f"{stem}.jpg" if package == CHECK_PACKAGE else f"{package}__{stem}.jpg"
+                Image.fromarray(load(os.path.join(root, path), 512)).save(os.path.join(out + ".tmp", file), quality=95)
+        os.rename(out + ".tmp", out)
+    return out
+
+
 def build_check_set(work):
     """work/check_photos: the CHECK_PHOTOS, whole, long side 512 px."""
-    check_dir = os.path.join(work, "check_photos")
-    if not os.path.isdir(check_dir):
-        root = unpack(CHECK_PACKAGE, work)
-        os.makedirs(check_dir + ".tmp", exist_ok=True)
-        for path in CHECK_PHOTOS:
-            Image.fromarray(load(os.path.join(root, path), 512)).save(
-                os.path.join(check_dir + ".tmp", os.path.basename(path)), quality=95)
-        os.rename(check_dir + ".tmp", check_dir)
-    return check_dir
+    return build_whole_set(work, "check_photos", {CHECK_PACKAGE: CHECK_PHOTOS})
+
+
+def build_snapshot_set(work):
+    """work/snapshot_photos: the SNAPSHOT_PHOTOS, whole, long side 512 px."""
+    return build_whole_set(work, "snapshot_photos", SNAPSHOT_PHOTOS)

@@ -155,3 +155,49 @@ def test_shipped_files_carry_no_paths_of_the_machine():
         with open(os.path.join(shipped, name)) as f:
             absolute = [s for s in strings(json.load(f)) if os.path.isabs(s)]
         assert not absolute, (name, absolute)
+
+
+def test_whole_photo_sets_are_built_from_unpacked_packages_at_512_px(tmp_path):
+    """bench.sources.build_whole_set: each listed photo of each package (already unpacked under
+    work/unpacked, so nothing is fetched) written whole, long side 512 px, named PACKAGE__STEM.jpg
+    (the palapeli check set keeps its bare names); a second build keeps what the first wrote."""
+    import numpy as np
+    from PIL import Image
+
+    from bench import sources
+
+    for package, name, size in (("pets", "a/cat.png", (800, 600)), ("pets", "b/dog.jpg", (300, 400)),
+                                (sources.CHECK_PACKAGE, "c/castle.jpg", (1024, 256))):
+        path = tmp_path / "unpacked" / package / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(np.full((size[1], size[0], 3), (200, 40, 90), np.uint8)).save(path)
+    out = sources.build_whole_set(str(tmp_path), "snaps", {"pets": ["a/cat.png", "b/dog.jpg"]})
+    assert sorted(os.listdir(out)) == ["pets__cat.jpg", "pets__dog.jpg"]
+    assert Image.open(os.path.join(out, "pets__cat.jpg")).size == (512, 384)
+    assert Image.open(os.path.join(out, "pets__dog.jpg")).size == (300, 400)  # never enlarged
+    assert np.abs(np.asarray(Image.open(os.path.join(out, "pets__cat.jpg")), float) - (200, 40, 90)).max() < 4
+    check = sources.build_whole_set(str(tmp_path), "check", {sources.CHECK_PACKAGE: ["c/castle.jpg"]})
+    assert os.listdir(check) == ["castle.jpg"] and Image.open(os.path.join(check, "castle.jpg")).size == (512, 128)
+    os.remove(tmp_path / "unpacked" / "pets" / "a" / "cat.png")
+    assert sources.build_whole_set(str(tmp_path), "snaps", {"pets": ["a/cat.png"]}) == out  # built once
+    assert len(os.listdir(out)) == 2
+
+
+def test_the_snapshot_table_gives_means_shares_and_photos_above_the_floor():
+    """bench.snapshots.table on hand-made evaluations: the floor's row from the first, then per
+    evaluation its mean PSNR and SSIM, colourfulness as a share of the real photos' mean, and
+    how many photos beat their own gray."""
+    from bench.snapshots import table
+
+    def metrics(model_psnr, colour):
+        images = [{"truth_colorfulness": t, "model": {"psnr": p}, "gray": {"psnr": g}}
+                  for t, p, g in ((30.0, model_psnr[0], 20.0), (50.0, model_psnr[1], 25.0))]
+        return {"per_image": images,
+                "summary": {"gray": {"psnr": 22.5, "ssim": 0.9}, "model": {"psnr": sum(model_psnr) / 2,
+                                                                          "ssim": 0.8, "colorfulness": colour}}}
+
+    lines = table([("a, gain 1", metrics((21.0, 24.0), 20.0)), ("a, gain 0.8", metrics((19.0, 26.0), 30.0))])
+    lines = lines.splitlines()
+    assert lines[2] == "| gray photo (floor) | 22.50 | 0.900 | 0 % | |"
+    assert lines[3] == "| a, gain 1 | 22.50 | 0.800 | 50 % | 1 of 2 |"
+    assert lines[4] == "| a, gain 0.8 | 22.50 | 0.800 | 75 % | 1 of 2 |"

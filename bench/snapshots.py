@@ -1,0 +1,66 @@
+"""The snapshot check set: photos of the kind people colourise (pets at home, a room, a street,
+fruit, flowers) from packages no model here trains on (bench.sources.SNAPSHOT_PHOTOS); a model
+at several colour strengths (--chroma_gain) beside the gray floor, to choose the shipped default
+on photos that chose nothing else.
+
+    python -m bench.snapshots                                  # the shipped model, gains 1 and 1.3
+    python -m bench.snapshots --models=saved_models/colorizer,runs/other --gains=0.8,1,1.15,1.3
+
+Fetches two Debian packages under --work_dir (inside the benchmark only), writes the photos
+(long side 512 px) to WORK/snapshot_photos and each evaluation to WORK/eval_snapshots/LABEL;
+prints one table. `python -m bench.hints --sets=snapshot_photos` sweeps hints on the same set.
+"""
+
+import argparse
+import json
+import os
+
+import numpy as np
+
+from bench.common import ROOT, cpu_model, log
+from bench.shipping import evaluate_model
+from bench.sources import build_snapshot_set
+
+
+def table(rows):
+    """Markdown rows: per evaluation, mean PSNR / SSIM, colourfulness as a share of the truth's,
+    and how many photos beat their gray floor; the floor first."""
+    lines = ["| | PSNR (dB) | SSIM | colourfulness (% of real) | above the floor |",
+             "|---|---:|---:|---:|---:|"]
+    first = True
+    for label, metrics in rows:
+        images = metrics["per_image"]
+        truth = np.mean([i["truth_colorfulness"] for i in images])
+        if first:
+            gray = metrics["summary"]["gray"]
+            lines.append(f"| gray photo (floor) | {gray['psnr']:.2f} | {gray['ssim']:.3f} | 0 % | |")
+            first = False
+        model = metrics["summary"]["model"]
+        above = sum(i["model"]["psnr"] > i["gray"]["psnr"] for i in images)
+        lines.append(f"| {label} | {model['psnr']:.2f} | {model['ssim']:.3f} | "
+                     f"{100 * model['colorfulness'] / truth:.0f} % | {above} of {len(images)} |")
+    return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
+    parser.add_argument("--work_dir", default=os.path.join(ROOT, "runs", "quality_more"))
+    parser.add_argument("--models", default=os.path.join(ROOT, "saved_models", "colorizer"),
+                        help="comma-separated run folders (default: the shipped model)")
+    parser.add_argument("--gains", default="1,1.3", help="comma-separated --chroma_gain values")
+    args = parser.parse_args()
+    work = os.path.abspath(args.work_dir)
+    photos = build_snapshot_set(work)
+    rows = []
+    for model in args.models.split(","):
+        for gain in [float(g) for g in args.gains.split(",")]:
+            label = f"{os.path.basename(os.path.normpath(model))}, gain {gain:g}"
+            eval_dir = os.path.join(work, "eval_snapshots", f"{os.path.basename(os.path.normpath(model))}_g{gain:g}")
+            evaluate_model(model, photos, eval_dir, chroma_gain=gain)
+            with open(os.path.join(eval_dir, "metrics.json")) as f:
+                rows.append((label, json.load(f)))
+    log(f"{len(os.listdir(photos))} snapshot photos, {cpu_model()}\n{table(rows)}")
+
+
+if __name__ == "__main__":
+    main()
