@@ -201,3 +201,25 @@ def test_the_snapshot_table_gives_means_shares_and_photos_above_the_floor():
     assert lines[2] == "| gray photo (floor) | 22.50 | 0.900 | 0 % | |"
     assert lines[3] == "| a, gain 1 | 22.50 | 0.800 | 50 % | 1 of 2 |"
     assert lines[4] == "| a, gain 0.8 | 22.50 | 0.800 | 75 % | 1 of 2 |"
+
+
+def test_the_untrained_hint_refiner_is_levins_propagation():
+    """bench.hint_refiner: the refiner's correction starts at zero, so before training its output
+    is Levin's a*b* (its input channels 1-2) exactly, and its engine colours a photo as Levin's."""
+    import keras
+    import numpy as np
+
+    from bench import hint_refiner
+    from tests.conftest import photo
+    from tfcolor.core import hints as hint_format
+    from tfcolor.deploy.inference import gray_rgb
+
+    keras.utils.set_random_seed(0)
+    model = hint_refiner.refiner([4, 8])
+    x = np.random.default_rng(0).uniform(-1, 1, (2, 16, 24, hint_refiner.CHANNELS)).astype(np.float32)
+    np.testing.assert_array_equal(model(x).numpy(), x[..., 1:3])
+    truth = photo("coffee")[::4, ::4]
+    points = hint_format.protocol_points(hint_format.lab_of_rgb(truth)[..., 1:], 3, np.random.default_rng(0))
+    gray, hints = gray_rgb(truth).numpy(), hint_format.Hints(points)
+    levin_alone, refined = hint_refiner.engine(None)(gray, hints), hint_refiner.engine(model)(gray, hints)
+    assert np.abs(levin_alone.astype(int) - refined).max() <= 1 and levin_alone.std(axis=-1).mean() > 1

@@ -1,0 +1,210 @@
+"""An experiment: can a small network learn to improve Levin et al. 2004's propagation of user
+hints? A U-Net reads L, Levin's a*b*, the hint map and its mask at the solve's size (160 px on
+the long side) and adds a correction to Levin's a*b* (its last layer starts at zero: Levin
+itself); trained with L2 on a*b* on bench.quality's training photos, measured against Levin
+alone on the photo sets no model trains on. (Better on the snapshots and palapeli photos,
+worse on the 12 wallpapers, under Levin on the mean: bench/README.md, user hints.)
+
+    python -m bench.hint_refiner --work_dir=runs/quality_more --out=runs/hint_refiner --seed=0
+    python -m bench.hint_refiner --widths=8,16,32,64 --steps=1500 --out=runs/hint_refiner_tiny
+
+Training examples: each training photo whole (long side 512 px), ``--draws`` times with a random
+crop (half of them, 60-100 % of each side) and flip, protocol points (tfcolor.core.hints.
+protocol_points) of a geometric count (p = 1/8, 1 to 50), Levin solved at 160 px; cached as
+OUT/examples.npy (float16, padded to 160 x 160). Needs bench.quality's photo sets (build them
+with it first: it fetches the packages).
+"""
+
+import argparse
+import json
+import os
+import time
+from multiprocessing import Pool
+
+import numpy as np
+
+from bench.common import ROOT, cpu_model, log
+
+SIZE = 160  # the solve's long side (tfcolor.deploy.hinting.PROPAGATION_SIZE when this was run)
+CHANNELS = 6  # L, Levin's a*b*, the hint a*b*, the mask; then the truth's a*b* and the valid mask
+
+
+def training_photos(work):
+    """[(name, path or None)] of the photos behind work/train_photos' crops (None: a sample
+    photo of data_prep.sample_photos)."""
+    from bench import sources
+
+    names = sorted({c.rsplit("_", 1)[0] for c in os.listdir(os.path.join(work, "train_photos"))})
+    found = {}
+    for listing in (sources.fetch_packages(work), sources.gcompris_photos(work), sources.more_photos(work)):
+        found.update({k.replace("/", "__"): v for k, v in listing.items()})
+    return [(name, found.get(name)) for name in names]
+
+
+def _photo(name, path):
+    from PIL import Image
+
+    from bench import sources
+
+    if path:
+        return sources.load(path, 512)
+    from data_prep.sample_photos import sample_photos
+
+    image = Image.fromarray(sample_photos()[name.split("__", 1)[1]])
+    image.thumbnail((512, 512), Image.LANCZOS)
+    return np.asarray(image.convert("RGB"))
+
+
+def examples(job):
+    """``draws`` examples [draws, SIZE, SIZE, 9] (float16) of one photo."""
+    from tfcolor.core import colornp, hints as hint_format, levin
+    from tfcolor.deploy import hinting
+
+    index, name, path, draws = job
+    photo = _photo(name, path)
+    rng = np.random.default_rng([7, index])
+    out = np.zeros((draws, SIZE, SIZE, CHANNELS + 3), np.float16)
+    for k in range(draws):
+        rgb = photo
+        if rng.random() < 0.5:
+            height, width = rgb.shape[:2]
+            h, w = int(height * rng.uniform(0.6, 1)), int(width * rng.uniform(0.6, 1))
+            top, left = rng.integers(0, height - h + 1), rng.integers(0, width - w + 1)
+            rgb = rgb[top:top + h, left:left + w]
+        if rng.random() < 0.5:
+            rgb = rgb[:, ::-1]
+        rgb = np.ascontiguousarray(rgb)
+        lab = hint_format.lab_of_rgb(rgb)
+        points = hint_format.protocol_points(lab[..., 1:], int(min(rng.geometric(1 / 8), 50)), rng)
+        h, w = hinting.working_size(*rgb.shape[:2], SIZE)
+        hint_ab, mask = hint_format.hint_map(hint_format.Hints(points), h, w, photo_size=rgb.shape[:2])
+        gray = hinting._resize(lab[..., :1] / 100.0, h, w)[..., 0]
+        ab = levin.propagate(gray, hint_ab, mask[..., 0])
+        truth = hinting._resize(lab[..., 1:] / colornp.AB_SCALE, h, w)
+        out[k, :h, :w] = np.concatenate([gray[..., None], ab, hint_ab, mask, truth, np.ones((h, w, 1))], -1)
+    return out
+
+
+def build_examples(work, path, draws):
+    if os.path.exists(path):
+        return np.load(path)
+    jobs = [(i, name, photo, draws) for i, (name, photo) in enumerate(training_photos(work))]
+    start = time.time()
+    with Pool(2) as pool:
+        data = np.concatenate(pool.map(examples, jobs, chunksize=4))
+    np.save(path + ".tmp.npy", data)
+    os.replace(path + ".tmp.npy", path)
+    log(f"{len(data)} examples of {len(jobs)} photos in {time.time() - start:.0f} s")
+    return data
+
+
+def refiner(widths):
+    """The U-Net: Levin's a*b* (input channels 1-2) plus a correction that starts at zero."""
+    import keras
+    from keras import layers
+
+    def block(x, filters):
+        x = layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
+        return layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
+
+    inputs = keras.Input((None, None, CHANNELS))
+    x, skips = inputs, []
+    for filters in widths[:-1]:
+        x = block(x, filters)
+        skips.append(x)
+        x = layers.MaxPool2D()(x)
+    x = block(x, widths[-1])
+    for filters, skip in zip(reversed(widths[:-1]), reversed(skips)):
+        x = layers.UpSampling2D(interpolation="bilinear")(x)
+        x = block(layers.Concatenate()([x, skip]), filters)
+    correction = layers.Conv2D(2, 1, kernel_initializer="zeros")(x)
+    return keras.Model(inputs, layers.Add()([inputs[..., 1:3], correction]))
+
+
+def train(data, widths, steps, seed, crop=96, batch=16):
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    model = refiner(widths)
+    optimizer = keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(1e-3, steps, alpha=0.05))
+
+    @tf.function
+    def step(examples):
+        x, truth, valid = examples[..., :CHANNELS], examples[..., CHANNELS:CHANNELS + 2], examples[..., -1:]
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(valid * tf.square(model(x, training=True) - truth)) / tf.reduce_sum(valid) / 2
+        optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
+        return loss
+
+    rng = np.random.default_rng(seed)
+    start, running = time.time(), None
+    for i in range(steps):
+        top, left = rng.integers(0, SIZE - crop + 1, 2)
+        examples_ = data[rng.choice(len(data), batch, replace=False), top:top + crop, left:left + crop]
+        examples_ = examples_.astype(np.float32)[:, :, ::-1] if rng.random() < 0.5 else examples_.astype(np.float32)
+        loss = float(step(tf.constant(examples_)))
+        running = loss if running is None else 0.98 * running + 0.02 * loss
+        if i % 200 == 0 or i == steps - 1:
+            log(f"step {i}: loss {running:.5f} ({time.time() - start:.0f} s)")
+    return model
+
+
+def engine(model):
+    """fn(gray uint8 RGB, Hints) -> uint8 RGB: Levin at SIZE px, then the refiner (None: Levin alone)."""
+    from tfcolor.core import colornp, hints as hint_format, levin
+    from tfcolor.deploy import hinting
+
+    def colorize(rgb, hints):
+        l_full = colornp.lightness(rgb)
+        height, width = rgb.shape[:2]
+        h, w = hinting.working_size(height, width, SIZE)
+        hint_ab, mask = hint_format.hint_map(hints, h, w, photo_size=(height, width))
+        gray = hinting._resize(l_full / 100.0, h, w)[..., 0]
+        ab = levin.propagate(gray, hint_ab, mask[..., 0])
+        if model is not None and mask.any():
+            x = np.zeros((1, SIZE, SIZE, CHANNELS), np.float32)
+            x[0, :h, :w] = np.concatenate([gray[..., None], ab, hint_ab, mask], -1)
+            ab = model(x, training=False).numpy()[0, :h, :w]
+        return hinting._join(l_full, hinting._resize(ab, height, width) * colornp.AB_SCALE)
+
+    return colorize
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
+    parser.add_argument("--work_dir", default=os.path.join(ROOT, "runs", "quality_more"))
+    parser.add_argument("--out", default=os.path.join(ROOT, "runs", "hint_refiner"))
+    parser.add_argument("--draws", type=int, default=12, help="hint draws (examples) per training photo")
+    parser.add_argument("--widths", default="16,32,64,128", help="the U-Net's filters per level")
+    parser.add_argument("--steps", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--sets", default="val_photos,check_photos,snapshot_photos")
+    args = parser.parse_args()
+    from bench.hints import load_set
+    from tfcolor.eval import hint_sweep
+
+    work = os.path.abspath(args.work_dir)
+    os.makedirs(args.out, exist_ok=True)
+    data = build_examples(work, os.path.join(args.out, f"examples_{args.draws}.npy"), args.draws)
+    model_path = os.path.join(args.out, f"refiner_seed{args.seed}.keras")
+    if os.path.exists(model_path):
+        import keras
+
+        model = keras.models.load_model(model_path)
+    else:
+        model = train(data, [int(w) for w in args.widths.split(",")], args.steps, args.seed)
+        model.save(model_path)
+    engines = {"Levin 2004 alone": engine(None), "Levin + refiner": engine(model)}
+    results = {}
+    for name in args.sets.split(","):
+        rows = hint_sweep.sweep(load_set(os.path.join(work, name)), engines, (1, 2, 5, 10, 20, 50), 0)
+        curve = hint_sweep.curves(rows)
+        results[name] = {e: {n: v[0] for n, v in c.items()} for e, c in curve.items()}
+        log(f"{name} ({cpu_model()}):\n{hint_sweep.markdown(curve, len({r['photo'] for r in rows}))}")
+    with open(os.path.join(args.out, f"curves_seed{args.seed}.json"), "w") as f:
+        json.dump(results, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
