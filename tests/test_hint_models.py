@@ -280,6 +280,14 @@ def test_client_sends_hints_to_the_hints_signature(hint_generator, tmp_path):
             self.end_headers()
             self.wfile.write(data)
 
+        def do_GET(self):  # noqa: N802  (the model's metadata: the client asks for its signatures)
+            signatures = {name: {} for name in loaded.signatures}
+            data = json.dumps({"metadata": {"signature_def": {"signature_def": signatures}}}).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
         def log_message(self, *args):
             pass
 

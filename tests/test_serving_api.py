@@ -121,6 +121,17 @@ class FakeServing(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def do_GET(self):  # noqa: N802  (TF Serving's model metadata: the signatures by name)
+        assert self.path == "/v1/models/colorizer/metadata"
+        reply = {"model_spec": {"name": "colorizer", "version": "1"},
+                 "metadata": {"signature_def": {"signature_def": {name: {} for name in self.signatures}}}}
+        data = json.dumps(reply).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
     def log_message(self, *args):
         pass
 
@@ -144,6 +155,68 @@ def test_rest_client_command_saves_each_answer_and_skips_a_bad_photo(exported, t
     assert "c.jpg" in result.stderr
     assert Image.open(tmp_path / "out" / "a.png").size == (80, 60)
     assert Image.open(tmp_path / "out" / "b.png").size == (20, 30)
+
+
+def test_signatures_from_rest_and_grpc_metadata():
+    """The served model's signature names from TF Serving's REST metadata body and from a gRPC
+    GetModelMetadataResponse (a SignatureDefMap packed in an Any); an error body is one error."""
+    from tensorflow_serving.apis import get_model_metadata_pb2
+
+    assert serving_api.rest_metadata_url("localhost:8501", "colorizer", 3) == \
+        "http://localhost:8501/v1/models/colorizer/versions/3/metadata"
+    body = json.dumps({"metadata": {"signature_def": {"signature_def": {"serving_default": {}, "colorize": {}}}}})
+    assert serving_api.parse_rest_signatures(body) == ["colorize", "serving_default"]
+    with pytest.raises(serving_api.ServingError, match="not found"):
+        serving_api.parse_rest_signatures(json.dumps({"error": "Servable not found"}))
+    with pytest.raises(serving_api.ServingError, match="not a TF Serving metadata answer"):
+        serving_api.parse_rest_signatures(b"<html>501 Unsupported method</html>")
+    request = serving_api.grpc_metadata_request("colorizer", 2)
+    assert (request.model_spec.name, request.model_spec.version.value, list(request.metadata_field)) == \
+        ("colorizer", 2, ["signature_def"])
+    signatures = get_model_metadata_pb2.SignatureDefMap()
+    for name in ("colorize_hints", "serving_default"):
+        signatures.signature_def[name].method_name = "tensorflow/serving/predict"
+    response = get_model_metadata_pb2.GetModelMetadataResponse()
+    response.metadata["signature_def"].Pack(signatures)
+    assert serving_api.parse_grpc_signatures(response) == ["colorize_hints", "serving_default"]
+
+
+def test_rest_client_propagates_hints_itself_for_a_model_without_hint_inputs(exported, tmp_path):
+    """A served model with no colorize_hints signature (the shipped kind): the client asks for
+    its signatures, sends the photos for plain colours and corrects the hinted one here as
+    colorize does (Levin's propagation: the same pixels as tfcolor.deploy.hinting in-process);
+    the photo without a hint file comes back as the server coloured it."""
+    import numpy as np
+
+    from tfcolor.deploy import hinting
+    from tfcolor.deploy.colorizer import read_photo
+
+    _, loaded = exported
+    FakeServing.signature = loaded.signatures["serving_default"]
+    FakeServing.signatures = sorted(loaded.signatures)
+    assert serving_api.HINTS_SIGNATURE not in FakeServing.signatures
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FakeServing)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        (tmp_path / "in").mkdir()
+        (tmp_path / "hints").mkdir()
+        Image.fromarray(photo("coffee")[::5, ::5]).convert("L").save(tmp_path / "in" / "a.jpg")
+        Image.fromarray(photo("chelsea")[:30, :20]).save(tmp_path / "in" / "b.png")
+        (tmp_path / "hints" / "a.json").write_text(json.dumps({"points": [
+            {"x": 20, "y": 15, "color": "#c03020", "radius": 2}, {"x": 100, "y": 60, "color": "#2040d0"}]}))
+        result = run_module("tfcolor.client", f"--server=127.0.0.1:{server.server_address[1]}",
+                            "--model=colorizer", f"--input={tmp_path / 'in'}", f"--output_dir={tmp_path / 'out'}",
+                            f"--hints={tmp_path / 'hints'}")
+    finally:
+        server.shutdown()
+    assert "takes no hints: they are propagated here" in result.stdout and "2 of 2 photos" in result.stdout
+    rgb, _ = read_photo(str(tmp_path / "in" / "a.jpg"))
+    expected = hinting.propagate(rgb, hinting.load_for_photo(str(tmp_path / "hints" / "a.json"), *rgb.shape[:2]))
+    got = np.asarray(Image.open(tmp_path / "out" / "a.png").convert("RGB"))
+    np.testing.assert_array_equal(got, expected)
+    assert got[15, 20, 0] > got[15, 20, 2] + 40 and got[60, 100, 2] > got[60, 100, 0] + 40  # the hints' hues
+    plain = FakeServing.signature(images_bytes=tf.constant([(tmp_path / "in" / "b.png").read_bytes()]))
+    assert (tmp_path / "out" / "b.png").read_bytes() == plain["colorized_bytes"].numpy()[0]
 
 
 @pytest.mark.slow
@@ -187,6 +260,17 @@ def test_grpc_client_command_against_an_in_process_prediction_service(exported, 
                 response.outputs[key].CopyFrom(tf.make_tensor_proto(value))
             return response
 
+        def GetModelMetadata(self, request, context):  # noqa: N802
+            from tensorflow_serving.apis import get_model_metadata_pb2
+
+            seen.append((request.model_spec.name, "metadata"))
+            signatures = get_model_metadata_pb2.SignatureDefMap()
+            for name in loaded.signatures:
+                signatures.signature_def[name].method_name = "tensorflow/serving/predict"
+            response = get_model_metadata_pb2.GetModelMetadataResponse()
+            response.metadata["signature_def"].Pack(signatures)
+            return response
+
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
     prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(Service(), server)
     port = server.add_insecure_port("127.0.0.1:0")
@@ -197,11 +281,26 @@ def test_grpc_client_command_against_an_in_process_prediction_service(exported, 
         result = run_module("tfcolor.client", "--protocol=grpc", f"--server=127.0.0.1:{port}", "--model=colorizer",
                             f"--input={tmp_path / 'r.jpg'},{tmp_path / 'bad.png'}",
                             f"--output_dir={tmp_path / 'out'}")
+        (tmp_path / "r.json").write_text(json.dumps({"points": [{"x": 30, "y": 20, "color": "#20a040"}]}))
+        hinted = run_module("tfcolor.client", "--protocol=grpc", f"--server=127.0.0.1:{port}", "--model=colorizer",
+                            f"--input={tmp_path / 'r.jpg'}", f"--output_dir={tmp_path / 'hinted'}",
+                            f"--hints={tmp_path / 'r.json'}")
     finally:
         server.stop(None)
     assert "1 of 2 photos" in result.stdout and "INVALID_ARGUMENT" in result.stderr
     assert Image.open(tmp_path / "out" / "r.png").size == (65, 45)
     assert seen[0] == ("colorizer", "serving_default")
+    # With hints, the model's signatures first (metadata): it has no hints signature, so the
+    # point is propagated by the client around the plain answer.
+    import numpy as np
+
+    from tfcolor.deploy import hinting
+    from tfcolor.deploy.colorizer import read_photo
+
+    assert "takes no hints" in hinted.stdout and seen[-2:] == [("colorizer", "metadata"), ("colorizer", "serving_default")]
+    rgb, _ = read_photo(str(tmp_path / "r.jpg"))
+    expected = hinting.propagate(rgb, hinting.load_for_photo(str(tmp_path / "r.json"), *rgb.shape[:2]))
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "hinted" / "r.png").convert("RGB")), expected)
 
 
 def test_int8_export_without_its_calibration_data_is_one_line_before_writing(tmp_path):

@@ -8,11 +8,14 @@ Example usage (TF Serving running the exported model, see README):
 
     python -m tfcolor.client --server=localhost:8501 --model=quickstart --input=photo.jpg --output_dir=out
     python -m tfcolor.client --protocol=grpc --server=localhost:8500 --model=quickstart --input=photos/
-    python -m tfcolor.client --model=colorizer --input=photos/ --hints=hints/   # a hint generator's hints
+    python -m tfcolor.client --model=colorizer --input=photos/ --hints=hints/
 
---hints (a hint generator's model: its colorize_hints signature) takes the hint files of
-colorize --hints (tfcolor.core.hints: JSON points or a scribble PNG; a folder of <photo
-stem>.json); a photo with hints is sent as it is displayed (EXIF rotation applied, as PNG).
+--hints takes the hint files of colorize --hints (tfcolor.core.hints: JSON points or a scribble
+PNG; a folder of <photo stem>.json); a photo with hints is sent as it is displayed (EXIF rotation
+applied, as PNG). The client asks the server for the model's signatures: a hint generator's
+model reads the points itself (its colorize_hints signature); for any other model (the shipped
+one) the client propagates them here around the server's colours, as colorize does (Levin et al.
+2004, tfcolor.deploy.hinting; a reference photo too).
 """
 
 import os
@@ -35,8 +38,9 @@ flags.DEFINE_list("input", None, "Photo files, globs or folders (sent as they ar
 flags.DEFINE_string("output_dir", "colorized", "Where the returned PNGs go.")
 flags.DEFINE_integer("batch_size", 4, "Photos per request.")
 flags.DEFINE_float("timeout", 120.0, "Seconds per request.")
-flags.DEFINE_string("hints", None, "Colour hints (a hint generator's model): a JSON / scribble file for one photo, "
-                    "or a folder of <photo stem>.json / <photo stem>_scribble.png (as colorize --hints).")
+flags.DEFINE_string("hints", None, "Colour hints: a JSON / scribble file for one photo, or a folder of "
+                    "<photo stem>.json / <photo stem>_scribble.png (as colorize --hints); read by a hint generator's "
+                    "model on the server, else propagated here around the server's colours.")
 flags.mark_flag_as_required("input")
 FLAGS = flags.FLAGS
 
@@ -50,6 +54,15 @@ def predict_rest(images, hint_points=None):
             return serving_api.parse_rest_response(response.read())
     except urllib.error.HTTPError as e:  # TF Serving puts {"error": ...} in the body
         return serving_api.parse_rest_response(e.read())
+
+
+def signatures_rest():
+    request = urllib.request.Request(serving_api.rest_metadata_url(FLAGS.server, FLAGS.model, FLAGS.version))
+    try:
+        with urllib.request.urlopen(request, timeout=FLAGS.timeout) as response:
+            return serving_api.parse_rest_signatures(response.read())
+    except urllib.error.HTTPError as e:
+        return serving_api.parse_rest_signatures(e.read())
 
 
 def make_grpc_predict():
@@ -66,7 +79,14 @@ def make_grpc_predict():
             return serving_api.parse_grpc_response(stub.Predict(request, timeout=FLAGS.timeout))
         except grpc.RpcError as e:
             raise serving_api.ServingError(f"{e.code().name}: {e.details()}") from e
-    return predict
+
+    def signatures():
+        request = serving_api.grpc_metadata_request(FLAGS.model, FLAGS.version)
+        try:
+            return serving_api.parse_grpc_signatures(stub.GetModelMetadata(request, timeout=FLAGS.timeout))
+        except grpc.RpcError as e:
+            raise serving_api.ServingError(f"{e.code().name}: {e.details()}") from e
+    return predict, signatures
 
 
 def main(argv):
@@ -77,23 +97,32 @@ def main(argv):
     inputs, missing = collect_inputs(FLAGS.input)
     for spec in missing:
         print(f"warning: {spec}: no image files", file=sys.stderr)
-    predict = predict_rest if FLAGS.protocol == "rest" else make_grpc_predict()
+    predict, signatures = (predict_rest, signatures_rest) if FLAGS.protocol == "rest" else make_grpc_predict()
+    local = False
+    if FLAGS.hints:
+        try:
+            local = serving_api.HINTS_SIGNATURE not in signatures()
+        except (serving_api.ServingError, OSError) as e:
+            raise SystemExit(f"error: {FLAGS.server}: cannot read model {FLAGS.model!r}'s signatures: {e}")
+        if local:
+            print(f"{FLAGS.model} takes no hints: they are propagated here around its colours (Levin et al. 2004)")
     names = output_names([name for _, name in inputs])
     done = 0
     for start in range(0, len(inputs), FLAGS.batch_size):
         batch = inputs[start:start + FLAGS.batch_size]
-        images, rows = [], []
+        images, rows, hinted = [], [], []
         for path, name in batch:
             try:
-                image, hint_rows = _request_parts(path, name)
+                image, hints, rgb = _request_parts(path, name, local)
             except (HintError, SkipImage) as e:
                 print(f"error: {path}: {e}", file=sys.stderr)
-                image, hint_rows = None, None
+                image, hints, rgb = None, None, None
             images.append(image)
-            rows.append(hint_rows)
+            rows.append(None if hints is None or local else _hint_rows(hints))
+            hinted.append((hints, rgb) if local and hints is not None else None)
         sent = [i for i, image in enumerate(images) if image is not None]
         batch, images, rows = [batch[i] for i in sent], [images[i] for i in sent], [rows[i] for i in sent]
-        names_sent = [names[start + i] for i in sent]
+        hinted, names_sent = [hinted[i] for i in sent], [names[start + i] for i in sent]
         hint_points = None if all(r is None for r in rows) else [r if r is not None else [] for r in rows]
         if not batch:
             continue
@@ -110,9 +139,11 @@ def main(argv):
                 except (serving_api.ServingError, OSError) as e1:
                     print(f"error: {path}: {e1}", file=sys.stderr)
                     outputs.append(None)
-        for name, png in zip(names_sent, outputs):
+        for name, png, local_hints in zip(names_sent, outputs, hinted):
             if png is None:
                 continue
+            if local_hints:
+                png = _propagated(png, *local_hints)
             target = os.path.join(FLAGS.output_dir, name)
             os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
             with open(target, "wb") as f:
@@ -122,28 +153,52 @@ def main(argv):
     return 0 if done else 1
 
 
-def _request_parts(path, name):
-    """(the photo's bytes to send, its hint rows [N, 6] or None)."""
+def _request_parts(path, name, local):
+    """(the photo's bytes to send, its hints or None, the photo as displayed or None); with
+    ``local`` the hints are propagated here (a reference photo too), else sent as rows."""
     from tfcolor.deploy import hinting
 
     hint_file = hinting.hint_file_for(FLAGS.hints, name)
     if not hint_file:
         with open(path, "rb") as f:
-            return f.read(), None
-    import io
-
-    from PIL import Image
-
+            return f.read(), None, None
     rgb, _ = read_photo(path)  # as displayed: the points' pixels
     hints = hinting.load_for_photo(hint_file, *rgb.shape[:2])
-    if hints.reference:
+    if hints.reference and not local:
         from tfcolor.core.hints import HintError
 
         raise HintError(f"{hint_file}: a reference photo is applied by python -m tfcolor.colorize, not by TF "
                         f"Serving: leave \"reference\" out to send the points")
+    return _png(rgb), hints, rgb
+
+
+def _hint_rows(hints):
+    from tfcolor.deploy import hinting
+
+    return hinting.hint_rows(hints)
+
+
+def _png(rgb):
+    import io
+
+    from PIL import Image
+
     buffer = io.BytesIO()
     Image.fromarray(rgb).save(buffer, "PNG")
-    return buffer.getvalue(), hinting.hint_rows(hints)
+    return buffer.getvalue()
+
+
+def _propagated(png, hints, rgb):
+    """The server's colours (PNG) of ``rgb`` corrected by ``hints`` here, as colorize does."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from tfcolor.deploy import hinting
+
+    colours = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+    return _png(hinting.hinted(lambda _: colours, hints, rgb))
 
 
 def run():

@@ -28,11 +28,57 @@ class ServingError(RuntimeError):
     """The server answered with an error (its message is kept)."""
 
 
+def _rest_model_url(server, model, version=None):
+    base = server if server.startswith(("http://", "https://")) else f"http://{server}"
+    return base.rstrip("/") + f"/v1/models/{model}" + (f"/versions/{version}" if version else "")
+
+
 def rest_url(server, model, version=None):
     """The REST predict URL, e.g. http://localhost:8501/v1/models/colorizer:predict."""
-    base = server if server.startswith(("http://", "https://")) else f"http://{server}"
-    path = f"/v1/models/{model}" + (f"/versions/{version}" if version else "")
-    return f"{base.rstrip('/')}{path}:predict"
+    return _rest_model_url(server, model, version) + ":predict"
+
+
+def rest_metadata_url(server, model, version=None):
+    """The REST metadata URL (GET), e.g. http://localhost:8501/v1/models/colorizer/metadata."""
+    return _rest_model_url(server, model, version) + "/metadata"
+
+
+def parse_rest_signatures(body):
+    """A REST metadata response body -> the served model's signature names (sorted);
+    ServingError on an error body."""
+    try:
+        response = json.loads(body)
+    except ValueError:
+        raise ServingError(f"not a TF Serving metadata answer: {body[:200]!r}") from None
+    if "error" in response:
+        raise ServingError(response["error"])
+    try:
+        return sorted(response["metadata"]["signature_def"]["signature_def"])
+    except (KeyError, TypeError):
+        raise ServingError(f"metadata without signature_def: {body[:200]!r}") from None
+
+
+def grpc_metadata_request(model, version=None):
+    """A GetModelMetadataRequest for the served model's signatures."""
+    from tensorflow_serving.apis import get_model_metadata_pb2
+
+    request = get_model_metadata_pb2.GetModelMetadataRequest()
+    request.model_spec.name = model
+    if version:
+        request.model_spec.version.value = int(version)
+    request.metadata_field.append("signature_def")
+    return request
+
+
+def parse_grpc_signatures(response):
+    """A GetModelMetadataResponse -> the served model's signature names (sorted)."""
+    from tensorflow_serving.apis import get_model_metadata_pb2
+
+    if "signature_def" not in response.metadata:
+        raise ServingError("metadata without signature_def")
+    signatures = get_model_metadata_pb2.SignatureDefMap()
+    response.metadata["signature_def"].Unpack(signatures)
+    return sorted(signatures.signature_def)
 
 
 def rest_request(images, signature=DEFAULT_SIGNATURE, hint_points=None):
