@@ -103,7 +103,7 @@ def main(argv):
         try:
             local = serving_api.HINTS_SIGNATURE not in signatures()
         except (serving_api.ServingError, OSError) as e:
-            raise SystemExit(f"error: {FLAGS.server}: cannot read model {FLAGS.model!r}'s signatures: {e}")
+            raise SystemExit(f"error: {FLAGS.server}: cannot read the signatures of model {FLAGS.model!r}: {e}")
         if local:
             print(f"{FLAGS.model} takes no hints: they are propagated here around its colours (Levin et al. 2004)")
     names = output_names([name for _, name in inputs])
