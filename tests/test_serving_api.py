@@ -204,12 +204,18 @@ def test_rest_client_propagates_hints_itself_for_a_model_without_hint_inputs(exp
         Image.fromarray(photo("chelsea")[:30, :20]).save(tmp_path / "in" / "b.png")
         (tmp_path / "hints" / "a.json").write_text(json.dumps({"points": [
             {"x": 20, "y": 15, "color": "#c03020", "radius": 2}, {"x": 100, "y": 60, "color": "#2040d0"}]}))
+        Image.fromarray(photo("rocket")[:40, :50]).save(tmp_path / "in" / "c.jpg")  # its reference is broken
+        (tmp_path / "broken.jpg").write_bytes(b"not a photo")
+        (tmp_path / "hints" / "c.json").write_text(json.dumps({"points": [], "reference": str(tmp_path / "broken.jpg")}))
         result = run_module("tfcolor.client", f"--server=127.0.0.1:{server.server_address[1]}",
                             "--model=colorizer", f"--input={tmp_path / 'in'}", f"--output_dir={tmp_path / 'out'}",
                             f"--hints={tmp_path / 'hints'}")
     finally:
         server.shutdown()
-    assert "takes no hints: they are propagated here" in result.stdout and "2 of 2 photos" in result.stdout
+    assert "takes no hints: they are propagated here" in result.stdout and "2 of 3 photos" in result.stdout
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "c.jpg" in errors[0] and "broken.jpg" in errors[0], errors
+    assert not (tmp_path / "out" / "c.png").exists()
     rgb, _ = read_photo(str(tmp_path / "in" / "a.jpg"))
     expected = hinting.propagate(rgb, hinting.load_for_photo(str(tmp_path / "hints" / "a.json"), *rgb.shape[:2]))
     got = np.asarray(Image.open(tmp_path / "out" / "a.png").convert("RGB"))

@@ -139,11 +139,15 @@ def main(argv):
                 except (serving_api.ServingError, OSError) as e1:
                     print(f"error: {path}: {e1}", file=sys.stderr)
                     outputs.append(None)
-        for name, png, local_hints in zip(names_sent, outputs, hinted):
+        for (path, _), name, png, local_hints in zip(batch, names_sent, outputs, hinted):
             if png is None:
                 continue
             if local_hints:
-                png = _propagated(png, *local_hints)
+                try:
+                    png = _propagated(png, *local_hints)
+                except (HintError, SkipImage, OSError) as e:  # e.g. an unreadable reference photo
+                    print(f"error: {path}: {e}", file=sys.stderr)
+                    continue
             target = os.path.join(FLAGS.output_dir, name)
             os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
             with open(target, "wb") as f:
