@@ -76,11 +76,10 @@ def examples(job):
         rgb = np.ascontiguousarray(rgb)
         lab = hint_format.lab_of_rgb(rgb)
         points = hint_format.protocol_points(lab[..., 1:], int(min(rng.geometric(1 / 8), 50)), rng)
-        h, w = hinting.working_size(*rgb.shape[:2], SIZE)
-        hint_ab, mask = hint_format.hint_map(hint_format.Hints(points), h, w, photo_size=rgb.shape[:2])
-        gray = hinting._resize(lab[..., :1] / 100.0, h, w)[..., 0]
+        gray, hint_ab, mask = hinting.solve_inputs(lab[..., :1], hint_format.Hints(points), SIZE)
+        h, w = gray.shape
         ab = levin.propagate(gray, hint_ab, mask[..., 0])
-        truth = hinting._resize(lab[..., 1:] / colornp.AB_SCALE, h, w)
+        truth = colornp.resize_area(lab[..., 1:] / colornp.AB_SCALE, h, w)  # (the working size: never larger)
         out[k, :h, :w] = np.concatenate([gray[..., None], ab, hint_ab, mask, truth, np.ones((h, w, 1))], -1)
     return out
 
@@ -152,21 +151,19 @@ def train(data, widths, steps, seed, crop=96, batch=16):
 
 def engine(model):
     """fn(gray uint8 RGB, Hints) -> uint8 RGB: Levin at SIZE px, then the refiner (None: Levin alone)."""
-    from tfcolor.core import colornp, hints as hint_format, levin
+    from tfcolor.core import colornp, levin
     from tfcolor.deploy import hinting
 
     def colorize(rgb, hints):
         l_full = colornp.lightness(rgb)
-        height, width = rgb.shape[:2]
-        h, w = hinting.working_size(height, width, SIZE)
-        hint_ab, mask = hint_format.hint_map(hints, h, w, photo_size=(height, width))
-        gray = hinting._resize(l_full / 100.0, h, w)[..., 0]
+        gray, hint_ab, mask = hinting.solve_inputs(l_full, hints, SIZE)
         ab = levin.propagate(gray, hint_ab, mask[..., 0])
         if model is not None and mask.any():
+            h, w = gray.shape
             x = np.zeros((1, SIZE, SIZE, CHANNELS), np.float32)
             x[0, :h, :w] = np.concatenate([gray[..., None], ab, hint_ab, mask], -1)
             ab = model(x, training=False).numpy()[0, :h, :w]
-        return hinting._join(l_full, hinting._resize(ab, height, width) * colornp.AB_SCALE)
+        return hinting.with_ab(l_full, ab)
 
     return colorize
 

@@ -27,7 +27,7 @@ from absl import app, flags
 
 from tfcolor.core import entry
 
-from tfcolor.deploy import serving_api
+from tfcolor.deploy import hinting, serving_api  # (hinting: numpy alone)
 from tfcolor.deploy.colorizer import collect_inputs, output_names, read_photo
 
 flags.DEFINE_enum("protocol", "rest", ["rest", "grpc"], "How to talk to TF Serving.")
@@ -118,7 +118,7 @@ def main(argv):
                 print(f"error: {path}: {e}", file=sys.stderr)
                 image, hints, rgb = None, None, None
             images.append(image)
-            rows.append(None if hints is None or local else _hint_rows(hints))
+            rows.append(None if hints is None or local else hinting.hint_rows(hints))
             hinted.append((hints, rgb) if local and hints is not None else None)
         sent = [i for i, image in enumerate(images) if image is not None]
         batch, images, rows = [batch[i] for i in sent], [images[i] for i in sent], [rows[i] for i in sent]
@@ -160,8 +160,6 @@ def main(argv):
 def _request_parts(path, name, local):
     """(the photo's bytes to send, its hints or None, the photo as displayed or None); with
     ``local`` the hints are propagated here (a reference photo too), else sent as rows."""
-    from tfcolor.deploy import hinting
-
     hint_file = hinting.hint_file_for(FLAGS.hints, name)
     if not hint_file:
         with open(path, "rb") as f:
@@ -174,12 +172,6 @@ def _request_parts(path, name, local):
         raise HintError(f"{hint_file}: a reference photo is applied by python -m tfcolor.colorize, not by TF "
                         f"Serving: leave \"reference\" out to send the points")
     return _png(rgb), hints, rgb
-
-
-def _hint_rows(hints):
-    from tfcolor.deploy import hinting
-
-    return hinting.hint_rows(hints)
 
 
 def _png(rgb):
@@ -198,8 +190,6 @@ def _propagated(png, hints, rgb):
 
     import numpy as np
     from PIL import Image
-
-    from tfcolor.deploy import hinting
 
     colours = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
     return _png(hinting.hinted(lambda _: colours, hints, rgb))

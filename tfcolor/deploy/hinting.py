@@ -82,27 +82,40 @@ def _resize(array, height, width):
     return colornp.resize_bilinear(array, height, width)
 
 
+def solve_inputs(l_full, hints, size=PROPAGATION_SIZE, points=None):
+    """What Levin's solve reads for a photo's L (``[H, W, 1]``, natural units), at ``size`` px on
+    the long side: the gray ``[h, w]`` (L / 100), the hints' normalised a*b* ``[h, w, 2]`` and
+    their mask ``[h, w, 1]``."""
+    height, width = l_full.shape[:2]
+    h, w = working_size(height, width, size)
+    hint_ab, mask = hint_format.hint_map(hints, h, w, photo_size=(height, width), points=points)
+    return _resize(l_full / 100.0, h, w)[..., 0], hint_ab, mask
+
+
+def with_ab(l_full, ab):
+    """uint8 RGB at the photo's size: its L (``[H, W, 1]``) joined with normalised a*b* of any
+    size (``[h, w, 2]``), resized to it."""
+    return _join(l_full, _resize(ab, *l_full.shape[:2]) * colornp.AB_SCALE)
+
+
 def propagate(rgb, hints, model_rgb=None, size=PROPAGATION_SIZE, prior_weight=PRIOR_WEIGHT, points=None):
     """Levin et al. 2004's colourisation of ``rgb`` (uint8 [H, W, 3]) from ``hints``, optionally
     pulled towards ``model_rgb`` (a model's colourisation of the same photo, or a callable giving
     it: called only when needed) where there are none. Returns uint8 [H, W, 3] with the photo's
     own L; without any hint, the model's colours (or gray)."""
     l_full = colornp.lightness(np.asarray(rgb, np.uint8))  # (L alone: a*b* come from the hints)
-    height, width = rgb.shape[:2]
-    h, w = working_size(height, width, size)
-    hint_ab, mask = hint_format.hint_map(hints, h, w, photo_size=(height, width), points=points)
+    gray, hint_ab, mask = solve_inputs(l_full, hints, size, points)
+
     def model():
         return model_rgb() if callable(model_rgb) else model_rgb
 
     if not mask.any():
         found = model()
-        return found if found is not None else _join(l_full, np.zeros((height, width, 2)))
+        return found if found is not None else with_ab(l_full, np.zeros((1, 1, 2)))
     prior = None
     if model_rgb is not None and prior_weight > 0:
-        prior = _resize(hint_format.lab_of_rgb(model())[..., 1:] / colornp.AB_SCALE, h, w)
-    gray = _resize(l_full / 100.0, h, w)[..., 0]
-    ab = levin.propagate(gray, hint_ab, mask[..., 0], prior, prior_weight)
-    return _join(l_full, _resize(ab, height, width) * colornp.AB_SCALE)
+        prior = _resize(hint_format.lab_of_rgb(model())[..., 1:] / colornp.AB_SCALE, *gray.shape)
+    return with_ab(l_full, levin.propagate(gray, hint_ab, mask[..., 0], prior, prior_weight))
 
 
 def _join(l_full, ab_full):
