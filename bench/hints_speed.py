@@ -1,7 +1,8 @@
 """What hints cost in time: `colorize` of one photo with 10 hint points against without, for the
-shipped model (Levin's propagation around its colours) and a hint network (its hint channels), and
-the web page's re-colouring after a hint change at preview size (long side 1600 px), as its
-editor does it (the photo's L kept between changes), in headless Chromium.
+shipped model (Levin's propagation) and a hint network (its hint channels), and the web page's
+re-colouring after a hint change at preview size (long side 1600 px) for both, as its editor does
+it (what the photo's propagation or network call can reuse kept between changes), in headless
+Chromium.
 
     python -m bench.hints_speed --hint_model=runs/quality_more/runs/lite0_frozen_ema_hints
 
@@ -56,16 +57,19 @@ def cli_rows(models, rgb, hints, repeats):
     return rows
 
 
-def page_ms(hint_model, hints_json, repeats):
-    """Milliseconds of the editor's re-colouring at preview size, median of ``repeats``."""
+def page_ms(model, hints_json, repeats):
+    """Milliseconds of the editor's re-colourings at preview size, medians of ``repeats``: a hint
+    moved, a hint's colour changed; for a model whose hints are propagated also the preparation
+    the editor makes when it opens (levin.js's factorisation)."""
     from playwright.sync_api import sync_playwright
 
+    from tfcolor.core import shipped
     from tfcolor.deploy import web
     from tfcolor.deploy.serving import load_generator
 
-    generator, size = load_generator(hint_model, render_size=96)
+    generator, size = load_generator(model, render_size=96)
     site = tempfile.mkdtemp(prefix="hint_site_")
-    web.write_site(generator, size, site, "hints", log=lambda message: None)
+    web.write_site(generator, size, site, shipped.NAME, log=lambda message: None)
     preview = photo(1600)
     buffer = io.BytesIO()
     Image.fromarray(preview).save(buffer, "PNG")
@@ -84,18 +88,28 @@ def page_ms(hint_model, hints_json, repeats):
                  const photo = await decode(new File([bytes], "p.png"));
                  const points = parseHints(hints, photo.width, photo.height);
                  const cache = {};
+                 const times = { prepare: [], moved: [], colour: [] };
+                 for (let i = 0; i < repeats; i++) {
+                   const start = performance.now();
+                   colorizer.prepareHints(photo, {});
+                   times.prepare.push(performance.now() - start);
+                 }
+                 colorizer.prepareHints(photo, cache);
                  await colorizer.colorize(photo, () => {}, points, cache);
-                 const times = [];
                  for (let i = 0; i < repeats; i++) {
                    points[0].x = (points[0].x + 7) % photo.width;   // a hint moved
-                   const start = performance.now();
+                   let start = performance.now();
                    await colorizer.colorize(photo, () => {}, points, cache);
-                   times.push(performance.now() - start);
+                   times.moved.push(performance.now() - start);
+                   points[1].rgb = [(points[1].rgb[0] + 40) % 256, points[1].rgb[1], points[1].rgb[2]];  // recoloured
+                   start = performance.now();
+                   await colorizer.colorize(photo, () => {}, points, cache);
+                   times.colour.push(performance.now() - start);
                  }
                  return times;
                }""", [data, hints_json, repeats])
         browser.close()
-    return statistics.median(times), preview.shape
+    return {k: statistics.median(v) for k, v in times.items()}, preview.shape
 
 
 def main():
@@ -113,14 +127,14 @@ def main():
     if args.hint_model:
         models.append(("hint network", args.hint_model))
     cli_rows(models, rgb, hints, args.repeats)
-    if args.hint_model:
-        scale = 1600 / 1024
-        scaled = hint_format.Hints(tuple(hint_format.Point(p.x * scale, p.y * scale, p.ab, p.radius * scale)
-                                         for p in hints.points))
-        ms, shape = page_ms(args.hint_model, scaled.to_json(), args.repeats)
-        print(f"web page, hint network: {ms:.0f} ms per re-colouring at {shape[1]}x{shape[0]} (median of "
-              f"{args.repeats})")
-
+    scale = 1600 / 1024
+    scaled = hint_format.Hints(tuple(hint_format.Point(p.x * scale, p.y * scale, p.ab, p.radius * scale)
+                                     for p in hints.points))
+    for label, path in models:
+        ms, shape = page_ms(path, scaled.to_json(), args.repeats)
+        prepared = f"; {ms['prepare']:.0f} ms to prepare when the editor opens" if "network" not in label else ""
+        print(f"web page, {label}: at {shape[1]}x{shape[0]}, {ms['moved']:.0f} ms per re-colouring after a hint "
+              f"moved, {ms['colour']:.0f} ms after a colour changed (medians of {args.repeats}){prepared}")
 
 if __name__ == "__main__":
     main()

@@ -296,6 +296,152 @@ def test_page_matches_python_colorize(page, photos, tmp_path):
     assert got.shape[:2] == (600, 400)  # coffee.jpg, last: the EXIF rotation honoured
 
 
+def _hints_for(path):
+    """Points on one of ``photos``, in its pixels as displayed: coffee.jpg (EXIF-rotated to
+    400x600) gets a wide point (over GREEN_MAX hinted pixels: levin.js factorises the system
+    with them), the others small ones (levin.js combines its Green's functions)."""
+    name = os.path.basename(path)
+    if name.startswith("coffee"):
+        return {"points": [{"x": 200, "y": 150, "color": "#b04020", "radius": 40}, {"x": 300, "y": 500, "color": "#2050c0"}]}
+    return {"points": [{"x": 60, "y": 40, "color": "#2e6fd0", "radius": 6}, {"x": 250.5, "y": 130.2, "color": "#c07030"},
+                       {"x": 120, "y": 180, "color": "#3c3", "radius": 2.5}]}
+
+
+def _colorize_with_hints(page, path, hints, reference=None):
+    """colorizeFile(file, hints) in the page; ``reference``: a photo's path, given as a File."""
+    data = base64.b64encode(open(path, "rb").read()).decode()
+    ref = base64.b64encode(open(reference, "rb").read()).decode() if reference else None
+    result = page.evaluate(
+        """async ([name, data, hints, ref]) => {
+             const file = (d, n) => new File([Uint8Array.from(atob(d), (c) => c.charCodeAt(0))], n);
+             if (ref) hints = { ...hints, reference: file(ref, "reference.png") };
+             const png = await window.tfcolor.colorizeFile(file(data, name), hints);
+             let text = "";
+             for (let i = 0; i < png.length; i += 0x8000) text += String.fromCharCode(...png.subarray(i, i + 0x8000));
+             return btoa(text);
+           }""", [os.path.basename(path), data, hints, ref])
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(result))).convert("RGB"))
+
+
+@pytest.mark.slow
+def test_page_hints_on_the_shipped_model_match_python_colorize_hints(page, photos, tmp_path):
+    """The shipped model takes no hints: the page propagates them (levin.js) as `colorize
+    --hints` does (tfcolor.deploy.hinting), to the same pixels."""
+    import json
+
+    from tfcolor.core import hints as H
+
+    hint_dir = tmp_path / "hints"
+    hint_dir.mkdir()
+    for path in photos:
+        (hint_dir / (os.path.splitext(os.path.basename(path))[0] + ".json")).write_text(json.dumps(_hints_for(path)))
+    out = tmp_path / "python"
+    run_module("tfcolor.colorize", *photos, f"--hints={hint_dir}", f"--output_dir={out}")
+    for path in photos:
+        stem = os.path.splitext(os.path.basename(path))[0]
+        want = np.asarray(Image.open(out / (stem + ".png")).convert("RGB"))
+        got = _colorize_with_hints(page, path, _hints_for(path))
+        assert got.shape == want.shape, (path, got.shape, want.shape)
+        psnr = _psnr(got, want)
+        print(f"{stem} with hints: {psnr:.1f} dB against colorize --hints")
+        assert psnr >= 40, (path, psnr)
+        # Levin's colours, not the model's: the hinted point's a*b* spread over the photo.
+        ab = H.lab_of_rgb(got)[..., 1:]
+        x, y = (int(_hints_for(path)["points"][1][k]) for k in ("x", "y"))
+        want_ab = H.lab_of_rgb(np.array([[H.parse_color(_hints_for(path)["points"][1]["color"])]], np.uint8))[0, 0, 1:]
+        assert np.abs(ab[y, x] - want_ab).mean() < 10, (path, ab[y, x], want_ab)
+    assert got.shape[:2] == (600, 400)  # coffee.jpg: hints placed on the photo as displayed
+
+
+@pytest.mark.slow
+def test_page_reference_photo_matches_python_colorize_hints(page, tmp_path):
+    """A reference photo, alone and with points, on the shipped model's page: the colours moved
+    to the reference's (and the points propagated around them) as `colorize --hints` does."""
+    import json
+
+    Image.fromarray(photo("rocket")).save(tmp_path / "reference.png")
+    cases = {"alone": {"reference": "reference.png"},
+             "points": {"points": [{"x": 100, "y": 80, "color": "#2e6fd0"}, {"x": 300, "y": 220, "color": "#c07030"}],
+                        "reference": "reference.png"}}
+    for name, hints in cases.items():
+        Image.fromarray(photo("chelsea")).save(tmp_path / f"{name}.png")
+        (tmp_path / f"{name}.json").write_text(json.dumps(hints))
+    run_module("tfcolor.colorize", *(str(tmp_path / f"{n}.png") for n in cases), f"--hints={tmp_path}",
+               f"--output_dir={tmp_path / 'python'}")
+    plain = _colorize_with_hints(page, tmp_path / "alone.png", None)
+    for name, hints in cases.items():
+        want = np.asarray(Image.open(tmp_path / "python" / f"{name}.png").convert("RGB"))
+        got = _colorize_with_hints(page, tmp_path / f"{name}.png", {k: v for k, v in hints.items() if k != "reference"},
+                                   reference=tmp_path / "reference.png")
+        psnr = _psnr(got, want)
+        print(f"reference {name}: {psnr:.1f} dB against colorize --hints, {_psnr(got, plain):.1f} dB from no hints")
+        assert psnr >= 40, (name, psnr)
+        assert _psnr(got, plain) < 35  # the reference changed the colours
+    (tmp_path / "notes.jpg").write_text("not a photo")
+    with pytest.raises(Exception, match="reference photo reference.png: not an image the browser can read"):
+        _colorize_with_hints(page, tmp_path / "alone.png", {}, reference=tmp_path / "notes.jpg")
+
+
+@pytest.mark.slow
+def test_page_editor_on_the_shipped_model_propagates_hints(page, tmp_path):
+    """The editor works for a model without hint inputs: two clicks, a colour change and a
+    reference photo, each re-coloured at once (the propagation's factors and Green's functions
+    reused), give what Python gives for the hints it saves."""
+    import json
+
+    from tfcolor.core import hints as H
+    from tfcolor.deploy import hinting
+
+    rgb = photo("rocket")[:200, :300]
+    path = tmp_path / "rocket_edit.png"
+    Image.fromarray(rgb).save(path)
+    page.set_input_files("#files", [str(path)])
+    card = page.locator(".card", has_text="rocket_edit.png").first
+    card.locator(".meta").wait_for(timeout=60000)
+    image = card.locator(".compare img").first
+
+    def changed(before):
+        page.wait_for_function("([name, src]) => [...document.querySelectorAll('.card')].find("
+                               "(c) => c.textContent.includes(name)).querySelector('.compare img').src !== src",
+                               arg=["rocket_edit.png", before], timeout=30000)
+        return image.get_attribute("src")
+
+    src = image.get_attribute("src")
+    card.locator(".hints input[type=checkbox]").check()
+    box = image.bounding_box()
+    for fy, fx in ((0.25, 0.5), (0.8, 0.2)):
+        page.mouse.click(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)
+        src = changed(src)
+    assert card.locator(".hints li").count() == 2
+    card.locator(".hints li input[type=color]").first.fill("#1060d0")
+    src = changed(src)
+    assert "ms at 300×200" in card.locator(".hints .timing").text_content()
+
+    def shown(src):
+        data = page.evaluate("async (src) => { const b = new Uint8Array(await (await fetch(src)).arrayBuffer());"
+                             " let t = ''; for (const v of b) t += String.fromCharCode(v); return btoa(t); }", src)
+        return np.asarray(Image.open(io.BytesIO(base64.b64decode(data))).convert("RGB"))
+
+    def saved():
+        with page.expect_download() as download:
+            card.locator(".hints button", has_text="Save hints").click()
+        return json.loads(open(download.value.path()).read())
+
+    hints = saved()
+    assert [p["color"] for p in hints["points"]][0] == "#1060d0"
+    assert _psnr(shown(src), hinting.propagate(rgb, H.hints_from_json(hints))) >= 40
+    # A reference photo picked: saved by its name, which `colorize --hints` reads beside the JSON.
+    Image.fromarray(photo("coffee")).save(tmp_path / "cup.png")
+    card.locator(".hints input[type=file][accept^=image]").set_input_files(str(tmp_path / "cup.png"))
+    src = changed(src)
+    hints = saved()
+    assert hints["reference"] == "cup.png"
+    (tmp_path / "rocket_edit.json").write_text(json.dumps(hints))
+    run_module("tfcolor.colorize", str(path), f"--hints={tmp_path / 'rocket_edit.json'}", f"--output_dir={tmp_path / 'out'}")
+    want = np.asarray(Image.open(tmp_path / "out" / "rocket_edit.png").convert("RGB"))
+    assert _psnr(shown(src), want) >= 40
+
+
 @pytest.mark.slow
 def test_page_buttons_bad_file_and_download(page, photos, tmp_path):
     bad = tmp_path / "notes.jpg"
@@ -353,6 +499,10 @@ def test_export_web_command_writes_the_site(tmp_path):
     assert f"wrote the web page to {tmp_path / 'site'}" in result.stdout
     config = json.loads((tmp_path / "site" / web.CONFIG).read_text())
     assert (config["name"], config["size"], config["hints"]) == ("tiny", 64, False)
+    from tfcolor.deploy import hinting
+
+    assert config["propagation"] == {"size": hinting.PROPAGATION_SIZE,  # levin.js solves where Python does
+                                     "reference_prior_weight": hinting.REFERENCE_PRIOR_WEIGHT}
     assert all((tmp_path / "site" / name).exists() for name in web.PAGE_FILES + (web.MODEL,))
     refused = run_module("tfcolor.export", f"--generator={tmp_path / 'g.keras'}", f"--web={tmp_path / 'x'}",
                          "--tflite=fp32", check=False)

@@ -1,7 +1,7 @@
 """A static web page that colourises photos in the browser (``tfcolor.export --web=DIR``).
 
-The site holds the page (``web/src``: index.html, app.js, colorizer.js, hints.js, lab.js, coi.js,
-style.css), the bare network as a fixed-shape .tflite file (fp32, or fp16 for float16 weights;
+The site holds the page (``web/src``: index.html, app.js, colorizer.js, hints.js, lab.js, levin.js,
+coi.js, style.css), the bare network as a fixed-shape .tflite file (fp32, or fp16 for float16 weights;
 L/50 - 1 [1, S, S, 1] -> ab/110 [1, S, S, 2], a hint generator's [1, S, S, 4] with the hint
 channels that hints.js builds: LiteRT.js takes no dynamic shape, and image ops
 cannot run in it), the LiteRT.js runtime copied from the project's own npm package (``web/``,
@@ -19,7 +19,7 @@ import subprocess
 from tfcolor.core import color, shipped
 
 WEB = os.path.join(shipped.REPO, "web")  # package.json, package-lock.json, src/
-PAGE_FILES = ("index.html", "app.js", "colorizer.js", "hints.js", "lab.js", "coi.js", "style.css")
+PAGE_FILES = ("index.html", "app.js", "colorizer.js", "hints.js", "lab.js", "levin.js", "coi.js", "style.css")
 CONFIG = "tfcolor.json"
 MODEL = "model.tflite"
 RUNTIME = "litert/wasm/"  # the LiteRT.js wasm folder inside the site
@@ -56,7 +56,7 @@ def write_site(generator, model_size, directory, name, web=WEB, log=print):
 
     The network goes as fp32, or as fp16 (half the download) when its weights are float16
     values already (a generator stored with float16 weights, such as the shipped one)."""
-    from tfcolor.deploy import lite
+    from tfcolor.deploy import hinting, lite
     from tfcolor.models import storage
     from tfcolor.models.hint_inputs import takes_hints
 
@@ -72,7 +72,10 @@ def write_site(generator, model_size, directory, name, web=WEB, log=print):
         f.write(lite.convert_network(generator, model_size, variant))
     with open(os.path.join(directory, CONFIG), "w") as f:
         json.dump({"name": name, "size": int(model_size), "model": MODEL, "runtime": RUNTIME,
-                   "hints": takes_hints(generator), "color": color.constants()}, f, indent=1)
+                   "hints": takes_hints(generator), "color": color.constants(),
+                   # the page's Levin propagation of hints for a model without hint inputs (levin.js)
+                   "propagation": {"size": hinting.PROPAGATION_SIZE,
+                                   "reference_prior_weight": hinting.REFERENCE_PRIOR_WEIGHT}}, f, indent=1)
     written = [*PAGE_FILES, *(dst for _, dst in RUNTIME_FILES), MODEL, CONFIG]
     sizes = {file: os.path.getsize(os.path.join(directory, file)) for file in written}
     wasm = [sizes[dst] for _, dst in RUNTIME_FILES if dst.endswith(".wasm")]

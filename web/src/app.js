@@ -1,12 +1,13 @@
 // The page: files in (picked or dropped), colour photos out (before/after slider, PNG
-// download). With a hint generator, "Edit colours": click the photo to place a hint (its
+// download). "Edit colours": click the photo to place a hint (its
 // colour starts as the colour shown there), drag it, change or delete it; the photo is coloured
-// again at preview size as you edit; hints save and load as JSON (tfcolor.core.hints' format).
+// again at preview size as you edit; a reference photo ("colour it like this one") may be picked;
+// hints save and load as JSON (tfcolor.core.hints' format).
 // For scripts and tests: window.tfcolor.colorizeFile(file, hints) -> Promise of the colour PNG's
 // bytes, the same bytes the download button gives.
 
 import { Colorizer, NotAnImage, decode, encodePng } from "./colorizer.js";
-import { HintError, parseColor, parseHints, toHex, toJson } from "./hints.js";
+import { HintError, parseColor, parseHints, referenceOf, toHex, toJson } from "./hints.js";
 import * as lab from "./lab.js";
 
 const PREVIEW_SIDE = 1600; // the long side (px) of the photo re-coloured while hints are edited
@@ -80,7 +81,9 @@ async function run(file, stage = () => {}, hints = null) {
   mark("decoding");
   const photo = await decode(file);
   const points = hints ? parseHints(hints, photo.width, photo.height, file.name || "hints") : null;
-  const { color, l } = await colorizer.colorize(photo, mark, points);
+  const reference = referenceOf(hints, file.name || "hints");
+  const stats = reference ? await colorizer.referenceStats(reference) : null;
+  const { color, l } = await colorizer.colorize(photo, mark, points, {}, stats);
   mark("encoding");
   const png = await encodePng(color, photo.width, photo.height);
   marks.push(["end", performance.now()]);
@@ -124,7 +127,14 @@ function hintEditor(file, result, compare, after, download) {
   load.title = "Load hints (JSON)";
   const timing = document.createElement("span");
   timing.className = "timing";
-  box.append(toggle, list, save, " Load hints: ", load, " ", timing);
+  const referenceInput = document.createElement("input");
+  referenceInput.type = "file";
+  referenceInput.accept = "image/*";
+  referenceInput.title = "Reference photo: colour like this one";
+  const clearReference = document.createElement("button");
+  clearReference.textContent = "No reference";
+  box.append(toggle, list, save, " Load hints: ", load, document.createElement("br"),
+             " Reference photo (colour it like this one): ", referenceInput, " ", clearReference, " ", timing);
   const layer = document.createElement("div");
   layer.className = "markers";
   compare.append(layer);
@@ -133,27 +143,35 @@ function hintEditor(file, result, compare, after, download) {
     return toHex([result.color[i], result.color[i + 1], result.color[i + 2]]);
   };
 
+  const small = async () => (state.small = state.small || (await preview(result.photo)));
+
   async function recolour() {
     if (state.busy) {
       state.again = true;
       return;
     }
     state.busy = true;
-    const c = colorizer.current || (colorizer.current = await ready);
-    state.small = state.small || (await preview(result.photo));
-    const { photo, scale } = state.small;
-    const scaled = points.map((p) => ({ ...p, x: p.x * scale, y: p.y * scale, radius: p.radius * scale }));
-    const start = performance.now();
-    const { color } = await c.colorize(photo, () => {}, scaled, state.cache);
-    const png = await encodePng(color, photo.width, photo.height);
-    timing.textContent = `${Math.round(performance.now() - start)} ms at ${photo.width}×${photo.height}`;
-    if (state.url) URL.revokeObjectURL(state.url);
-    state.url = URL.createObjectURL(new Blob([png], { type: "image/png" }));
-    after.src = state.url;
-    state.busy = false;
+    try {
+      const c = colorizer.current || (colorizer.current = await ready);
+      const { photo, scale } = await small();
+      const scaled = points.map((p) => ({ ...p, x: p.x * scale, y: p.y * scale, radius: p.radius * scale }));
+      const start = performance.now();
+      const reference = state.reference ? state.reference.stats : null;
+      const { color } = await c.colorize(photo, () => {}, scaled, state.cache, reference);
+      const png = await encodePng(color, photo.width, photo.height);
+      timing.textContent = `${Math.round(performance.now() - start)} ms at ${photo.width}×${photo.height}`;
+      if (state.url) URL.revokeObjectURL(state.url);
+      state.url = URL.createObjectURL(new Blob([png], { type: "image/png" }));
+      after.src = state.url;
+    } catch (e) {
+      timing.textContent = e instanceof HintError ? e.message : `could not colourise: ${e.message || e}`;
+      if (!(e instanceof HintError)) console.error(e);
+    } finally {
+      state.busy = false;
+    }
     if (state.again) {
       state.again = false;
-      recolour();
+      await recolour();
     }
   }
 
@@ -208,7 +226,33 @@ function hintEditor(file, result, compare, after, download) {
     });
   }
 
-  check.addEventListener("change", () => compare.classList.toggle("editing", check.checked));
+  check.addEventListener("change", async () => {
+    compare.classList.toggle("editing", check.checked);
+    if (!check.checked) return;
+    // What the first hint needs, made while the user aims (a model whose hints are propagated).
+    const c = colorizer.current || (colorizer.current = await ready);
+    const { photo } = await small();
+    setTimeout(() => c.prepareHints(photo, state.cache, state.reference), 0);
+  });
+  referenceInput.addEventListener("change", async () => {
+    const [picked] = referenceInput.files;
+    if (!picked) return;
+    try {
+      const c = colorizer.current || (colorizer.current = await ready);
+      state.reference = { file: picked, stats: await c.referenceStats(picked) };
+      check.checked = true;
+      compare.classList.add("editing");
+      recolour();
+    } catch (e) {
+      referenceInput.value = "";
+      timing.textContent = e instanceof HintError ? e.message : String(e);
+    }
+  });
+  clearReference.addEventListener("click", () => {
+    state.reference = null;
+    referenceInput.value = "";
+    recolour();
+  });
   layer.addEventListener("click", (event) => {
     if (!check.checked) return;
     const rect = after.getBoundingClientRect();
@@ -221,7 +265,8 @@ function hintEditor(file, result, compare, after, download) {
   });
   save.addEventListener("click", () => {
     const a = document.createElement("a");
-    a.href = URL.createObjectURL(new Blob([JSON.stringify(toJson(points), null, 1)], { type: "application/json" }));
+    const json = toJson(points, state.reference ? state.reference.file.name : null);
+    a.href = URL.createObjectURL(new Blob([JSON.stringify(json, null, 1)], { type: "application/json" }));
     a.download = `${file.name.replace(/\.[^.]*$/, "") || "photo"}.json`;
     a.click();
   });
@@ -230,18 +275,25 @@ function hintEditor(file, result, compare, after, download) {
     load.value = "";
     if (!json) return;
     try {
-      const loaded = parseHints(JSON.parse(await json.text()), result.width, result.height, json.name);
+      const hints = JSON.parse(await json.text());
+      const loaded = parseHints(hints, result.width, result.height, json.name);
       points.splice(0, points.length, ...loaded);
       check.checked = true;
       compare.classList.add("editing");
       render();
-      recolour();
+      await recolour();
+      const named = referenceOf(hints, json.name);
+      // A page cannot open a file by its name: the user picks it.
+      if (typeof named === "string" && !(state.reference && state.reference.file.name === named)) {
+        timing.textContent = `${json.name} names the reference photo ${named}: pick it above`;
+      }
     } catch (e) {
       timing.textContent = e instanceof HintError || e instanceof SyntaxError ? `${json.name}: ${e.message}` : String(e);
     }
   });
   // The download gives the full-size photo with the hints.
-  download.hintJson = () => (points.length ? toJson(points) : null);
+  download.hintJson = () => (points.length || state.reference
+    ? { ...toJson(points), ...(state.reference ? { reference: state.reference.file } : {}) } : null);
   return box;
 }
 
@@ -296,7 +348,7 @@ async function show(file, element, result) {
     a.download = `${stem}_color.png`;
     a.click();
   });
-  const editor = (await ready).takesHints ? hintEditor(file, result, compare, after, download) : null;
+  const editor = (await ready).acceptsHints ? hintEditor(file, result, compare, after, download) : null;
   const meta = document.createElement("div");
   meta.className = "meta";
   meta.textContent = `${result.width}×${result.height} px, ${result.seconds.toFixed(2)} s. Left: gray, right: colour.`;

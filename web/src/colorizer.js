@@ -1,11 +1,14 @@
 // The colouriser of the page: a photo file -> the colour photo at its own resolution, as
 // tfcolor.deploy.inference.colorize does it in Python. The network (model.tflite: L/50 - 1
 // [1, S, S, 1] in, ab/110 [1, S, S, 2] out) runs in LiteRT.js; decoding, Lab, the resizes
-// and PNG encoding run here, in the browser. Nothing leaves the machine.
+// and PNG encoding run here, in the browser. Nothing leaves the machine. User hints: a hint
+// generator reads them as input channels; any other model's page propagates them along the
+// photo's edges (levin.js), as tfcolor.deploy.hinting does.
 
 import { loadAndCompile, loadLiteRt, Tensor, unloadLiteRt } from "@litertjs/core";
-import { hintChannels, HintError } from "./hints.js";
+import { hintChannels, hintMap, HintError } from "./hints.js";
 import { bilinearAxis, makeLab, shrink } from "./lab.js";
+import * as levin from "./levin.js";
 
 export class NotAnImage extends Error {}
 
@@ -85,6 +88,9 @@ export class Colorizer {
     this.config = config;
     this.size = config.size;
     this.takesHints = Boolean(config.hints); // a hint generator: L, then hint a*b* and mask
+    // Else hints are propagated (levin.js) at this long side (px); a site without it takes none.
+    this.propagationSize = config.propagation ? config.propagation.size : null;
+    this.acceptsHints = this.takesHints || Boolean(this.propagationSize);
     this.accelerator = accelerator;
     this.threads = threads;
     this.lab = makeLab(config.color);
@@ -110,13 +116,17 @@ export class Colorizer {
   }
 
   /** A decoded photo -> {color, l}: RGBA bytes of the colourised photo at its size, and its
-   * L (for grayRgba). onStage(name) reports progress. `points`: user hints (parseHints), for a
-   * hint generator. `cache`: an object kept between calls on the same photo (its L is reused). */
-  async colorize(photo, onStage = () => {}, points = null, cache = {}) {
-    const { rgba, alpha, width, height } = photo;
+   * L (for grayRgba). onStage(name) reports progress. `points`: user hints (parseHints): a hint
+   * generator's input, else propagated (the network is not run then, as in Python).
+   * `reference`: the a*b* statistics of a reference photo (referenceStats), whose colours the
+   * result takes. `cache`: an object kept between calls on the same photo (its L, its
+   * propagation's system, its reference-like colours). As tfcolor.deploy.hinting.hinted. */
+  async colorize(photo, onStage = () => {}, points = null, cache = {}, reference = null) {
+    const { rgba, width, height } = photo;
     const S = this.size;
-    if (points && points.length && !this.takesHints) {
-      throw new HintError("this model takes no hints: export a model trained with --hints");
+    const hinted = Boolean(points && points.length);
+    if ((hinted || reference) && !this.acceptsHints) {
+      throw new HintError("this page takes no hints: export it again with python -m tfcolor.export --web");
     }
     // Re-colouring the same photo (the hint editor) does not yield to the page on the way: each
     // pause costs a timer tick (4 ms or more), and nothing waits for a progress line then.
@@ -124,26 +134,62 @@ export class Colorizer {
     onStage("lightness");
     if (!cache.l) {
       cache.l = this.lab.lightness(rgba);
-      cache.lSmall = shrink(cache.l, height, width, S);
       await pause();
     }
-    const { l, lSmall } = cache;
-    onStage("network");
-    const channels = points && points.length
-      ? hintChannels(points, height, width, S, this.lab, this.config.color.ab_scale) : null;
-    const ab = await this.predictAb(lSmall, channels);
-    await breathe();
-    onStage("colour");
+    const { l } = cache;
+    const propagated = hinted && !this.takesHints;
+    const { ab_scale: abScale } = this.config.color;
+    const [h, w] = this.propagationSize ? levin.workingSize(height, width, this.propagationSize) : [0, 0];
+    const solve = (prior = null) => {
+      onStage("hints");
+      const map = hintMap(points, height, width, h, w, this.lab, abScale);
+      const weight = prior ? this.config.propagation.reference_prior_weight : 0;
+      return levin.propagate(l, height, width, h, w, map, abScale, (cache.levin = cache.levin || {}), prior, weight);
+    };
+    if (propagated && !reference) return { color: await this.paint(solve(), h, w, photo, l, breathe), l };
+    let color;
+    if (reference && !this.takesHints) {
+      // The model's colours moved to the reference's (kept for the next hint change).
+      if (!cache.referenced || cache.referenced.reference !== reference) {
+        onStage("network");
+        cache.lSmall = cache.lSmall || shrink(l, height, width, S);
+        const own = await this.paint(await this.predictAb(cache.lSmall), S, S, photo, l, breathe);
+        cache.referenced = { reference, color: this.likeReference(l, own, reference), prior: null };
+      }
+      color = cache.referenced.color;
+    } else {
+      onStage("network");
+      cache.lSmall = cache.lSmall || shrink(l, height, width, S);
+      const channels = hinted ? hintChannels(points, height, width, S, this.lab, abScale) : null;
+      color = await this.paint(await this.predictAb(cache.lSmall, channels), S, S, photo, l, breathe);
+      if (reference) color = this.likeReference(l, color, reference);
+    }
+    if (!propagated) return { color, l };
+    // Points and a reference: Levin's propagation pulled towards the reference-like colours.
+    const referenced = cache.referenced;
+    if (!referenced.prior) {
+      const ab = this.lab.abOfRgba(referenced.color);
+      const channels = [0, 1].map((c) => levin.resizeArea(Float64Array.from({ length: l.length }, (_, i) => ab[i * 2 + c]),
+                                                          height, width, h, w));
+      referenced.prior = Float64Array.from({ length: h * w * 2 }, (_, i) => channels[i & 1][i >> 1] / abScale);
+    }
+    return { color: await this.paint(solve(referenced.prior), h, w, photo, l, breathe), l };
+  }
+
+  /** RGBA bytes of a photo ({width, height, alpha}) with L ([H*W]) joined with a*b* given at
+   * abH x abW ([abH*abW*2], natural units), resized with tf.image.resize's bilinear weights (as
+   * inference.colorize). */
+  async paint(ab, abH, abW, photo, l, breathe) {
+    const { width, height, alpha } = photo;
     const color = new Uint8ClampedArray(width * height * 4);
-    const ys = bilinearAxis(S, height);
-    const xs = bilinearAxis(S, width);
+    const ys = bilinearAxis(abH, height);
+    const xs = bilinearAxis(abW, width);
     const { labToBytes } = this.lab;
     for (let y = 0; y < height; y++) {
-      const top = ys.lo[y] * S;
-      const bottom = ys.hi[y] * S;
+      const top = ys.lo[y] * abW;
+      const bottom = ys.hi[y] * abW;
       const wy = ys.w[y];
       for (let x = 0; x < width; x++) {
-        // ab at (y, x): tf.image.resize's bilinear weights, as inference.colorize.
         const tl = (top + xs.lo[x]) * 2;
         const tr = (top + xs.hi[x]) * 2;
         const bl = (bottom + xs.lo[x]) * 2;
@@ -160,7 +206,62 @@ export class Colorizer {
       }
       if (y % 256 === 255) await breathe();
     }
-    return { color, l };
+    return color;
+  }
+
+  /** The a*b* mean and spread of a reference photo (a File, Blob or URL), read as
+   * hinting.reference_ab reads it: shrunk (area) to the propagation's size, rounded to bytes. */
+  async referenceStats(reference) {
+    let blob = reference;
+    const name = typeof reference === "string" ? reference : reference.name || "the reference photo";
+    if (typeof reference === "string") {
+      const response = await fetch(new URL(reference, location.href)).catch(() => null);
+      if (!response || !response.ok) throw new HintError(`reference photo ${reference}: not found`);
+      blob = await response.blob();
+    }
+    let photo;
+    try {
+      photo = await decode(blob);
+    } catch (e) {
+      throw new HintError(`reference photo ${name}: not an image the browser can read`);
+    }
+    const [h, w] = levin.workingSize(photo.height, photo.width, this.propagationSize);
+    const small = new Uint8ClampedArray(h * w * 4);
+    for (let c = 0; c < 3; c++) {
+      const channel = Float64Array.from({ length: photo.width * photo.height }, (_, i) => photo.rgba[i * 4 + c] / 255);
+      const resized = levin.resizeArea(channel, photo.height, photo.width, h, w);
+      for (let i = 0; i < h * w; i++) small[i * 4 + c] = Math.round(Math.min(Math.max(resized[i], 0), 1) * 255);
+    }
+    return meanSpread(this.lab.abOfRgba(small));
+  }
+
+  /** hinting.like_reference: RGBA bytes of colours moved to a reference's a*b* statistics (per
+   * channel shifted and scaled, the scale within 1/2 and 2), on the photo's L. */
+  likeReference(l, color, reference) {
+    const ab = this.lab.abOfRgba(color);
+    const own = meanSpread(ab);
+    const scale = [0, 1].map((c) => Math.min(Math.max(reference.spread[c] / Math.max(own.spread[c], 1e-3), 0.5), 2));
+    const out = new Uint8ClampedArray(color.length);
+    const { labToBytes } = this.lab;
+    for (let i = 0; i < l.length; i++) {
+      const a = (ab[i * 2] - own.mean[0]) * scale[0] + reference.mean[0];
+      const b = (ab[i * 2 + 1] - own.mean[1]) * scale[1] + reference.mean[1];
+      labToBytes(l[i], a, b, out, i * 4);
+      out[i * 4 + 3] = color[i * 4 + 3];
+    }
+    return out;
+  }
+
+  /** Makes the first hints on a photo quick, for a model whose hints are propagated: its L and
+   * its propagation's factors (for a reference photo's pull, or none) go into `cache` (the one
+   * colorize() then gets); else nothing. */
+  prepareHints(photo, cache, reference = null) {
+    if (this.takesHints || !this.propagationSize) return;
+    const { rgba, width, height } = photo;
+    cache.l = cache.l || this.lab.lightness(rgba);
+    const [h, w] = levin.workingSize(height, width, this.propagationSize);
+    const shift = reference ? this.config.propagation.reference_prior_weight : levin.SHIFT;
+    levin.prepare(cache.l, height, width, h, w, (cache.levin = cache.levin || {}), shift);
   }
 
   /** RGBA bytes of what the network sees of a photo (its L alone, a* = b* = 0), for display. */
@@ -180,4 +281,22 @@ export async function encodePng(rgba, width, height) {
   canvas.getContext("2d").putImageData(new ImageData(rgba, width, height), 0, 0);
   const blob = await canvas.convertToBlob({ type: "image/png" });
   return new Uint8Array(await blob.arrayBuffer());
+}
+
+/** Mean and spread (standard deviation) of interleaved a*b* [N*2], per channel. */
+function meanSpread(ab) {
+  const n = ab.length / 2;
+  const mean = [0, 0];
+  const spread = [0, 0];
+  for (let i = 0; i < n; i++) {
+    mean[0] += ab[i * 2];
+    mean[1] += ab[i * 2 + 1];
+  }
+  mean[0] /= n;
+  mean[1] /= n;
+  for (let i = 0; i < n; i++) {
+    spread[0] += (ab[i * 2] - mean[0]) ** 2;
+    spread[1] += (ab[i * 2 + 1] - mean[1]) ** 2;
+  }
+  return { mean, spread: spread.map((v) => Math.sqrt(v / n)) };
 }

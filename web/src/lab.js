@@ -67,7 +67,25 @@ export function makeLab(c) {
     return [500 * (fx - fy), 200 * (fy - fz)];
   }
 
-  return { lightness, labToBytes, grayByte, abOfBytes };
+  /** [a*, b*] of every pixel of RGBA bytes (alpha ignored) -> Float32Array [H*W*2]: rgb_to_lab
+   * (the photo's colours, for a reference photo's transfer). */
+  function abOfRgba(rgba) {
+    const n = rgba.length >> 2;
+    const out = new Float32Array(n * 2);
+    const [[x0, x1, x2], [y0, y1, y2], [z0, z1, z2]] = c.xyz_from_rgb;
+    const [wx, wy, wz] = c.white;
+    for (let i = 0, j = 0; i < n; i++, j += 4) {
+      const r = toLinear[rgba[j]];
+      const g = toLinear[rgba[j + 1]];
+      const b = toLinear[rgba[j + 2]];
+      const fy = f((y0 * r + y1 * g + y2 * b) / wy);
+      out[2 * i] = 500 * (f((x0 * r + x1 * g + x2 * b) / wx) - fy);
+      out[2 * i + 1] = 200 * (fy - f((z0 * r + z1 * g + z2 * b) / wz));
+    }
+    return out;
+  }
+
+  return { lightness, labToBytes, grayByte, abOfBytes, abOfRgba };
 }
 
 /**
