@@ -180,6 +180,34 @@ def test_levin_prior_pulls_far_pixels_hand_solved():
     assert np.all(levin.propagate(gray, hint * 0, np.zeros((1, 3))) == 0)
 
 
+@pytest.mark.parametrize("shape", [(23, 17), (9, 31)])  # blocks along either side
+def test_levin_block_solve_equals_a_sparse_solve_of_the_system(shape):
+    """propagate's elimination by pixel rows against scipy's sparse LU of affinity_system (plus
+    the prior's diagonal), on a real photo's gray with hinted patches and a prior."""
+    from scipy import sparse
+    from scipy.sparse.linalg import spsolve
+
+    from tests.conftest import photo
+
+    gray = photo("chelsea")[100:100 + shape[0], 150:150 + shape[1]].mean(-1) / 255.0
+    rng = np.random.default_rng(0)
+    mask = np.zeros(shape, bool)
+    mask[2:4, 3:5] = mask[-3, -2] = mask[shape[0] // 2, 1] = True
+    hint = rng.uniform(-1, 1, shape + (2,))
+    prior = rng.uniform(-1, 1, shape + (2,))
+    for weight in (0.0, 0.3):
+        system = levin.affinity_system(gray, mask)
+        rhs = np.where(mask[..., None], hint, 0.0).reshape(-1, 2)
+        if weight:
+            free = (~mask).ravel() * weight
+            system = system + sparse.diags(free)
+            rhs = rhs + free[:, None] * prior.reshape(-1, 2)
+        want = spsolve(system.tocsc(), rhs).reshape(shape + (2,))
+        got = levin.propagate(gray, hint, mask, prior=prior, prior_weight=weight)
+        np.testing.assert_allclose(got, want, atol=1e-5)
+        np.testing.assert_allclose(got[mask], hint[mask], atol=1e-6)
+
+
 def test_exported_rasterizer_matches_hint_map():
     points = (H.Point(2.5, 1.5, (0, 0), color="#4a7fb5"), H.Point(250.0, 90.2, (0, 0), 7.5, color="#c08020"),
               H.Point(0.0, 199.9, (0, 0), 3, color="#10ff10"), H.Point(120.3, 44.4, (0, 0), 60, color="#ff00ff"))

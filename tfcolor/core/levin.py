@@ -18,18 +18,11 @@ import numpy as np
 _OFFSETS = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if (dy, dx) != (0, 0)]
 
 
-def affinity_system(gray, mask):
-    """The sparse matrix of the system above (scipy CSR, ``H*W`` square).
-
-    Args:
-      gray: ``[H, W]`` intensities in [0, 1] (Levin's Y; here L / 100).
-      mask: ``[H, W]`` bool, True on hinted pixels (rows of the identity).
-    """
-    from scipy import sparse
-
+def affinity_weights(gray):
+    """``[8, H, W]``: each pixel's weights of its neighbours at ``_OFFSETS`` (0 outside the photo),
+    summing to 1. ``gray``: ``[H, W]`` intensities in [0, 1] (Levin's Y; here L / 100)."""
     gray = np.asarray(gray, np.float64)
     height, width = gray.shape
-    index = np.arange(height * width).reshape(height, width)
     padded = np.pad(gray, 1, mode="edge")
     valid = np.pad(np.ones_like(gray, bool), 1, constant_values=False)
     neigh = np.stack([padded[1 + dy:1 + dy + height, 1 + dx:1 + dx + width] for dy, dx in _OFFSETS])
@@ -41,18 +34,74 @@ def affinity_system(gray, mask):
     diff2 = np.where(ok, (neigh - gray) ** 2, np.inf)
     sigma = np.maximum(np.maximum(0.6 * var, -diff2.min(0) / np.log(0.01)), 2e-6)
     weights = np.where(ok, np.exp(-np.where(ok, diff2, 0) / sigma), 0.0)
-    weights /= weights.sum(0, keepdims=True)
+    return weights / weights.sum(0, keepdims=True)
+
+
+def affinity_system(gray, mask):
+    """The sparse matrix of the system above (scipy CSR, ``H*W`` square; for references and
+    experiments: :func:`propagate` solves the system without scipy).
+
+    Args:
+      gray: ``[H, W]`` intensities in [0, 1].
+      mask: ``[H, W]`` bool, True on hinted pixels (rows of the identity).
+    """
+    from scipy import sparse
+
+    weights = affinity_weights(gray)
+    height, width = weights.shape[1:]
+    index = np.arange(height * width).reshape(height, width)
     free = ~np.asarray(mask, bool)
     rows, cols, vals = [index.ravel()], [index.ravel()], [np.ones(height * width)]
     for k, (dy, dx) in enumerate(_OFFSETS):
-        keep = ok[k] & free
-        ys, xs = np.nonzero(keep)
+        ys, xs = np.nonzero((weights[k] > 0) & free)
         rows.append(index[ys, xs])
         cols.append(index[ys + dy, xs + dx])
         vals.append(-weights[k][ys, xs])
     n_pixels = height * width
     return sparse.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
                              shape=(n_pixels, n_pixels))
+
+
+def _solve_by_rows(weights, diagonal, rhs):
+    """Solves ``diagonal * U - sum_k weights[k] * U[neighbour k] = rhs`` (``weights`` ``[8, H, W]``,
+    zero on hinted rows; ``diagonal`` ``[H, W]``; ``rhs`` ``[H, W, C]``) by block elimination down
+    the pixel rows: the system is block tridiagonal, a w x w block per row and its neighbours,
+    so each row costs one dense solve (LAPACK through numpy: no scipy, whose import alone took
+    longer than the solve) with the short side as w."""
+    if weights.shape[2] > weights.shape[1]:  # rows along the long side: blocks of the short side
+        swapped = [_OFFSETS.index((dx, dy)) for dy, dx in _OFFSETS]
+        return _solve_by_rows(weights[swapped].transpose(0, 2, 1), diagonal.T, rhs.transpose(1, 0, 2)).transpose(1, 0, 2)
+    k = {offset: i for i, offset in enumerate(_OFFSETS)}
+    height, width = diagonal.shape
+    channels = rhs.shape[-1]
+    across = np.arange(width)
+
+    def tridiagonal(left, centre, right):  # the w x w block of one row's couplings to a row
+        block = np.zeros((width, width))
+        block[across, across] = centre
+        block[across[1:], across[:-1]] = left[1:]
+        block[across[:-1], across[1:]] = right[:-1]
+        return block
+
+    # Forward: S_y = D_y - L_y X_{y-1}, g_y = b_y - L_y s_{y-1}; [X_y | s_y] = S_y^-1 [U_y | g_y].
+    carry, offset = np.empty((height, width, width)), np.empty((height, width, channels))
+    for y in range(height):
+        block = tridiagonal(-weights[k[0, -1], y], diagonal[y], -weights[k[0, 1], y])
+        g = rhs[y].astype(np.float64)
+        if y:  # L_y has -w on (y-1, x-1), (y-1, x), (y-1, x+1): subtracting L_y X adds w X
+            below = tridiagonal(weights[k[-1, -1], y], weights[k[-1, 0], y], weights[k[-1, 1], y])
+            block += below @ carry[y - 1]
+            g += below @ offset[y - 1]
+        up = tridiagonal(-weights[k[1, -1], y], -weights[k[1, 0], y], -weights[k[1, 1], y]) if y < height - 1 \
+            else np.zeros((width, width))
+        solved = np.linalg.solve(block, np.concatenate([up, g], 1))
+        carry[y], offset[y] = solved[:, :width], solved[:, width:]
+    # Backward: U_{h-1} = s_{h-1}; U_y = s_y - X_y U_{y+1}.
+    out = np.empty((height, width, channels))
+    out[-1] = offset[-1]
+    for y in range(height - 2, -1, -1):
+        out[y] = offset[y] - carry[y] @ out[y + 1]
+    return out
 
 
 def propagate(gray, hint_ab, mask, prior=None, prior_weight=0.0):
@@ -67,20 +116,16 @@ def propagate(gray, hint_ab, mask, prior=None, prior_weight=0.0):
     Returns:
       ``[H, W, C]`` float32. Without hints and prior: zeros (no colour to propagate).
     """
-    from scipy import sparse
-    from scipy.sparse.linalg import splu
-
     hint_ab = np.asarray(hint_ab, np.float64)
     mask = np.asarray(mask).reshape(hint_ab.shape[:2]) > 0
-    channels = hint_ab.shape[-1]
     use_prior = prior is not None and prior_weight > 0
     if not mask.any() and not use_prior:
         return np.zeros(hint_ab.shape, np.float32)
-    system = affinity_system(gray, mask)
-    rhs = np.where(mask[..., None], hint_ab, 0.0).reshape(-1, channels)
+    free = ~mask
+    rhs = np.where(mask[..., None], hint_ab, 0.0)
+    diagonal = np.ones(mask.shape)
     if use_prior:
-        free = (~mask).ravel().astype(np.float64) * prior_weight
-        system = system + sparse.diags(free)
-        rhs = rhs + free[:, None] * np.asarray(prior, np.float64).reshape(-1, channels)
-    solution = splu(system.tocsc()).solve(rhs)
-    return solution.reshape(hint_ab.shape).astype(np.float32)
+        diagonal += free * prior_weight
+        rhs = rhs + (free * prior_weight)[..., None] * np.asarray(prior, np.float64).reshape(hint_ab.shape)
+    solution = _solve_by_rows(affinity_weights(gray) * free, diagonal, rhs)
+    return solution.astype(np.float32)

@@ -21,7 +21,7 @@ from tfcolor.core import colornp, fs, hints as hint_format, levin  # numpy alone
 
 # Long side (px) of Levin's solve. 160 px: within 0.4 dB of 256 px from 1 to 50 points on both
 # photo sets of bench.hints, and `colorize --hints` on a 1024 px photo 0.90 s against 1.35 s
-# whole process (bench/README.md, hints).
+# whole process with scipy's solver (bench/README.md, hints; numpy's now: 1.02-1.12x automatic).
 PROPAGATION_SIZE = 160
 # The pull towards the model's colours on unhinted pixels (core.levin). 0, Levin alone: from one
 # point on it beat every pull measured (1e-5 to 1e-3) on both photo sets (bench/README.md, hints).
