@@ -107,6 +107,14 @@ async function preview(photo) {
   return { photo: { rgba: ctx.getImageData(0, 0, width, height).data, alpha: null, width, height }, scale };
 }
 
+function fileInput(accept, title) {
+  const input = document.createElement("input");
+  input.type = "file";
+  input.accept = accept;
+  input.title = title;
+  return input;
+}
+
 /** The hint editor of a card: markers over the colour photo, a list of the hints, save / load. */
 function hintEditor(file, result, compare, after, download) {
   const colorizer = { current: null };
@@ -121,16 +129,10 @@ function hintEditor(file, result, compare, after, download) {
   const list = document.createElement("ul");
   const save = document.createElement("button");
   save.textContent = "Save hints";
-  const load = document.createElement("input");
-  load.type = "file";
-  load.accept = ".json,application/json";
-  load.title = "Load hints (JSON)";
+  const load = fileInput(".json,application/json", "Load hints (JSON)");
   const timing = document.createElement("span");
   timing.className = "timing";
-  const referenceInput = document.createElement("input");
-  referenceInput.type = "file";
-  referenceInput.accept = "image/*";
-  referenceInput.title = "Reference photo: colour like this one";
+  const referenceInput = fileInput("image/*", "Reference photo: colour like this one");
   const clearReference = document.createElement("button");
   clearReference.textContent = "No reference";
   box.append(toggle, list, save, " Load hints: ", load, document.createElement("br"),
