@@ -97,6 +97,50 @@ def test_resizes_match_tensorflow(lab_page):
     np.testing.assert_allclose(got, want, atol=1e-4)
 
 
+def test_levin_js_matches_core_levin(lab_page):
+    """web/src/levin.js against tfcolor.core.levin on a real photo's L: few hinted pixels (its
+    Green's functions), many (the system factorised with them), a reference's pull, and photos
+    of 1x1 and one pixel wide; the working size and the area resize as hinting's."""
+    from tfcolor.core import colornp, levin
+    from tfcolor.deploy import hinting
+
+    l_photo = colornp.lightness(photo("chelsea"))[..., 0]
+    rng = np.random.default_rng(0)
+    cases = []
+    for (h, w), wide, weight in (((1, 1), False, 0.0), ((7, 1), False, 0.0), ((17, 23), False, 0.0),
+                                 ((25, 30), True, 0.0), ((19, 12), False, 1e-2), ((20, 26), True, 1e-2)):
+        l = l_photo[50:50 + h, 80:80 + w]
+        mask = np.zeros((h, w), bool)
+        mask[0, 0] = mask[h // 2, w - 1] = True
+        if wide:  # more than levin.js's GREEN_MAX (96) hinted pixels
+            mask[2:13, 3:13] = True
+        ab = np.where(mask[..., None], rng.uniform(-0.5, 0.5, (h, w, 2)), 0.0)
+        prior = rng.uniform(-0.5, 0.5, (h, w, 2))
+        want = levin.propagate(l / 100, ab, mask, prior=prior, prior_weight=weight) * colornp.AB_SCALE
+        cases.append(([l.ravel().tolist(), h, w, ab.ravel().tolist(), mask.ravel().astype(int).tolist(),
+                       prior.ravel().tolist(), weight], want))
+    got = lab_page.evaluate(
+        """async (cases) => {
+             const levin = await import(new URL("levin.js", location.href).href);
+             return cases.map(([l, h, w, ab, mask, prior, weight]) => Array.from(levin.propagate(
+               Float32Array.from(l), h, w, h, w, {ab: Float32Array.from(ab), mask: Uint8Array.from(mask)}, 110, {},
+               weight ? Float64Array.from(prior) : null, weight)));
+           }""", [c for c, _ in cases])
+    for values, ((_, h, w, *_), want) in zip(got, cases):
+        np.testing.assert_allclose(np.reshape(values, (h, w, 2)), want, atol=0.02, err_msg=f"{h}x{w}")
+    sizes = lab_page.evaluate("""async (shapes) => {
+                                   const levin = await import(new URL("levin.js", location.href).href);
+                                   return shapes.map(([h, w]) => levin.workingSize(h, w, 160));
+                                 }""", [[600, 400], [300, 451], [1067, 1600], [100, 50], [321, 3], [1, 5000]])
+    assert sizes == [list(hinting.working_size(h, w)) for h, w in ([600, 400], [300, 451], [1067, 1600], [100, 50],
+                                                                   [321, 3], [1, 5000])]
+    got = lab_page.evaluate("""async (l) => {
+                                 const levin = await import(new URL("levin.js", location.href).href);
+                                 return Array.from(levin.resizeArea(Float64Array.from(l), 37, 53, 11, 16));
+                               }""", l_photo[:37, :53].ravel().tolist())
+    np.testing.assert_allclose(got, colornp.resize_area(l_photo[:37, :53, None], 11, 16).ravel(), atol=1e-3)
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     """The shipped model's web page, as `python -m tfcolor.export --web=DIR` writes it."""

@@ -34,7 +34,7 @@ def affinity_weights(gray):
     diff2 = np.where(ok, (neigh - gray) ** 2, np.inf)
     sigma = np.maximum(np.maximum(0.6 * var, -diff2.min(0) / np.log(0.01)), 2e-6)
     weights = np.where(ok, np.exp(-np.where(ok, diff2, 0) / sigma), 0.0)
-    return weights / weights.sum(0, keepdims=True)
+    return weights / np.maximum(weights.sum(0, keepdims=True), 1e-300)  # (a 1x1 photo: no neighbours)
 
 
 def affinity_system(gray, mask):

@@ -99,7 +99,7 @@ export function affinities(gray, h, w) {
         weights[base + k] = v;
         total += v;
       }
-      for (let k = 0; k < 8; k++) weights[base + k] /= total;
+      if (total > 0) for (let k = 0; k < 8; k++) weights[base + k] /= total; // (a 1x1 photo: no neighbours)
     }
   }
   return weights;
