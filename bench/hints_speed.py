@@ -91,10 +91,10 @@ def page_ms(model, hints_json, repeats):
                  const times = { prepare: [], moved: [], colour: [] };
                  for (let i = 0; i < repeats; i++) {
                    const start = performance.now();
-                   colorizer.prepareHints(photo, {});
+                   await colorizer.prepareHints(photo, {});
                    times.prepare.push(performance.now() - start);
                  }
-                 colorizer.prepareHints(photo, cache);
+                 await colorizer.prepareHints(photo, cache);
                  await colorizer.colorize(photo, () => {}, points, cache);
                  for (let i = 0; i < repeats; i++) {
                    points[0].x = (points[0].x + 7) % photo.width;   // a hint moved

@@ -234,7 +234,7 @@ function hintEditor(file, result, compare, after, download) {
     // What the first hint needs, made while the user aims (a model whose hints are propagated).
     const c = colorizer.current || (colorizer.current = await ready);
     const { photo } = await small();
-    setTimeout(() => c.prepareHints(photo, state.cache, state.reference), 0);
+    c.prepareHints(photo, state.cache, state.reference); // (not awaited: colorize waits for it)
   });
   referenceInput.addEventListener("change", async () => {
     const [picked] = referenceInput.files;

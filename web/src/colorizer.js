@@ -140,6 +140,7 @@ export class Colorizer {
     const propagated = hinted && !this.takesHints;
     const { ab_scale: abScale } = this.config.color;
     const [h, w] = this.propagationSize ? levin.workingSize(height, width, this.propagationSize) : [0, 0];
+    if (propagated && cache.levin && cache.levin.pending) await cache.levin.pending; // the editor's preparation
     const solve = (prior = null) => {
       onStage("hints");
       const map = hintMap(points, height, width, h, w, this.lab, abScale);
@@ -254,14 +255,15 @@ export class Colorizer {
 
   /** Makes the first hints on a photo quick, for a model whose hints are propagated: its L and
    * its propagation's factors (for a reference photo's pull, or none) go into `cache` (the one
-   * colorize() then gets); else nothing. */
-  prepareHints(photo, cache, reference = null) {
+   * colorize() then gets), the factorisation in slices that leave the page responsive; else
+   * nothing. */
+  async prepareHints(photo, cache, reference = null) {
     if (this.takesHints || !this.propagationSize) return;
     const { rgba, width, height } = photo;
     cache.l = cache.l || this.lab.lightness(rgba);
     const [h, w] = levin.workingSize(height, width, this.propagationSize);
     const shift = reference ? this.config.propagation.reference_prior_weight : levin.SHIFT;
-    levin.prepare(cache.l, height, width, h, w, (cache.levin = cache.levin || {}), shift);
+    await levin.prepareGently(cache.l, height, width, h, w, (cache.levin = cache.levin || {}), shift, pause);
   }
 
   /** RGBA bytes of what the network sees of a photo (its L alone, a* = b* = 0), for display. */

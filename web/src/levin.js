@@ -109,6 +109,28 @@ export function affinities(gray, h, w) {
  * rows on hinted ones (mask: [h*w] non-zero there; null: none). Pixels are numbered along the
  * long side: `order[y * w + x]` is a pixel's number. */
 export function factorize(weights, mask, h, w, shift = 0) {
+  const steps = factorSteps(weights, mask, h, w, shift);
+  let step = steps.next();
+  while (!step.done) step = steps.next();
+  return step.value;
+}
+
+/** factorize, giving the page back every SLICE_MS or so (the hint editor prepares the factors
+ * while the user aims, without freezing the page): `pause()` resolves when it may go on. */
+export async function factorizeGently(weights, mask, h, w, shift, pause) {
+  const steps = factorSteps(weights, mask, h, w, shift);
+  let step = steps.next();
+  while (!step.done) {
+    await pause();
+    step = steps.next();
+  }
+  return step.value;
+}
+
+const SLICE_MS = 25;
+
+/** factorize as a generator that yields every SLICE_MS or so and returns the factors. */
+function* factorSteps(weights, mask, h, w, shift) {
   const byColumns = w > h; // number down the columns: the band is h + 1
   const n = h * w;
   const bw = (byColumns ? h : w) + 1;
@@ -131,7 +153,12 @@ export function factorize(weights, mask, h, w, shift = 0) {
     }
   }
   // Gaussian elimination within the band; the multipliers stay where the eliminated entries were.
+  let slice = performance.now();
   for (let k = 0; k < n; k++) {
+    if ((k & 255) === 255 && performance.now() - slice > SLICE_MS) {
+      yield;
+      slice = performance.now();
+    }
     const rowK = k * stride + bw - k; // band[rowK + j] = A[k][j]
     const pivot = band[rowK + k];
     const last = Math.min(n - 1, k + bw);
@@ -233,6 +260,25 @@ export function prepare(l, height, width, h, w, cache, shift = null) {
     cache.base = { shift, factors: factorize(cache.weights, null, h, w, shift), green: new Map(), prior: null };
   }
   return cache;
+}
+
+/** prepare with `shift`, its factorisation in slices between `pause()`s; the promise is kept
+ * in `cache.pending` until done (colorize awaits it before solving). */
+export function prepareGently(l, height, width, h, w, cache, shift, pause) {
+  prepare(l, height, width, h, w, cache);
+  if (cache.base && cache.base.shift === shift) return Promise.resolve(cache);
+  if (cache.pending && cache.pendingShift === shift) return cache.pending;
+  const weights = cache.weights;
+  cache.pendingShift = shift;
+  cache.pending = (async () => {
+    const factors = await factorizeGently(weights, null, h, w, shift, pause);
+    if (cache.weights === weights && (!cache.base || cache.base.shift !== shift)) {
+      cache.base = { shift, factors, green: new Map(), prior: null };
+    }
+    cache.pending = null;
+    return cache;
+  })();
+  return cache.pending;
 }
 
 /** The prior's two channels [h*w] each, times `weight`, from interleaved [h*w*2]. */
