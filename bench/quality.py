@@ -34,7 +34,7 @@ import sys
 
 from bench.common import ROOT, log, run
 from bench.shipping import calibrated_gain, eval_label, evaluate_both, evaluate_model, raw_generator, ship
-from bench.sources import build_check_set, build_photo_sets, extra_photo_paths
+from bench.sources import PEOPLE_SOURCES, build_check_set, build_photo_sets, extra_photo_paths
 
 BATCH = 16
 
@@ -190,6 +190,10 @@ def main():
     parser.add_argument("--more_photos", action="store_true",
                         help="also train on every other source of ../shared/PHOTOS.md's table (MORE: scratch, "
                              "interior photos, tuxpaint, dlib, ...; training only; give a new --work_dir)")
+    parser.add_argument("--hold_out_people", action="store_true",
+                        help="with --more_photos: leave out the sources of the people set (bench.sources."
+                             "PEOPLE_SOURCES: dlib's examples, mahotas's portrait), so that `python -m "
+                             "bench.snapshots --set=people` can check the run on them; give a new --work_dir")
     parser.add_argument("--ship", default="",
                         help="copy the run's generator.keras (its weights stored as float16: half the file), "
                              "config.json and summary.json to this folder (saved_models/colorizer: the shipped "
@@ -223,7 +227,8 @@ def main():
     os.makedirs(work, exist_ok=True)
     extra = extra_photo_paths(args.extra_photos, args.max_extra, args.seed) if args.extra_photos else []
     val_dir, train_dir = build_photo_sets(work, args.crops_per_photo, args.image_size * 2, extra, args.extra_crops,
-                                         args.gcompris, args.more_photos)
+                                         args.gcompris, args.more_photos,
+                                         PEOPLE_SOURCES if args.hold_out_people else ())
     data_dir = os.path.join(work, f"data{args.image_size}")
     if not os.path.exists(os.path.join(data_dir, "manifest.json")):
         run([sys.executable, "-m", "data_prep.folder", f"--images={train_dir}", f"--output_dir={data_dir}",

@@ -1,10 +1,13 @@
 """The snapshot check set: photos of the kind people colourise (pets at home, a room, a street,
 fruit, flowers) from packages no model here trains on (bench.sources.SNAPSHOT_PHOTOS); a model
 at several colour strengths (--chroma_gain) beside the gray floor, to choose the shipped default
-on photos that chose nothing else.
+on photos that chose nothing else. --set=people: snapshots of people (bench.sources.PEOPLE_PHOTOS),
+for a run trained with `bench.quality --hold_out_people` (the shipped model trained on them).
 
     python -m bench.snapshots                                  # the shipped model, gains 1 and 1.3
     python -m bench.snapshots --models=saved_models/colorizer,runs/other --gains=0.8,1,1.15,1.3
+    python -m bench.snapshots --set=people --work_dir=runs/quality_people \
+        --models=runs/quality_people/runs/lite0_frozen_ema --render_size=96
 
 Fetches two Debian packages under --work_dir (inside the benchmark only), writes the photos
 (long side 512 px) to WORK/snapshot_photos and each evaluation to WORK/eval_snapshots/LABEL;
@@ -19,7 +22,9 @@ import numpy as np
 
 from bench.common import ROOT, cpu_model, log
 from bench.shipping import evaluate_model
-from bench.sources import build_snapshot_set
+from bench.sources import build_people_set, build_snapshot_set
+
+SETS = {"snapshots": build_snapshot_set, "people": build_people_set}
 
 
 def table(rows):
@@ -48,18 +53,22 @@ def main():
     parser.add_argument("--models", default=os.path.join(ROOT, "saved_models", "colorizer"),
                         help="comma-separated run folders (default: the shipped model)")
     parser.add_argument("--gains", default="1,1.3", help="comma-separated --chroma_gain values")
+    parser.add_argument("--set", default="snapshots", choices=sorted(SETS), help="which photos")
+    parser.add_argument("--render_size", type=int, default=0, help="the network's size (0: each model's own)")
     args = parser.parse_args()
     work = os.path.abspath(args.work_dir)
-    photos = build_snapshot_set(work)
+    photos = SETS[args.set](work)
     rows = []
     for model in args.models.split(","):
         for gain in [float(g) for g in args.gains.split(",")]:
             label = f"{os.path.basename(os.path.normpath(model))}, gain {gain:g}"
-            eval_dir = os.path.join(work, "eval_snapshots", f"{os.path.basename(os.path.normpath(model))}_g{gain:g}")
-            evaluate_model(model, photos, eval_dir, chroma_gain=gain)
+            name = os.path.basename(os.path.normpath(model))
+            eval_dir = os.path.join(work, f"eval_{args.set}", f"{name}_g{gain:g}" + (
+                f"_r{args.render_size}" if args.render_size else ""))
+            evaluate_model(model, photos, eval_dir, render_size=args.render_size, chroma_gain=gain)
             with open(os.path.join(eval_dir, "metrics.json")) as f:
                 rows.append((label, json.load(f)))
-    log(f"{len(os.listdir(photos))} snapshot photos, {cpu_model()}\n{table(rows)}")
+    log(f"{len(os.listdir(photos))} {args.set} photos, {cpu_model()}\n{table(rows)}")
 
 
 if __name__ == "__main__":

@@ -125,6 +125,23 @@ SNAPSHOT_PHOTOS = {
 }
 
 
+# The people set: snapshots of people indoors and out (dlib's examples: nine family and party
+# photos of PASCAL VOC, a portrait, one photo of each of five LFW people) and mahotas's demo
+# portrait; collages left out. Its sources are training sources of the shipped model: a model
+# checked on it is trained with --hold_out_people, which leaves them out (PEOPLE_SOURCES).
+_DLIB = "usr/share/doc/libdlib19.1/examples"
+PEOPLE_PHOTOS = {
+    "libdlib19.1": [*[f"{_DLIB}/faces/{n}.jpg" for n in (
+        "2007_007763", "2008_001009", "2008_001322", "2008_002079", "2008_002470", "2008_002506", "2008_004176",
+        "2008_007676", "2009_004587", "Tom_Cruise_avp_2014_4")],
+        *[f"{_DLIB}/johns/{n}.jpg" for n in ("John_Salley/000179_02159509", "John_Savage/000264_01099001",
+                                               "John_Schneider/000288_00925786", "John_Shimkus/000373_03228153",
+                                               "John_Simm/000288_00470387")]],
+    "pypi:mahotas==1.4.19": ["mahotas/demos/data/luispedro.jpg"],
+}
+PEOPLE_SOURCES = tuple(PEOPLE_PHOTOS)
+
+
 def unpack(package, work):
     """apt-get download + dpkg-deb -x of a package, into work/debs and work/unpacked/PACKAGE."""
     debs, target = os.path.join(work, "debs"), os.path.join(work, "unpacked", package)
@@ -161,15 +178,18 @@ def unpack_wheel(requirement, work):
     return target
 
 
-def more_photos(work):
+def more_photos(work, hold_out=()):
     """{name: path} of the MORE sources' photographs (their packages fetched under work/), one
-    copy of each photo (labelme's examples repeat theirs across folders), gray ones left out."""
+    copy of each photo (labelme's examples repeat theirs across folders), gray ones left out;
+    none of the sources in ``hold_out``."""
     import hashlib
 
     from tfcolor.core.images import is_grayscale
 
     found, seen = {}, set()
     for source, (patterns, leave_out) in MORE.items():
+        if source in hold_out:
+            continue
         root = unpack_wheel(source[5:], work) if source.startswith("pypi:") else unpack(source, work)
         label = source[5:].split("==")[0] if source.startswith("pypi:") else source
         for pattern in patterns:
@@ -267,10 +287,11 @@ def extra_photo_paths(folder, limit, seed):
     return paths
 
 
-def build_photo_sets(work, crops_per_photo, crop_size, extra=(), extra_crops=2, gcompris=False, more=False):
+def build_photo_sets(work, crops_per_photo, crop_size, extra=(), extra_crops=2, gcompris=False, more=False,
+                     hold_out=()):
     """work/val_photos (held-out whole photos) and work/train_photos (crops of the others, of
-    GCompris's photos with ``gcompris``, of the MORE sources' with ``more``, then of the ``extra``
-    photos; all of these are only ever trained on)."""
+    GCompris's photos with ``gcompris``, of the MORE sources' with ``more`` but those in
+    ``hold_out``, then of the ``extra`` photos; all of these are only ever trained on)."""
     val_dir, train_dir = os.path.join(work, "val_photos"), os.path.join(work, "train_photos")
     if os.path.isdir(val_dir) and os.path.isdir(train_dir):
         return val_dir, train_dir
@@ -288,7 +309,7 @@ def build_photo_sets(work, crops_per_photo, crop_size, extra=(), extra_crops=2, 
     if gcompris:
         training.update({name: load(path, 1024) for name, path in gcompris_photos(work).items()})
     if more:
-        training.update({name: load(path, 1024) for name, path in more_photos(work).items()})
+        training.update({name: load(path, 1024) for name, path in more_photos(work, hold_out).items()})
     for name in sorted(held_out):
         Image.fromarray(load(debian[name], 512)).save(
             os.path.join(val_dir + ".tmp", name.replace("/", "__") + ".jpg"), quality=95)
@@ -318,10 +339,11 @@ def build_whole_set(work, name, photos):
         shutil.rmtree(out + ".tmp", ignore_errors=True)
         os.makedirs(out + ".tmp")
         for package, paths in photos.items():
-            root = unpack(package, work)
+            root = unpack_wheel(package[5:], work) if package.startswith("pypi:") else unpack(package, work)
             for path in paths:
                 stem = os.path.splitext(os.path.basename(path))[0]
-                file = f"{stem}.jpg" if package == CHECK_PACKAGE else f"{package}__{stem}.jpg"
+                label = package[5:].split("==")[0] if package.startswith("pypi:") else package
+                file = f"{stem}.jpg" if package == CHECK_PACKAGE else f"{label}__{stem}.jpg"
                 Image.fromarray(load(os.path.join(root, path), 512)).save(os.path.join(out + ".tmp", file), quality=95)
         os.rename(out + ".tmp", out)
     return out
@@ -335,3 +357,8 @@ def build_check_set(work):
 def build_snapshot_set(work):
     """work/snapshot_photos: the SNAPSHOT_PHOTOS, whole, long side 512 px."""
     return build_whole_set(work, "snapshot_photos", SNAPSHOT_PHOTOS)
+
+
+def build_people_set(work):
+    """work/people_photos: the PEOPLE_PHOTOS, whole, long side 512 px (the LFW ones stay 150 px)."""
+    return build_whole_set(work, "people_photos", PEOPLE_PHOTOS)

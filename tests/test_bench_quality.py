@@ -183,6 +183,29 @@ def test_whole_photo_sets_are_built_from_unpacked_packages_at_512_px(tmp_path):
     assert len(os.listdir(out)) == 2
 
 
+def test_the_people_sources_are_held_out_of_training(tmp_path, monkeypatch):
+    """--hold_out_people leaves every source of the people set out of the MORE photos (nothing
+    fetched: the packages are already unpacked), and the people set names a wheel's photos by
+    its project."""
+    import numpy as np
+    from PIL import Image
+
+    from bench import sources
+
+    assert set(sources.PEOPLE_SOURCES) <= set(sources.MORE)  # each people source is one --more_photos adds
+    for seed, (folder, name) in enumerate((("portraits", "p/face.jpg"), ("streets", "s/road.jpg"),
+                                           ("streets", "s/bus.jpg"))):
+        path = tmp_path / "unpacked" / folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        rng = np.random.default_rng(seed)  # (distinct photos: copies count once)
+        Image.fromarray(rng.integers(0, 256, (64, 80, 3), dtype=np.uint8)).save(path)
+    monkeypatch.setattr(sources, "MORE", {"pypi:portraits==1.0": (["p/*.jpg"], []), "streets": (["s/*.jpg"], ["bus"])})
+    assert sorted(sources.more_photos(str(tmp_path))) == ["portraits/p_face", "streets/s_road"]
+    assert sorted(sources.more_photos(str(tmp_path), hold_out=("pypi:portraits==1.0",))) == ["streets/s_road"]
+    out = sources.build_whole_set(str(tmp_path), "people", {"pypi:portraits==1.0": ["p/face.jpg"]})
+    assert os.listdir(out) == ["portraits__face.jpg"]
+
+
 def test_the_snapshot_table_gives_means_shares_and_photos_above_the_floor():
     """bench.snapshots.table on hand-made evaluations: the floor's row from the first, then per
     evaluation its mean PSNR and SSIM, colourfulness as a share of the real photos' mean, and
