@@ -76,7 +76,7 @@ def _solve_by_rows(weights, diagonal, rhs):
     channels = rhs.shape[-1]
     across = np.arange(width)
 
-    def tridiagonal(left, centre, right):  # the w x w block of one row's couplings to a row
+    def tridiagonal(left, centre, right):  # w x w: each pixel's couplings to x-1, x, x+1 of one row
         block = np.zeros((width, width))
         block[across, across] = centre
         block[across[1:], across[:-1]] = left[1:]
@@ -88,13 +88,13 @@ def _solve_by_rows(weights, diagonal, rhs):
     for y in range(height):
         block = tridiagonal(-weights[k[0, -1], y], diagonal[y], -weights[k[0, 1], y])
         g = rhs[y].astype(np.float64)
-        if y:  # L_y has -w on (y-1, x-1), (y-1, x), (y-1, x+1): subtracting L_y X adds w X
-            below = tridiagonal(weights[k[-1, -1], y], weights[k[-1, 0], y], weights[k[-1, 1], y])
-            block += below @ carry[y - 1]
-            g += below @ offset[y - 1]
-        up = tridiagonal(-weights[k[1, -1], y], -weights[k[1, 0], y], -weights[k[1, 1], y]) if y < height - 1 \
-            else np.zeros((width, width))
-        solved = np.linalg.solve(block, np.concatenate([up, g], 1))
+        if y:  # L_y (row y-1) holds -w: subtracting L_y X adds w X
+            previous = tridiagonal(weights[k[-1, -1], y], weights[k[-1, 0], y], weights[k[-1, 1], y])
+            block += previous @ carry[y - 1]
+            g += previous @ offset[y - 1]
+        following = tridiagonal(-weights[k[1, -1], y], -weights[k[1, 0], y], -weights[k[1, 1], y]) \
+            if y < height - 1 else np.zeros((width, width))  # U_y: row y+1
+        solved = np.linalg.solve(block, np.concatenate([following, g], 1))
         carry[y], offset[y] = solved[:, :width], solved[:, width:]
     # Backward: U_{h-1} = s_{h-1}; U_y = s_y - X_y U_{y+1}.
     out = np.empty((height, width, channels))
