@@ -148,21 +148,20 @@ export class Colorizer {
       return levin.propagate(l, height, width, h, w, map, abScale, (cache.levin = cache.levin || {}), prior, weight);
     };
     if (propagated && !reference) return { color: await this.paint(solve(), h, w, photo, l, breathe), l };
+    const network = async (channels = null) => { // the network's colours at the photo's size
+      onStage("network");
+      cache.lSmall = cache.lSmall || shrink(l, height, width, S);
+      return this.paint(await this.predictAb(cache.lSmall, channels), S, S, photo, l, breathe);
+    };
     let color;
     if (reference && !this.takesHints) {
       // The model's colours moved to the reference's (kept for the next hint change).
       if (!cache.referenced || cache.referenced.reference !== reference) {
-        onStage("network");
-        cache.lSmall = cache.lSmall || shrink(l, height, width, S);
-        const own = await this.paint(await this.predictAb(cache.lSmall), S, S, photo, l, breathe);
-        cache.referenced = { reference, color: this.likeReference(l, own, reference), prior: null };
+        cache.referenced = { reference, color: this.likeReference(l, await network(), reference), prior: null };
       }
       color = cache.referenced.color;
     } else {
-      onStage("network");
-      cache.lSmall = cache.lSmall || shrink(l, height, width, S);
-      const channels = hinted ? hintChannels(points, height, width, S, this.lab, abScale) : null;
-      color = await this.paint(await this.predictAb(cache.lSmall, channels), S, S, photo, l, breathe);
+      color = await network(hinted ? hintChannels(points, height, width, S, this.lab, abScale) : null);
       if (reference) color = this.likeReference(l, color, reference);
     }
     if (!propagated) return { color, l };

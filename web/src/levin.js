@@ -248,6 +248,9 @@ function solveDense(matrix, rhs, k, c) {
 const GREEN_MAX = 96;
 export const SHIFT = 1e-9;
 
+/** A photo's factorised I - W + shift I, with the Green's functions and prior solution made from it. */
+const base = (shift, factors) => ({ shift, factors, green: new Map(), prior: null });
+
 /** The affinities of a photo's L ([height*width], 0..100) at the working size [h, w], kept in
  * `cache` (the cache of one photo); with `shift`, also the factors of its I - W + shift I, which
  * the first hints need (the hint editor makes them ready when it opens). */
@@ -257,7 +260,7 @@ export function prepare(l, height, width, h, w, cache, shift = null) {
     Object.assign(cache, { weights: affinities(gray, h, w), h, w, key: null, factors: null, base: null });
   }
   if (shift !== null && (!cache.base || cache.base.shift !== shift)) {
-    cache.base = { shift, factors: factorize(cache.weights, null, h, w, shift), green: new Map(), prior: null };
+    cache.base = base(shift, factorize(cache.weights, null, h, w, shift));
   }
   return cache;
 }
@@ -273,7 +276,7 @@ export function prepareGently(l, height, width, h, w, cache, shift, pause) {
   cache.pending = (async () => {
     const factors = await factorizeGently(weights, null, h, w, shift, pause);
     if (cache.weights === weights && (!cache.base || cache.base.shift !== shift)) {
-      cache.base = { shift, factors, green: new Map(), prior: null };
+      cache.base = base(shift, factors);
     }
     cache.pending = null;
     return cache;
