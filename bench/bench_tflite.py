@@ -55,7 +55,7 @@ def dynamic_range(generator, size):
     """The plain post-training dynamic-range conversion of the unchanged generator."""
     import tempfile
 
-    module = lite.mobile_module(generator, size, rewrite_transposed=False)
+    module = lite.mobile_module(generator, size, rewrite_transposed=False, signatures=("colorize", "generator"))
     with tempfile.TemporaryDirectory() as tmp:
         tf.saved_model.save(module, tmp, signatures={"colorize": module.colorize,
                                                      "generator": module.generator})

@@ -35,9 +35,13 @@ from tfcolor.models.subpixel import to_subpixel
 VARIANTS = ("fp32", "fp16", "int8")
 
 
-def mobile_module(generator, model_size, rewrite_transposed=True):
-    """tf.Module with the ``colorize`` and ``generator`` functions of the .tflite file."""
+def mobile_module(generator, model_size, rewrite_transposed=True, signatures=None):
+    """tf.Module with the functions of the .tflite file: ``signatures`` (default
+    ``signatures_of(generator)``) of ``colorize``, ``generator`` and ``colorize_hints``. Only
+    those are attached: tf.saved_model.save traces every function a module holds, and the
+    photo-in, photo-out ``colorize`` is most of that work (half of a bare network's conversion)."""
     net = to_subpixel(generator) if rewrite_transposed else generator
+    signatures = signatures_of(net) if signatures is None else signatures
     module = tf.Module()
     # Track the bare variables, not the Keras model: saving the model would also save its
     # training-mode functions (BatchNorm statistic updates), and the converter keeps
@@ -56,16 +60,18 @@ def mobile_module(generator, model_size, rewrite_transposed=True):
     def bare(l):
         return {"ab": net(l, training=False)}
 
-    module.colorize = colorize
-    module.generator = bare
-    if takes_hints(net):
-        @tf.function(input_signature=[tf.TensorSpec([1, None, None, 3], tf.uint8, name="image"),
-                                      tf.TensorSpec([None, 6], tf.float32, name="hints")])
-        def colorize_hints(image, hints):
-            rgb = inference.colorize_points(net, inference.to_float_rgb(image), model_size, hints)
-            return {"rgb": inference.to_uint8(rgb)}
+    @tf.function(input_signature=[tf.TensorSpec([1, None, None, 3], tf.uint8, name="image"),
+                                  tf.TensorSpec([None, 6], tf.float32, name="hints")])
+    def colorize_hints(image, hints):
+        rgb = inference.colorize_points(net, inference.to_float_rgb(image), model_size, hints)
+        return {"rgb": inference.to_uint8(rgb)}
 
-        module.colorize_hints = colorize_hints
+    functions = {"colorize": colorize, "generator": bare, "colorize_hints": colorize_hints}
+    unknown = sorted(set(signatures) - set(signatures_of(net)))
+    if unknown:
+        raise ValueError(f"{net.name} has no {', '.join(unknown)} signature")
+    for key in signatures:
+        setattr(module, key, functions[key])
     return module
 
 
@@ -165,7 +171,7 @@ def convert_network(generator, model_size, variant="fp32"):
 
 def _converted(generator, model_size, variants, calibration_photos, rewrite_transposed,
                signatures=("colorize", "generator")):
-    module = mobile_module(generator, model_size, rewrite_transposed)
+    module = mobile_module(generator, model_size, rewrite_transposed, signatures)
     with tempfile.TemporaryDirectory() as tmp:
         # Through a SavedModel: from_concrete_functions gave all-NaN outputs in LiteRT.js.
         tf.saved_model.save(module, tmp, signatures={key: getattr(module, key) for key in signatures})
