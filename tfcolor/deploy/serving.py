@@ -28,19 +28,21 @@ def build_module(generator, model_size, max_pixels=40_000_000, oversize="refuse"
     module = tf.Module()
     module.generator = generator
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=serving_api.INPUT_KEY)])
+    # autograph=False: no Python control flow on tensors here (tf.map_fn, tf.cond), and the
+    # export then skips converting the code of every function these call.
+    @tf.function(autograph=False, input_signature=[tf.TensorSpec([None], tf.string, name=serving_api.INPUT_KEY)])
     def serve_encoded(images_bytes):
         colorized = tf.map_fn(
             lambda data: inference.colorize_encoded(generator, data, model_size, max_pixels, oversize),
             images_bytes, fn_output_signature=tf.string)
         return {serving_api.OUTPUT_KEY: colorized}
 
-    @tf.function(input_signature=[tf.TensorSpec([None, None, None, None], tf.uint8, name="images")])
+    @tf.function(autograph=False, input_signature=[tf.TensorSpec([None, None, None, None], tf.uint8, name="images")])
     def colorize_uint8(images):
         rgb = inference.colorize(generator, inference.to_float_rgb(images), model_size)
         return {"rgb": inference.to_uint8(rgb)}
 
-    @tf.function(input_signature=[tf.TensorSpec([None, None, None, None], tf.float32, name="images")])
+    @tf.function(autograph=False, input_signature=[tf.TensorSpec([None, None, None, None], tf.float32, name="images")])
     def colorize_float(images):
         return {"rgb": inference.colorize(generator, inference.to_float_rgb(images), model_size)}
 
@@ -48,8 +50,9 @@ def build_module(generator, model_size, max_pixels=40_000_000, oversize="refuse"
     module.colorize_uint8 = colorize_uint8
     module.colorize_float = colorize_float
     if takes_hints(generator):
-        @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=serving_api.INPUT_KEY),
-                                      tf.TensorSpec([None, None, 6], tf.float32, name=serving_api.HINTS_KEY)])
+        @tf.function(autograph=False, input_signature=[
+            tf.TensorSpec([None], tf.string, name=serving_api.INPUT_KEY),
+            tf.TensorSpec([None, None, 6], tf.float32, name=serving_api.HINTS_KEY)])
         def serve_hints(images_bytes, hint_points):
             colorized = tf.map_fn(
                 lambda args: inference.colorize_encoded(generator, args[0], model_size, max_pixels, oversize,
