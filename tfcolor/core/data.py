@@ -168,6 +168,10 @@ def make_dataset(
     seeds = tf.data.Dataset.random(seed=seed).batch(2)
     ds = tf.data.Dataset.zip((ds, seeds))
 
+    # Not autograph-converted: no Python control flow on tensors here (every branch is on
+    # the arguments above), and converting the parsing, augmentation and colour code took
+    # half a second of each command's start.
+    @tf.autograph.experimental.do_not_convert
     def to_pair(serialized, element_seed):
         record = schema.parse_example(serialized)
         lab = record["lab"]
