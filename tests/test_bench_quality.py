@@ -226,6 +226,15 @@ def test_the_snapshot_table_gives_means_shares_and_photos_above_the_floor():
     assert lines[4] == "| a, gain 0.8 | 22.50 | 0.800 | 75 % | 1 of 2 |"
 
 
+def test_the_gain_table_puts_seeds_side_by_side_with_their_mean():
+    from bench.snapshots import gain_table
+
+    lines = gain_table({"s0": {1.0: 20.0, 0.5: 21.0}, "s1": {1.0: 19.0, 0.5: 21.5}}, 20.5).splitlines()
+    assert lines[0] == "| gain | s0 | s1 | mean |"
+    assert lines[2:4] == ["| 0.5 | 21.00 | 21.50 | 21.25 |", "| 1 | 20.00 | 19.00 | 19.50 |"]
+    assert lines[-1] == "gray floor: 20.50 dB"
+
+
 def test_the_untrained_hint_refiner_is_levins_propagation():
     """bench.hint_refiner: the refiner's correction starts at zero, so before training its output
     is Levin's a*b* (its input channels 1-2) exactly, and its engine colours a photo as Levin's."""
