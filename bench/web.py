@@ -4,7 +4,7 @@ seconds per photo in headless Chromium (WebAssembly) and with ai-edge-litert, ne
 and the bytes it loads.
 
     python -m bench.web                                   # the shipped model
-    python -m bench.web --screenshot=docs/web_page.png    # also the README's picture
+    python -m bench.web --sizes=96 --screenshot=docs/web_page.png   # the README's picture (at the shipped size)
 
 Photos: scikit-image's astronaut (512x512) and two real photos of Debian's
 lomiri-wallpapers-20.04 package (fetched with apt-get download here, never in tests) at
