@@ -39,7 +39,7 @@ def mobile_module(generator, model_size, rewrite_transposed=True, signatures=Non
     """tf.Module with the functions of the .tflite file: ``signatures`` (default
     ``signatures_of(generator)``) of ``colorize``, ``generator`` and ``colorize_hints``. Only
     those are attached: tf.saved_model.save traces every function a module holds, and the
-    photo-in, photo-out ``colorize`` is most of that work (half of a bare network's conversion)."""
+    photo-in, photo-out ``colorize`` is most of that work (a fifth of a bare network's conversion)."""
     net = to_subpixel(generator) if rewrite_transposed else generator
     signatures = signatures_of(net) if signatures is None else signatures
     module = tf.Module()
@@ -171,8 +171,7 @@ def convert_network(generator, model_size, variant="fp32"):
         return dict(_converted(generator, model_size, [variant], None, True, signatures=("generator",)))[variant]
 
 
-def _converted(generator, model_size, variants, calibration_photos, rewrite_transposed,
-               signatures=("colorize", "generator")):
+def _converted(generator, model_size, variants, calibration_photos, rewrite_transposed, signatures):
     module = mobile_module(generator, model_size, rewrite_transposed, signatures)
     with tempfile.TemporaryDirectory() as tmp:
         # Through a SavedModel: from_concrete_functions gave all-NaN outputs in LiteRT.js.
