@@ -80,6 +80,27 @@ def test_console_scripts_help_lists_the_same_flags_as_python_m(script, module):
     assert shown and shown == flags_of([sys.executable, *module])
 
 
+
+HELP_WITHOUT_TENSORFLOW = """
+import runpy, sys
+sys.argv = [%r, "--help"]
+try:
+    runpy.run_module(%r, run_name="__main__")
+except SystemExit:
+    pass
+print(sorted(m for m in ("tensorflow", "keras") if m in sys.modules))
+"""
+
+
+@pytest.mark.parametrize("module", [m[-1] for _, m in CONSOLE_SCRIPTS] + ["data_prep.samples", "data_prep.coco",
+                                                                          "data_prep.cifar", "tfcolor.convert_lpips"])
+def test_help_imports_no_tensorflow(module):
+    """`--help` of every command answers at once: TensorFlow's import (5 s) waits for real work."""
+    result = subprocess.run([sys.executable, "-c", HELP_WITHOUT_TENSORFLOW % (module, module)], cwd=REPO,
+                            capture_output=True, text=True, timeout=60)
+    assert "Traceback" not in result.stderr, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == "[]", f"python -m {module} --help imported TensorFlow"
+
 # Every command the README shows, and how the walk below runs it: RUN (as written, in a fresh
 # folder holding the placeholders' photos), extra flags appended (a shorter run of the same
 # command), or why it is not run there.

@@ -39,7 +39,6 @@ import sys
 from absl import app, flags, logging
 
 from tfcolor.core import entry, rundir, shipped
-from tfcolor.deploy.serving import export_saved_model, load_generator, next_version, write_models_config
 
 flags.DEFINE_string("model_dir", None, "Training --model_dir (uses generator.keras and config.json); default, "
                     f"with no --generator either: the shipped model, {shipped.MODELS_ROOT}/{shipped.NAME}.")
@@ -71,7 +70,9 @@ def _training_data(model_dir):
 def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)  # TF's INFO lines (saving, converting) drown ours
+    # TensorFlow is imported here, not at the top: `--help` stays instant.
     from tfcolor.deploy import lite
+    from tfcolor.deploy.serving import export_saved_model, load_generator, next_version, write_models_config
 
     if FLAGS.model_dir and FLAGS.generator:
         raise app.UsageError("give one of --model_dir and --generator, not both")
