@@ -218,3 +218,45 @@ def test_exported_rasterizer_matches_hint_map():
     got = H.points_to_channels(rows, 200, 300, 96).numpy()
     np.testing.assert_array_equal(got[..., 2], want[..., 2])
     np.testing.assert_allclose(got, want, atol=1e-5)
+    # At a size of the photo's shape (Levin's working size in an exported model's graph).
+    want = np.concatenate(H.hint_map(hints, 107, 160, photo_size=(200, 300)), -1)
+    got = H.points_to_map(rows, 200, 300, 107, 160).numpy()
+    np.testing.assert_array_equal(got[..., 2], want[..., 2])
+    np.testing.assert_allclose(got, want, atol=1e-5)
+
+
+# ----- Levin et al. 2004 in TF ops (tfcolor.core.levin_graph: exported models' graphs) -------
+def test_levin_graph_edge_stops_the_colour_hand_solved():
+    from tfcolor.core import levin_graph
+
+    gray = np.array([[0.0, 0.0, 1.0, 1.0]])
+    hint = np.zeros((1, 4, 1))
+    hint[0, 0], hint[0, 3] = 10.0, 30.0
+    got = levin_graph.propagate(gray, hint, np.array([[1, 0, 0, 1]])[..., None]).numpy()[0, :, 0]
+    e = np.exp(-1.0 / (0.6 * 2 / 9))  # as test_levin_edge_stops_the_colour_hand_solved
+    a, c = 1 / (1 + e), e / (1 + e)
+    u1 = (a * 10 + c * a * 30) / (1 - c * c)
+    np.testing.assert_allclose(got, [10, u1, a * 30 + c * u1, 30], rtol=1e-5)
+
+
+@pytest.mark.parametrize("shape", [(23, 17), (9, 31), (1, 1), (1, 6), (5, 1)])
+def test_levin_graph_equals_the_numpy_solve(shape):
+    """The graph's weights and its Gauss-Jordan block solve (float32) against core.levin's
+    (float64, itself checked against scipy above), on a real photo's gray, tall and wide."""
+    from tests.conftest import photo
+    from tfcolor.core import levin_graph
+
+    gray = photo("chelsea")[100:100 + shape[0], 150:150 + shape[1]].mean(-1) / 255.0
+    rng = np.random.default_rng(0)
+    mask = np.zeros(shape, bool)
+    mask[0, 0] = mask[-1, -1] = mask[shape[0] // 2, shape[1] // 3] = True
+    hint = rng.uniform(-1, 1, shape + (2,))
+    np.testing.assert_allclose(levin_graph.affinity_weights(gray).numpy(), levin.affinity_weights(gray),
+                               atol=1e-6)
+    got = levin_graph.propagate(gray, hint, mask[..., None]).numpy()
+    np.testing.assert_allclose(got, levin.propagate(gray, hint, mask), atol=2e-5)
+    # One hint: its colour everywhere, exactly (the solve is of the difference from the hints' mean).
+    one = np.zeros(shape, bool)
+    one[shape[0] // 2, shape[1] // 2] = True
+    np.testing.assert_allclose(levin_graph.propagate(gray, hint, one[..., None]).numpy(),
+                               np.broadcast_to(hint[one], shape + (2,)), atol=1e-6)

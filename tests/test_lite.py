@@ -124,6 +124,37 @@ def test_colorize_signature_uint8_any_size_keeps_l(trained_generator, variants, 
         assert np.abs(result.astype(int) - expected).max() <= 1
 
 
+@pytest.mark.parametrize("variant", ["fp32", "int8"])
+def test_colorize_hints_signature_solves_levin_as_colorize_hints(variants, variant):
+    """A model without hint inputs: its file's colorize_hints propagates the points in its own
+    graph (tfcolor.core.levin_graph) with the pixels of Python's `colorize --hints`
+    (tfcolor.deploy.hinting.propagate, numpy); no point (or padding rows only): colorize's."""
+    from tfcolor.core import hints as H
+    from tfcolor.deploy import hinting
+
+    interp = variants[variant]
+    assert not lite.takes_hint_rows(interp)  # Python propagates for itself (and takes references)
+    for name, count in (("coffee", 10), ("astronaut", 1), ("rocket", 3)):
+        rgb = photo(name)
+        rgb = rgb[:, :rgb.shape[1] * 2 // 3]  # (astronaut: a tall photo, solved the other way round)
+        hints = H.Hints(tuple(H.protocol_points(H.lab_of_rgb(rgb)[..., 1:], count, np.random.default_rng(count))))
+        got = lite.colorize_with(interp, rgb, hinting.hint_rows(hints))
+        want = hinting.propagate(rgb, hints)
+        assert psnr(got, want) >= 40.0, (name, psnr(got, want))
+        lab = H.lab_of_rgb(got)
+        for p in hints.points:  # the hint's colour where it was given
+            x, y = int(p.x), int(p.y)
+            assert np.abs(lab[max(y - 1, 0):y + 2, max(x - 1, 0):x + 2, 1:].mean((0, 1)) - p.ab).max() < 10
+    automatic = color.rgb_to_lab(lite.colorize_with(interp, rgb)).numpy()
+    for rows in (np.zeros((0, 6), np.float32), [[-1, 0, 0, 0, 0, 0]]):
+        none = color.rgb_to_lab(lite.colorize_with(interp, rgb, rows)).numpy()
+        np.testing.assert_allclose(none[..., 0], automatic[..., 0], atol=0.5)
+        if variant == "fp32":
+            np.testing.assert_array_equal(none, automatic)
+        else:  # the quantiser leaves the network inside colorize_hints's branch in float
+            assert np.abs(none[..., 1:] - automatic[..., 1:]).mean() < INT8_AB_TOLERANCE
+
+
 def test_shrink_is_close_to_an_area_resize():
     image = tf.constant(photo("coffee")[None].astype(np.float32))  # 400 x 600
     got = inference.shrink(image, 64).numpy()

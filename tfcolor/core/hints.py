@@ -343,26 +343,33 @@ def points_to_channels(points, photo_height, photo_width, size):
     ``[size, size, 3]`` (normalised a*b*, mask) of a photo of ``photo_height`` x ``photo_width``
     seen at ``size`` x ``size``. What the SavedModel's and TFLite's hint signatures run; the same
     pixels and colours as :func:`hint_map` (tests/test_hints.py)."""
+    return points_to_map(points, photo_height, photo_width, size, size)
+
+
+def points_to_map(points, photo_height, photo_width, height, width):
+    """:func:`points_to_channels` at ``height`` x ``width`` (tensors allowed): ``[height, width, 3]``."""
     import tensorflow as tf
 
     from tfcolor.core import color
 
     points = tf.reshape(tf.cast(points, tf.float32), [-1, len(POINT_FIELDS)])
     x, y, radius = points[:, 0], points[:, 1], points[:, 2]
-    sy = float(size) / tf.cast(photo_height, tf.float32)
-    sx = float(size) / tf.cast(photo_width, tf.float32)
+    height, width = tf.cast(height, tf.float32), tf.cast(width, tf.float32)
+    sy = height / tf.cast(photo_height, tf.float32)
+    sx = width / tf.cast(photo_width, tf.float32)
 
-    def span(centre, half):
+    def span(centre, half, size):
         low = tf.clip_by_value(tf.floor(centre - half), 0.0, size - 1.0)
-        high = tf.clip_by_value(tf.floor(centre + half) + 1.0, low + 1.0, float(size))
+        high = tf.clip_by_value(tf.floor(centre + half) + 1.0, low + 1.0, size)
         index = tf.range(size, dtype=tf.float32)[None, :]
         return tf.cast((index >= low[:, None]) & (index < high[:, None]), tf.float32)  # [N, size]
 
     active = tf.cast(x >= 0, tf.float32)
-    in_rows = span(y * sy, radius * sy) * active[:, None]
-    in_cols = span(x * sx, radius * sx)
+    in_rows = span(y * sy, radius * sy, height) * active[:, None]
+    in_cols = span(x * sx, radius * sx, width)
     ab = color.rgb_to_lab(points[:, 3:] / 255.0)[:, 1:] / colornp.AB_SCALE  # [N, 2]
-    count = tf.einsum("kh,kw->hw", in_rows, in_cols)
-    sums = tf.einsum("kh,kc,kw->hwc", in_rows, ab, in_cols)
-    mask = tf.cast(count > 0, tf.float32)[..., None]
-    return tf.concat([sums / tf.maximum(count, 1.0)[..., None], mask], -1)
+    # Matrix products, not einsum: TFLite's converter lowers no einsum of dynamic sizes.
+    count = tf.matmul(in_rows, in_cols, transpose_a=True)  # [height, width]
+    sums = tf.stack([tf.matmul(in_rows * ab[:, c:c + 1], in_cols, transpose_a=True) for c in (0, 1)], -1)
+    mask = tf.expand_dims(tf.cast(count > 0, tf.float32), -1)
+    return tf.concat([sums / tf.expand_dims(tf.maximum(count, 1.0), -1), mask], -1)

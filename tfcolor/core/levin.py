@@ -15,18 +15,18 @@ the prior does, and between them the difference decays with the photo's affiniti
 
 import numpy as np
 
-_OFFSETS = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if (dy, dx) != (0, 0)]
+OFFSETS = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if (dy, dx) != (0, 0)]
 
 
 def affinity_weights(gray):
-    """``[8, H, W]``: each pixel's weights of its neighbours at ``_OFFSETS`` (0 outside the photo),
+    """``[8, H, W]``: each pixel's weights of its neighbours at ``OFFSETS`` (0 outside the photo),
     summing to 1. ``gray``: ``[H, W]`` intensities in [0, 1] (Levin's Y; here L / 100)."""
     gray = np.asarray(gray, np.float64)
     height, width = gray.shape
     padded = np.pad(gray, 1, mode="edge")
     valid = np.pad(np.ones_like(gray, bool), 1, constant_values=False)
-    neigh = np.stack([padded[1 + dy:1 + dy + height, 1 + dx:1 + dx + width] for dy, dx in _OFFSETS])
-    ok = np.stack([valid[1 + dy:1 + dy + height, 1 + dx:1 + dx + width] for dy, dx in _OFFSETS])
+    neigh = np.stack([padded[1 + dy:1 + dy + height, 1 + dx:1 + dx + width] for dy, dx in OFFSETS])
+    ok = np.stack([valid[1 + dy:1 + dy + height, 1 + dx:1 + dx + width] for dy, dx in OFFSETS])
     # The window's variance, over the valid neighbours and the pixel itself.
     n = ok.sum(0) + 1.0
     mean = (np.where(ok, neigh, 0).sum(0) + gray) / n
@@ -52,7 +52,7 @@ def affinity_system(gray, mask):
     index = np.arange(height * width).reshape(height, width)
     free = ~np.asarray(mask, bool)
     rows, cols, vals = [index.ravel()], [index.ravel()], [np.ones(height * width)]
-    for k, (dy, dx) in enumerate(_OFFSETS):
+    for k, (dy, dx) in enumerate(OFFSETS):
         ys, xs = np.nonzero((weights[k] > 0) & free)
         rows.append(index[ys, xs])
         cols.append(index[ys + dy, xs + dx])
@@ -69,9 +69,9 @@ def _solve_by_rows(weights, diagonal, rhs):
     so each row costs one dense solve (LAPACK through numpy: no scipy, whose import alone took
     longer than the solve) with the short side as w."""
     if weights.shape[2] > weights.shape[1]:  # rows along the long side: blocks of the short side
-        swapped = [_OFFSETS.index((dx, dy)) for dy, dx in _OFFSETS]
+        swapped = [OFFSETS.index((dx, dy)) for dy, dx in OFFSETS]
         return _solve_by_rows(weights[swapped].transpose(0, 2, 1), diagonal.T, rhs.transpose(1, 0, 2)).transpose(1, 0, 2)
-    k = {offset: i for i, offset in enumerate(_OFFSETS)}
+    k = {offset: i for i, offset in enumerate(OFFSETS)}
     height, width = diagonal.shape
     channels = rhs.shape[-1]
     across = np.arange(width)

@@ -193,11 +193,57 @@ def colorize_encoded(generator, data, model_size, max_pixels, policy="refuse", p
 
 def colorize_points(generator, rgb, model_size, points=None, photo_shape=None):
     """:func:`colorize` of one photo ``[1, H, W, 3]`` with hint rows ``points`` [N, 6] (None:
-    none) given in the pixels of a photo of ``photo_shape`` (default: this one's)."""
+    none) given in the pixels of a photo of ``photo_shape`` (default: this one's). A generator
+    without hint inputs takes them by :func:`colorize_propagated`."""
     if points is None:
         return colorize(generator, rgb, model_size)
+    if not takes_hints(generator):
+        return colorize_propagated(generator, rgb, model_size, points)
     from tfcolor.core.hints import points_to_channels
 
     shape = tf.shape(rgb)[1:3] if photo_shape is None else photo_shape[:2]
     channels = points_to_channels(points, shape[0], shape[1], model_size)
     return colorize(generator, rgb, model_size, channels[None])
+
+
+def _area_matrix(n, size):
+    """[size, n]: each output cell's shares of the ``n`` input cells (colornp._area_weights)."""
+    step = tf.cast(n, tf.float32) / tf.cast(size, tf.float32)
+    edges = tf.range(tf.cast(size, tf.float32) + 1.0) * step
+    cells = tf.range(tf.cast(n, tf.float32))[None, :]
+    overlap = tf.minimum(edges[1:, None], cells + 1.0) - tf.maximum(edges[:-1, None], cells)
+    return tf.maximum(overlap, 0.0) / step
+
+
+def resize_area(image, height, width):
+    """[H, W] -> [height, width], each output pixel the mean of the area it covers (as
+    tfcolor.core.colornp.resize_area), of matrix products: TFLite has no area resize."""
+    return _area_matrix(tf.shape(image)[0], height) @ image @ tf.transpose(_area_matrix(tf.shape(image)[1], width))
+
+
+def colorize_propagated(generator, rgb, model_size, points, long_side=None):
+    """:func:`colorize_points` for a generator without hint inputs (the shipped model): with
+    any point, Levin et al. 2004's propagation of the points (tfcolor.core.levin_graph) at
+    ``long_side`` px (default hinting.PROPAGATION_SIZE) joined with the photo's own L, as
+    tfcolor.deploy.hinting.propagate computes it in numpy; with none, the network's colours.
+    ``rgb`` [1, H, W, 3]; ``points`` [N, 6] rows in its pixels (x < 0: padding)."""
+    from tfcolor.core import colornp, levin_graph
+    from tfcolor.core.hints import points_to_map
+    from tfcolor.deploy.hinting import PROPAGATION_SIZE
+
+    points = tf.reshape(tf.cast(points, tf.float32), [-1, 6])
+    long_side = float(long_side or PROPAGATION_SIZE)
+
+    def propagated():
+        l_full = color.rgb_to_lab(rgb)[:, :, :, :1]
+        shape = tf.shape(rgb)[1:3]
+        sides = tf.cast(shape, tf.float32)
+        scale = tf.minimum(1.0, long_side / tf.reduce_max(sides))
+        size = tf.maximum(tf.cast(tf.round(sides * scale), tf.int32), 1)  # hinting.working_size
+        gray = resize_area(l_full[0, :, :, 0] / 100.0, size[0], size[1])
+        hint = points_to_map(points, shape[0], shape[1], size[0], size[1])
+        ab = levin_graph.propagate(gray, hint[:, :, :2], hint[:, :, 2:]) * colornp.AB_SCALE
+        ab_full = tf.image.resize(tf.expand_dims(ab, 0), shape, method="bilinear")
+        return color.lab_to_rgb(tf.concat([l_full, ab_full], -1))
+
+    return tf.cond(tf.reduce_any(points[:, 0] >= 0), propagated, lambda: colorize(generator, rgb, model_size))

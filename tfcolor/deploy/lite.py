@@ -1,6 +1,6 @@
 """TFLite models for phones: fp32, fp16 and int8, uint8 photo in, uint8 RGB photo out.
 
-Each .tflite file has two signatures:
+Each .tflite file has three signatures:
 
 * ``colorize``: ``image`` uint8 [1, H, W, 3] (any H, W: resize the input tensor, or let
   the signature runner do it) -> ``rgb`` uint8 [1, H, W, 3]. The generator sees L resized to
@@ -8,11 +8,17 @@ Each .tflite file has two signatures:
   the SavedModel (tfcolor.deploy.inference).
 * ``generator``: ``l`` float32 [1, S, S, 1] (L/50 - 1) -> ``ab`` float32 [1, S, S, 2]
   (ab/110): the bare network, for parity checks and for apps with their own colour code.
+* ``colorize_hints``: ``image`` as ``colorize`` and ``hints`` float32 [N, 6], a row per point
+  (x, y, radius in the photo's pixels, r, g, b 0-255: tfcolor.core.hints.points_array; rows with
+  x < 0 are padding) -> ``rgb``. A hint generator's network reads them; any other network's
+  file propagates them by Levin et al. 2004 in its own graph (tfcolor.core.levin_graph: the
+  numbers of `colorize --hints`, about 0.4 s a photo on 2 cores); with no row, ``colorize``.
 
 Variants: ``fp32``; ``fp16`` (float16 weights, half the size, computed in float32 on CPUs);
 ``int8`` (full-integer weights and activations of the network, calibrated on photos from
 the prepared TFRecords; the colour conversion around it stays float, because 8-bit
-intermediate values in the sRGB gamma curve would cost more accuracy than they save time).
+intermediate values in the sRGB gamma curve would cost more accuracy than they save time; so
+do Levin's solve and, given no point, the network inside ``colorize_hints``'s branch).
 Every variant runs the generator with its transposed convolutions rewritten as conv +
 depth_to_space (tfcolor.models.subpixel): the same numbers in float, and in int8 it avoids
 TFLite's single-threaded reference kernel for quantised TRANSPOSE_CONV.
@@ -20,7 +26,6 @@ TFLite's single-threaded reference kernel for quantised TRANSPOSE_CONV.
 
 import os
 import tempfile
-import warnings
 
 import numpy as np
 import tensorflow as tf
@@ -29,7 +34,6 @@ from tfcolor.core import color, fs
 from tfcolor.deploy import inference
 from tfcolor.deploy.litert import colorize_with, interpreter, takes_hint_rows  # noqa: F401 (lite's API)
 from tfcolor.models import matmul_conv
-from tfcolor.models.hint_inputs import takes_hints
 from tfcolor.models.subpixel import to_subpixel
 
 VARIANTS = ("fp32", "fp16", "int8")
@@ -78,8 +82,9 @@ def mobile_module(generator, model_size, rewrite_transposed=True, signatures=Non
 
 
 def signatures_of(generator):
-    """The signatures of a generator's .tflite file: a hint generator's has colorize_hints too."""
-    return ("colorize", "generator") + (("colorize_hints",) if takes_hints(generator) else ())
+    """The signatures of a generator's .tflite file."""
+    del generator  # every kind has the three (colorize_hints: its network or Levin's propagation)
+    return ("colorize", "generator", "colorize_hints")
 
 
 def _folder_photos(folder, model_size, count):
@@ -134,10 +139,13 @@ def _representative_dataset(photos, channels=1):
             l_norm = color.normalize_l(color.rgb_to_lab(rgb)[..., :1]).numpy()
             yield "colorize", {"image": photo[None]}
             yield "generator", {"l": np.concatenate([l_norm] + [np.zeros_like(l_norm)] * (channels - 1), -1)}
-            if channels > 1:  # the hints signature, with one point of the photo's own colour
-                h, w = photo.shape[:2]
-                yield "colorize_hints", {"image": photo[None], "hints": np.array(
-                    [[w / 2, h / 2, 2, *photo[h // 2, w // 2]]], np.float32)}
+            # The hints signature: a hint generator's with one point of the photo's own colour;
+            # another's with none, its network alone. (Levin's solve, in its IF branch, must not be
+            # run here: the quantiser keeps no name-denylisted op float inside a branch, and it
+            # quantises the tensors it has statistics for.)
+            h, w = photo.shape[:2]
+            hints = [[w / 2, h / 2, 2, *photo[h // 2, w // 2]]] if channels > 1 else np.zeros([0, 6])
+            yield "colorize_hints", {"image": photo[None], "hints": np.asarray(hints, np.float32)}
     return generate
 
 
@@ -187,27 +195,39 @@ def _converted(generator, model_size, variants, calibration_photos, rewrite_tran
                 converter.representative_dataset = _representative_dataset(calibration_photos, channels)
                 converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8,
                                                        tf.lite.OpsSet.TFLITE_BUILTINS]
-                yield variant, _quantize_network_only(converter, calibration_photos, module.net_name, channels)
+                yield variant, _quantize_network_only(converter, module.net_name)
                 continue
             yield variant, converter.convert()
 
 
-def _quantize_network_only(converter, photos, net_name, channels=1):
+def _quantize_network_only(converter, net_name):
     """Full-integer quantisation of the network's ops; every op outside it (the colour
-    conversion and resizing around it) is denylisted and stays float, with QUANTIZE and
-    DEQUANTIZE at the network's borders. Ops are told apart by their output tensor names,
-    which carry the Keras model's name scope."""
-    options = tf.lite.experimental.QuantizationDebugOptions()
-    with warnings.catch_warnings():  # the debugger uses tf.lite.Interpreter, deprecated in favour of LiteRT
-        warnings.simplefilter("ignore", UserWarning)
-        debugger = tf.lite.experimental.QuantizationDebugger(
-            converter=converter, debug_dataset=_representative_dataset(photos[:1], channels), debug_options=options)
-    calibrated = interpreter(debugger.calibrated_model, num_threads=1)
-    names = {t["index"]: t["name"] for t in calibrated.get_tensor_details()}
-    in_network = lambda name: all(part.startswith(f"{net_name}") for part in name.split(";") if part)  # noqa: E731
-    options.denylisted_nodes = sorted({names[op["outputs"][0]] for op in calibrated._get_ops_details()
-                                       if op["outputs"] and not in_network(names[op["outputs"][0]])})
-    return debugger.get_nondebug_quantized_model()
+    conversion and resizing around it, Levin's solve) is denylisted and stays float, with
+    QUANTIZE and DEQUANTIZE at the network's borders. Ops are told apart by their output tensor
+    names, which carry the Keras model's name scope. (What tf.lite.experimental's
+    QuantizationDebugger does with denylisted nodes, without its debug model: quantising the
+    whole graph first fails on the float-only ops of the solve's loops.)"""
+    from tensorflow.lite.python import convert
+
+    converter._experimental_calibrate_only = True  # calibrated on the representative dataset
+    calibrated = converter.convert()
+    in_network = lambda name: all(part.startswith(net_name) for part in name.split(";") if part)  # noqa: E731
+    return convert.mlir_quantize(
+        calibrated, disable_per_channel=converter._experimental_disable_per_channel, fully_quantize=False,
+        enable_numeric_verify=False, denylisted_ops=None,
+        denylisted_nodes=sorted(name for name in _op_names(calibrated) if not in_network(name)))
+
+
+def _op_names(model):
+    """The first output tensor's name of every op of a .tflite model, in every subgraph."""
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    names = set()
+    for subgraph in flatbuffer_utils.convert_bytearray_to_object(bytearray(model)).subgraphs:
+        for op in subgraph.operators or []:
+            if op.outputs is not None and len(op.outputs):
+                names.add(subgraph.tensors[op.outputs[0]].name.decode())
+    return names
 
 
 def write_variants(generator, model_size, directory, variants, calibration_data=None, log=print):

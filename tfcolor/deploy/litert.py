@@ -25,5 +25,11 @@ def colorize_with(interp, image, hint_rows=None):
 
 
 def takes_hint_rows(interp):
-    """Whether a .tflite file has the ``colorize_hints`` signature (a hint generator's)."""
-    return "colorize_hints" in interp.get_signature_list()
+    """Whether a .tflite file's network reads hints (a hint generator's: its ``generator``
+    signature takes L and the hint channels). Every exported file has ``colorize_hints``; for
+    other networks it runs Levin's propagation in the graph, for phones, and Python runs
+    tfcolor.deploy.hinting's own (faster, and it takes a reference photo)."""
+    signatures = interp.get_signature_list()
+    if "colorize_hints" not in signatures or "generator" not in signatures:
+        return False
+    return interp.get_signature_runner("generator").get_input_details()["l"]["shape"][-1] > 1

@@ -9,7 +9,7 @@
 // which elimination keeps). Its factors depend on the photo and on which pixels are hinted, not
 // on the hints' colours: changing a colour re-runs only the two triangular solves.
 
-const OFFSETS = [[-1, -1], [-1, 0], [-1, 1], [0, -1], [0, 1], [1, -1], [1, 0], [1, 1]]; // core.levin's
+const OFFSETS = [[-1, -1], [-1, 0], [-1, 1], [0, -1], [0, 1], [1, -1], [1, 0], [1, 1]]; // core.levin.OFFSETS
 
 /** Python's round (halves to even), as hinting.working_size rounds. */
 function roundHalfEven(v) {
