@@ -246,4 +246,7 @@ def colorize_propagated(generator, rgb, model_size, points, long_side=None):
         ab_full = tf.image.resize(tf.expand_dims(ab, 0), shape, method="bilinear")
         return color.lab_to_rgb(tf.concat([l_full, ab_full], -1))
 
-    return tf.cond(tf.reduce_any(points[:, 0] >= 0), propagated, lambda: colorize(generator, rgb, model_size))
+    # The network outside the branch, run either way (a tenth of the solve's time): inside it,
+    # TFLite's int8 quantiser left it float, a second copy of its weights in the file.
+    automatic = colorize(generator, rgb, model_size)
+    return tf.cond(tf.reduce_any(points[:, 0] >= 0), propagated, lambda: automatic)

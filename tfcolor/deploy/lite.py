@@ -18,7 +18,7 @@ Variants: ``fp32``; ``fp16`` (float16 weights, half the size, computed in float3
 ``int8`` (full-integer weights and activations of the network, calibrated on photos from
 the prepared TFRecords; the colour conversion around it stays float, because 8-bit
 intermediate values in the sRGB gamma curve would cost more accuracy than they save time; so
-do Levin's solve and, given no point, the network inside ``colorize_hints``'s branch).
+does Levin's solve in ``colorize_hints``).
 Every variant runs the generator with its transposed convolutions rewritten as conv +
 depth_to_space (tfcolor.models.subpixel): the same numbers in float, and in int8 it avoids
 TFLite's single-threaded reference kernel for quantised TRANSPOSE_CONV.
@@ -140,9 +140,9 @@ def _representative_dataset(photos, channels=1):
             yield "colorize", {"image": photo[None]}
             yield "generator", {"l": np.concatenate([l_norm] + [np.zeros_like(l_norm)] * (channels - 1), -1)}
             # The hints signature: a hint generator's with one point of the photo's own colour;
-            # another's with none, its network alone. (Levin's solve, in its IF branch, must not be
-            # run here: the quantiser keeps no name-denylisted op float inside a branch, and it
-            # quantises the tensors it has statistics for.)
+            # another's with none, its network alone. (Levin's solve, in an IF branch, must not
+            # run here: the quantiser matches no denylisted name inside a branch, and it
+            # quantises every tensor it has statistics for.)
             h, w = photo.shape[:2]
             hints = [[w / 2, h / 2, 2, *photo[h // 2, w // 2]]] if channels > 1 else np.zeros([0, 6])
             yield "colorize_hints", {"image": photo[None], "hints": np.asarray(hints, np.float32)}
