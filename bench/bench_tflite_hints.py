@@ -23,7 +23,7 @@ from tfcolor.deploy.serving import load_generator
 
 flags.DEFINE_integer("points", 10, "Points per photo.")
 flags.DEFINE_integer("repeats", 3, "Timed calls per photo and signature (best is kept).")
-flags.DEFINE_string("variant", "fp32", "TFLite variant: fp32 or fp16.")
+flags.DEFINE_enum("variant", "fp32", ["fp32", "fp16"], "TFLite variant (int8 needs calibration photos).")
 FLAGS = flags.FLAGS
 
 
