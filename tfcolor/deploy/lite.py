@@ -12,7 +12,7 @@ Each .tflite file has three signatures:
   (x, y, radius in the photo's pixels, r, g, b 0-255: tfcolor.core.hints.points_array; rows with
   x < 0 are padding) -> ``rgb``. A hint generator's network reads them; any other network's
   file propagates them by Levin et al. 2004 in its own graph (tfcolor.core.levin_graph: the
-  numbers of `colorize --hints`, 0.2-0.6 s a photo on 2 cores); with no row, ``colorize``.
+  numbers of `colorize --hints`, 0.2-0.45 s a photo on 2 cores); with no row, ``colorize``.
 
 Variants: ``fp32``; ``fp16`` (float16 weights, half the size, computed in float32 on CPUs);
 ``int8`` (full-integer weights and activations of the network, calibrated on photos from
