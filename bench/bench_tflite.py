@@ -16,13 +16,13 @@ Example usage:
 """
 
 import os
-import time
 
 import keras
 import numpy as np
 import tensorflow as tf
 from absl import app, flags
 
+from bench.common import best_seconds
 from data_prep.sample_photos import sample_photos
 from tfcolor import models
 from tfcolor.core import color
@@ -65,13 +65,7 @@ def dynamic_range(generator, size):
 
 
 def best_ms(fn, repeats):
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return 1000 * min(times)
+    return 1000 * best_seconds(fn, repeats)
 
 
 def speed():

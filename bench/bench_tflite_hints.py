@@ -16,6 +16,7 @@ import time
 import numpy as np
 from absl import app, flags
 
+from bench.common import best_seconds
 from data_prep.sample_photos import sample_photos
 from tfcolor.core import hints as hint_format, shipped
 from tfcolor.deploy import hinting, lite
@@ -25,15 +26,6 @@ flags.DEFINE_integer("points", 10, "Points per photo.")
 flags.DEFINE_integer("repeats", 3, "Timed calls per photo and signature (best is kept).")
 flags.DEFINE_enum("variant", "fp32", ["fp32", "fp16"], "TFLite variant (int8 needs calibration photos).")
 FLAGS = flags.FLAGS
-
-
-def best_s(fn, repeats):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main(argv):
@@ -54,9 +46,9 @@ def main(argv):
         want = hinting.propagate(rgb, hints)
         mse = np.mean((got.astype(np.float64) - want) ** 2)
         psnr = 10 * np.log10(255.0 ** 2 / max(mse, 1e-10))
-        plain = best_s(lambda: lite.colorize_with(interp, rgb), FLAGS.repeats)
-        hinted = best_s(lambda: lite.colorize_with(interp, rgb, rows), FLAGS.repeats)
-        numpy_s = best_s(lambda: hinting.propagate(rgb, hints), FLAGS.repeats)
+        plain = best_seconds(lambda: lite.colorize_with(interp, rgb), FLAGS.repeats)
+        hinted = best_seconds(lambda: lite.colorize_with(interp, rgb, rows), FLAGS.repeats)
+        numpy_s = best_seconds(lambda: hinting.propagate(rgb, hints), FLAGS.repeats)
         print(f"| {name} | {rgb.shape[1]}x{rgb.shape[0]} | {psnr:.1f} | {plain:.3f} | {hinted:.3f} | {numpy_s:.3f} |")
 
 

@@ -1,14 +1,31 @@
-"""What the benchmarks share: the repository's root, a log line, a command run from it."""
+"""What the benchmarks share: the repository's root, a log line, a command run from it, a timer."""
 
 import os
 import platform
 import subprocess
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def log(message):
     print(message, flush=True)
+
+
+def call_seconds(fn, repeats):
+    """The seconds of ``repeats`` timed calls of ``fn``, after one untimed warm-up call."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def best_seconds(fn, repeats):
+    """The fastest of ``repeats`` timed calls of ``fn`` (after a warm-up call)."""
+    return min(call_seconds(fn, repeats))
 
 
 def run(args, **kwargs):

@@ -17,12 +17,11 @@ import io
 import os
 import statistics
 import tempfile
-import time
 
 import numpy as np
 from PIL import Image
 
-from bench.common import cpu_model
+from bench.common import call_seconds, cpu_model
 
 
 def photo(long_side):
@@ -34,13 +33,7 @@ def photo(long_side):
 
 
 def median_seconds(fn, repeats):
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return statistics.median(call_seconds(fn, repeats))
 
 
 def cli_rows(models, rgb, hints, repeats):

@@ -85,8 +85,7 @@ def _solve_by_rows(weights, rhs):
     # And a multiple of ROWS rows (rows of the identity too, below the photo's last).
     padded_height = (height + ROWS - 1) // ROWS * ROWS
     weights = tf.pad(weights, [[0, 0], [0, padded_height - height], [0, width - unpadded]])
-    rhs = tf.pad(rhs, [[0, 0], [0, width - unpadded], [0, 0]])
-    rhs = tf.pad(rhs, [[0, padded_height - height], [0, 0], [0, 0]])
+    rhs = tf.pad(rhs, [[0, padded_height - height], [0, width - unpadded], [0, 0]])
     ones = tf.ones([width])
 
     def eliminate(y, carry, offset):

@@ -31,7 +31,11 @@ def colorize(generator, rgb, model_size, hint_channels=None):
     Returns:
       float32 [B, H, W, 3] sRGB in [0, 1] with the input's L channel.
     """
-    l_full = color.rgb_to_lab(rgb)[..., :1]
+    return colorize_l(generator, color.rgb_to_lab(rgb)[..., :1], model_size, hint_channels)
+
+
+def colorize_l(generator, l_full, model_size, hint_channels=None):
+    """:func:`colorize` of the photos' L [B, H, W, 1] (0-100)."""
     l_small = network_input(l_full, model_size)
     if takes_hints(generator):
         l_small = with_hint_channels(l_small, hint_channels)
@@ -221,10 +225,10 @@ def resize_area(image, height, width):
     return _area_matrix(tf.shape(image)[0], height) @ image @ tf.transpose(_area_matrix(tf.shape(image)[1], width))
 
 
-def colorize_propagated(generator, rgb, model_size, points, long_side=None):
+def colorize_propagated(generator, rgb, model_size, points):
     """:func:`colorize_points` for a generator without hint inputs (the shipped model): with
     any point, Levin et al. 2004's propagation of the points (tfcolor.core.levin_graph) at
-    ``long_side`` px (default hinting.PROPAGATION_SIZE) joined with the photo's own L, as
+    hinting.PROPAGATION_SIZE px on the long side joined with the photo's own L, as
     tfcolor.deploy.hinting.propagate computes it in numpy; with none, the network's colours.
     ``rgb`` [1, H, W, 3]; ``points`` [N, 6] rows in its pixels (x < 0: padding)."""
     from tfcolor.core import colornp, levin_graph
@@ -232,13 +236,12 @@ def colorize_propagated(generator, rgb, model_size, points, long_side=None):
     from tfcolor.deploy.hinting import PROPAGATION_SIZE
 
     points = tf.reshape(tf.cast(points, tf.float32), [-1, 6])
-    long_side = float(long_side or PROPAGATION_SIZE)
+    l_full = color.rgb_to_lab(rgb)[:, :, :, :1]
 
     def propagated():
-        l_full = color.rgb_to_lab(rgb)[:, :, :, :1]
         shape = tf.shape(rgb)[1:3]
         sides = tf.cast(shape, tf.float32)
-        scale = tf.minimum(1.0, long_side / tf.reduce_max(sides))
+        scale = tf.minimum(1.0, PROPAGATION_SIZE / tf.reduce_max(sides))
         size = tf.maximum(tf.cast(tf.round(sides * scale), tf.int32), 1)  # hinting.working_size
         gray = resize_area(l_full[0, :, :, 0] / 100.0, size[0], size[1])
         hint = points_to_map(points, shape[0], shape[1], size[0], size[1])
@@ -248,5 +251,5 @@ def colorize_propagated(generator, rgb, model_size, points, long_side=None):
 
     # The network outside the branch, run either way (a tenth of the solve's time): inside it,
     # TFLite's int8 quantiser left it float, a second copy of its weights in the file.
-    automatic = colorize(generator, rgb, model_size)
+    automatic = colorize_l(generator, l_full, model_size)
     return tf.cond(tf.reduce_any(points[:, 0] >= 0), propagated, lambda: automatic)
