@@ -184,38 +184,48 @@ def _converted(generator, model_size, variants, calibration_photos, rewrite_tran
     with tempfile.TemporaryDirectory() as tmp:
         # Through a SavedModel: from_concrete_functions gave all-NaN outputs in LiteRT.js.
         tf.saved_model.save(module, tmp, signatures={key: getattr(module, key) for key in signatures})
-        for variant in variants:
+
+        def convert_float(fp16=False):
             converter = tf.lite.TFLiteConverter.from_saved_model(tmp, signature_keys=list(signatures))
-            if variant == "fp16":
+            if fp16:
                 converter.optimizations = [tf.lite.Optimize.DEFAULT]
                 converter.target_spec.supported_types = [tf.float16]
-            elif variant == "int8":
-                converter.optimizations = [tf.lite.Optimize.DEFAULT]
-                channels = module.channels
-                converter.representative_dataset = _representative_dataset(calibration_photos, channels)
-                converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8,
-                                                       tf.lite.OpsSet.TFLITE_BUILTINS]
-                yield variant, _quantize_network_only(converter, module.net_name)
+            return converter.convert()
+
+        fp32 = None
+        for variant in variants:
+            if variant == "fp16":
+                yield variant, convert_float(fp16=True)
                 continue
-            yield variant, converter.convert()
+            fp32 = fp32 or convert_float()  # int8 is calibrated on the fp32 file: one conversion for both
+            if variant == "fp32":
+                yield variant, fp32
+            else:
+                photos = _representative_dataset(calibration_photos, module.channels)
+                yield variant, _quantize_network_only(fp32, photos, module.net_name)
 
 
-def _quantize_network_only(converter, net_name):
-    """Full-integer quantisation of the network's ops; every op outside it (the colour
-    conversion and resizing around it, Levin's solve) is denylisted and stays float, with
-    QUANTIZE and DEQUANTIZE at the network's borders. Ops are told apart by their output tensor
-    names, which carry the Keras model's name scope. (What tf.lite.experimental's
-    QuantizationDebugger does with denylisted nodes, without its debug model: quantising the
-    whole graph first fails on the float-only ops of the solve's loops.)"""
+def _quantize_network_only(float_model, representative_dataset, net_name):
+    """Full-integer quantisation of the network's ops of a float .tflite model, calibrated on
+    ``representative_dataset``; every op outside the network (the colour conversion and resizing
+    around it, Levin's solve) is denylisted and stays float, with QUANTIZE and DEQUANTIZE at the
+    network's borders. Ops are told apart by their output tensor names, which carry the Keras
+    model's name scope. (What the converter does with a representative dataset, calibration then
+    MLIR quantisation, and tf.lite.experimental's QuantizationDebugger with denylisted nodes,
+    without converting the SavedModel again: the converter's own calibration starts from a fresh
+    float conversion; that gave a file of the same size and the same outputs on every
+    signature, in 15.8 s against 7.3 s from the fp32 file for a 64 px U-Net. Quantising the whole graph first, as the debugger does, fails on the float-only
+    ops of the solve's loops.)"""
     from tensorflow.lite.python import convert
+    from tensorflow.lite.python.lite import RepresentativeDataset
+    from tensorflow.lite.python.optimize import calibrator
 
-    converter._experimental_calibrate_only = True  # calibrated on the representative dataset
-    calibrated = converter.convert()
+    calibrated = calibrator.Calibrator(calibrator.add_intermediate_tensors(float_model)).calibrate(
+        RepresentativeDataset(representative_dataset).input_gen)
     in_network = lambda name: all(part.startswith(net_name) for part in name.split(";") if part)  # noqa: E731
     return convert.mlir_quantize(
-        calibrated, disable_per_channel=converter._experimental_disable_per_channel, fully_quantize=False,
-        enable_numeric_verify=False, denylisted_ops=None,
-        denylisted_nodes=sorted(name for name in _op_names(calibrated) if not in_network(name)))
+        calibrated, disable_per_channel=False, fully_quantize=False, enable_numeric_verify=False,
+        denylisted_ops=None, denylisted_nodes=sorted(name for name in _op_names(calibrated) if not in_network(name)))
 
 
 def _op_names(model):
