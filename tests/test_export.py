@@ -33,7 +33,7 @@ def test_saved_model_cli_lists_the_signatures(exported):
     cli = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
     result = subprocess.run([cli, "show", "--dir", path, "--all"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
-    for name in ("serving_default", "colorize_uint8", "colorize_float"):
+    for name in ("serving_default", "colorize_uint8", "colorize_float", "propagate_hints"):
         assert f"signature_def['{name}']" in result.stdout
     assert "DT_STRING" in result.stdout and "DT_UINT8" in result.stdout
 

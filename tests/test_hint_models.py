@@ -248,7 +248,8 @@ def test_evaluate_with_hints_and_the_sweep(trained_generator, tmp_path):
 def test_client_sends_hints_to_the_hints_signature(hint_generator, tmp_path):
     """tfcolor.client --hints against TF Serving's REST contract (a stand-in server answering
     with the SavedModel): a photo with hints gets the hint colours, one without is automatic,
-    and both match colorize through the SavedModel."""
+    one with a reference photo too gets the reference's colours (moved here), and all match
+    colorize through the SavedModel."""
     import base64
     import http.server
     import threading
@@ -299,12 +300,16 @@ def test_client_sends_hints_to_the_hints_signature(hint_generator, tmp_path):
     hint_dir.mkdir()
     points = {"points": [{"x": 50, "y": 40, "color": "#20a040", "radius": 20}]}
     (hint_dir / "cat.json").write_text(json.dumps(points))
+    save(str(inputs / "rocket.png"), photo("rocket")[:120, :160])
+    save(str(tmp_path / "ref.png"), photo("astronaut")[::6, ::6])
+    referenced = {"points": [{"x": 30, "y": 30, "color": "#c03030", "radius": 4}], "reference": str(tmp_path / "ref.png")}
+    (hint_dir / "rocket.json").write_text(json.dumps(referenced))
     try:
         result = run_module("tfcolor.client", f"--server=127.0.0.1:{server.server_address[1]}", "--model=colorizer",
                             f"--input={inputs}", f"--hints={hint_dir}", f"--output_dir={tmp_path / 'out'}")
     finally:
         server.shutdown()
-    assert "2 of 2 photos" in result.stdout
+    assert "3 of 3 photos" in result.stdout
     colorize, _ = load_colorizer(str(tmp_path / "sm"))
     cat = np.asarray(Image.open(inputs / "cat.png").convert("RGB"))
     want = colorize.hinted(cat, H.hints_from_json(points))
@@ -314,6 +319,12 @@ def test_client_sends_hints_to_the_hints_signature(hint_generator, tmp_path):
     cup = np.asarray(Image.open(inputs / "cup.png").convert("RGB"))
     assert np.abs(np.asarray(Image.open(tmp_path / "out" / "cup.png").convert("RGB")).astype(int)
                   - colorize(cup)).max() <= 1
+    rocket = np.asarray(Image.open(inputs / "rocket.png").convert("RGB"))
+    want = colorize.hinted(rocket, H.hints_from_json(referenced))
+    got = np.asarray(Image.open(tmp_path / "out" / "rocket.png").convert("RGB"))
+    assert np.abs(got.astype(int) - want).max() <= 1
+    without = colorize.hinted(rocket, H.hints_from_json({"points": referenced["points"]}))
+    assert np.abs(got.astype(int) - without).max() > 10  # the reference moved the colours
 
 
 @pytest.mark.slow

@@ -9,6 +9,7 @@ import os
 import threading
 
 import keras
+import numpy as np
 import pytest
 import tensorflow as tf
 from PIL import Image
@@ -101,16 +102,27 @@ def test_models_config_lists_every_exported_model(tmp_path):
 
 
 class FakeServing(http.server.BaseHTTPRequestHandler):
-    """TF Serving's REST predict contract, answered by the SavedModel in-process."""
+    """TF Serving's REST predict contract, answered by the SavedModel in-process: ``signature``
+    for serving_default, ``loaded``'s signatures by name for the others (their rows' inputs)."""
 
     signature = None
+    loaded = None
+    seen = []
 
     def do_POST(self):  # noqa: N802
         assert self.path == "/v1/models/colorizer:predict"
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        images = [base64.b64decode(item["b64"]) for item in body["instances"]]
+        name = body.get("signature_name", "serving_default")
+        self.seen.append(name)
+        if name == "serving_default":
+            signature = self.signature
+            inputs = {"images_bytes": [base64.b64decode(item["b64"]) for item in body["instances"]]}
+        else:
+            signature = self.loaded.signatures[name]
+            inputs = {key: [base64.b64decode(row[key]["b64"]) if key == "images_bytes" else row[key]
+                            for row in body["instances"]] for key in body["instances"][0]}
         try:
-            out = self.signature(images_bytes=tf.constant(images))["colorized_bytes"].numpy()
+            out = signature(**{key: tf.constant(value) for key, value in inputs.items()})["colorized_bytes"].numpy()
             reply, status = {"predictions": [{"b64": base64.b64encode(p).decode()} for p in out]}, 200
         except tf.errors.InvalidArgumentError as e:
             reply, status = {"error": e.message}, 400
@@ -181,19 +193,18 @@ def test_signatures_from_rest_and_grpc_metadata():
     assert serving_api.parse_grpc_signatures(response) == ["colorize_hints", "serving_default"]
 
 
-def test_rest_client_propagates_hints_itself_for_a_model_without_hint_inputs(exported, tmp_path):
-    """A served model with no colorize_hints signature (the shipped kind): the client asks for
-    its signatures, sends the photos for plain colours and corrects the hinted one here as
-    colorize does (Levin's propagation: the same pixels as tfcolor.deploy.hinting in-process);
+def test_rest_client_propagates_hints_itself_for_a_model_without_a_hints_signature(exported, tmp_path):
+    """A served SavedModel without a hints signature (exported by an earlier tfcolor): the client
+    asks for its signatures, sends the photos for plain colours and corrects the hinted one here
+    as colorize does (Levin's propagation: the same pixels as tfcolor.deploy.hinting in-process);
     the photo without a hint file comes back as the server coloured it."""
-    import numpy as np
 
     from tfcolor.deploy import hinting
     from tfcolor.deploy.colorizer import read_photo
 
     _, loaded = exported
     FakeServing.signature = loaded.signatures["serving_default"]
-    FakeServing.signatures = sorted(loaded.signatures)
+    FakeServing.signatures = sorted(set(loaded.signatures) - {serving_api.PROPAGATE_SIGNATURE})
     assert serving_api.HINTS_SIGNATURE not in FakeServing.signatures
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FakeServing)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -212,7 +223,7 @@ def test_rest_client_propagates_hints_itself_for_a_model_without_hint_inputs(exp
                             f"--hints={tmp_path / 'hints'}")
     finally:
         server.shutdown()
-    assert "takes no hints: they are propagated here" in result.stdout and "2 of 3 photos" in result.stdout
+    assert "has no hints signature: they are propagated here" in result.stdout and "2 of 3 photos" in result.stdout
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "c.jpg" in errors[0] and "broken.jpg" in errors[0], errors
     assert not (tmp_path / "out" / "c.png").exists()
@@ -223,6 +234,86 @@ def test_rest_client_propagates_hints_itself_for_a_model_without_hint_inputs(exp
     assert got[15, 20, 0] > got[15, 20, 2] + 40 and got[60, 100, 2] > got[60, 100, 0] + 40  # the hints' hues
     plain = FakeServing.signature(images_bytes=tf.constant([(tmp_path / "in" / "b.png").read_bytes()]))
     assert (tmp_path / "out" / "b.png").read_bytes() == plain["colorized_bytes"].numpy()[0]
+
+
+def _psnr(a, b):
+
+    return 10 * np.log10(255.0 ** 2 / max(np.mean((a.astype(float) - b.astype(float)) ** 2), 1e-10))
+
+
+def test_rest_client_sends_points_to_the_propagating_signature_and_applies_a_reference_here(exported, tmp_path):
+    """A model without hint inputs exported now has propagate_hints (Levin's propagation in its
+    graph): the client sends the points there and gets colorize --hints' colours (float32 against
+    numpy's float64); a photo whose hints name a reference photo is sent without rows (the
+    automatic colours) and finished here, as colorize does."""
+
+    from tfcolor.deploy import hinting
+    from tfcolor.deploy.colorizer import read_photo
+
+    _, loaded = exported
+    assert serving_api.PROPAGATE_SIGNATURE in loaded.signatures and serving_api.HINTS_SIGNATURE not in loaded.signatures
+    FakeServing.signature, FakeServing.loaded = loaded.signatures["serving_default"], loaded
+    FakeServing.signatures, FakeServing.seen = sorted(loaded.signatures), []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FakeServing)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        for name in ("in", "hints"):
+            (tmp_path / name).mkdir()
+        Image.fromarray(photo("coffee")[::5, ::5]).convert("L").save(tmp_path / "in" / "a.png")
+        Image.fromarray(photo("rocket")[:60, :90]).convert("L").save(tmp_path / "in" / "d.png")
+        Image.fromarray(photo("chelsea")[:30, :20]).save(tmp_path / "in" / "e.png")  # no hint file
+        Image.fromarray(photo("astronaut")[::8, ::8]).save(tmp_path / "ref.png")
+        (tmp_path / "hints" / "a.json").write_text(json.dumps({"points": [
+            {"x": 20, "y": 15, "color": "#c03020", "radius": 2}, {"x": 100, "y": 60, "color": "#2040d0"}]}))
+        (tmp_path / "hints" / "d.json").write_text(json.dumps({"points": [{"x": 10, "y": 50, "color": "#20c040"}],
+                                                               "reference": str(tmp_path / "ref.png")}))
+        result = run_module("tfcolor.client", f"--server=127.0.0.1:{server.server_address[1]}",
+                            "--model=colorizer", f"--input={tmp_path / 'in'}", f"--output_dir={tmp_path / 'out'}",
+                            f"--hints={tmp_path / 'hints'}")
+    finally:
+        server.shutdown()
+    assert "3 of 3 photos" in result.stdout and "propagated here" not in result.stdout
+    assert FakeServing.seen == [serving_api.PROPAGATE_SIGNATURE]  # one batch, every photo in it
+    out = {n: np.asarray(Image.open(tmp_path / "out" / f"{n}.png").convert("RGB")) for n in "ade"}
+    rgb, _ = read_photo(str(tmp_path / "in" / "a.png"))
+    expected = hinting.propagate(rgb, hinting.load_for_photo(str(tmp_path / "hints" / "a.json"), *rgb.shape[:2]))
+    assert _psnr(out["a"], expected) > 40
+    assert out["a"][15, 20, 0] > out["a"][15, 20, 2] + 40 and out["a"][60, 100, 2] > out["a"][60, 100, 0] + 40
+    rgb, _ = read_photo(str(tmp_path / "in" / "d.png"))
+    automatic = tf.io.decode_png(FakeServing.signature(images_bytes=tf.constant([png_bytes(rgb)]))["colorized_bytes"][0])
+    hints = hinting.load_for_photo(str(tmp_path / "hints" / "d.json"), *rgb.shape[:2])
+    expected = hinting.hinted(lambda _: automatic.numpy(), hints, rgb)
+    assert np.abs(out["d"].astype(int) - expected).max() <= 1
+    plain = FakeServing.signature(images_bytes=tf.constant([(tmp_path / "in" / "e.png").read_bytes()]))
+    assert np.abs(out["e"].astype(int) - tf.io.decode_png(plain["colorized_bytes"][0]).numpy()).max() <= 1
+
+
+def test_points_of_a_downscaled_photo_stay_where_they_were_given():
+    """--oversize=downscale: the points are given in the sent photo's pixels and land on the same
+    spot of the smaller photo the graph colours (Levin's propagation in the graph)."""
+
+    from tfcolor.core import hints as H
+    from tfcolor.deploy import inference
+
+    keras.utils.set_random_seed(0)
+    generator = models.build_generator("unet_small", image_size=32, base_filters=8)
+    big = np.ascontiguousarray(photo("coffee")[:120, :160])
+    rows = H.points_array([H.Point(120.0, 90.0, (0.0, 0.0), 4, color="#2050d0"),
+                           H.Point(20.0, 20.0, (0.0, 0.0), 4, color="#d05020")])
+    out = inference.colorize_encoded(generator, tf.constant(png_bytes(big)), 32, 4800, "downscale", rows)
+    small = tf.io.decode_png(out).numpy()
+    assert small.shape == (60, 80, 3)
+    # colorize --hints of the photo at that size, with the points where they are on it.
+    from tfcolor.deploy import hinting
+
+    halved = H.Hints(tuple(H.Point(p.x / 2, p.y / 2, tuple(H.lab_of_rgb(H.parse_color(p.color))[1:]), 2, color=p.color)
+                           for p in (H.Point(120.0, 90.0, (0, 0), color="#2050d0"),
+                                     H.Point(20.0, 20.0, (0, 0), color="#d05020"))))
+    expected = hinting.propagate(np.asarray(Image.fromarray(big).resize((80, 60), Image.BOX)), halved)
+    assert _psnr(small, expected) > 27  # (the photo shrunk by TF there, by Pillow here)
+    for x, y in ((60, 45), (10, 10)):
+        got, want = (H.lab_of_rgb(a[y - 1:y + 2, x - 1:x + 2])[..., 1:].reshape(-1, 2).mean(0) for a in (small, expected))
+        assert np.hypot(*(got - want)) < 3, (x, y)
 
 
 @pytest.mark.slow
@@ -258,7 +349,7 @@ def test_grpc_client_command_against_an_in_process_prediction_service(exported, 
             seen.append((request.model_spec.name, request.model_spec.signature_name))
             signature = loaded.signatures[request.model_spec.signature_name]
             try:
-                outputs = signature(images_bytes=tf.constant(tf.make_ndarray(request.inputs["images_bytes"])))
+                outputs = signature(**{key: tf.constant(tf.make_ndarray(value)) for key, value in request.inputs.items()})
             except tf.errors.InvalidArgumentError as e:
                 context.abort(grpc.StatusCode.INVALID_ARGUMENT, e.message)
             response = predict_pb2.PredictResponse()
@@ -296,17 +387,15 @@ def test_grpc_client_command_against_an_in_process_prediction_service(exported, 
     assert "1 of 2 photos" in result.stdout and "INVALID_ARGUMENT" in result.stderr
     assert Image.open(tmp_path / "out" / "r.png").size == (65, 45)
     assert seen[0] == ("colorizer", "serving_default")
-    # With hints, the model's signatures first (metadata): it has no hints signature, so the
-    # point is propagated by the client around the plain answer.
-    import numpy as np
-
+    # With hints, the model's signatures first (metadata), then the point to its propagating
+    # signature: colorize --hints' colours, from the server.
     from tfcolor.deploy import hinting
     from tfcolor.deploy.colorizer import read_photo
 
-    assert "takes no hints" in hinted.stdout and seen[-2:] == [("colorizer", "metadata"), ("colorizer", "serving_default")]
+    assert seen[-2:] == [("colorizer", "metadata"), ("colorizer", serving_api.PROPAGATE_SIGNATURE)]
     rgb, _ = read_photo(str(tmp_path / "r.jpg"))
     expected = hinting.propagate(rgb, hinting.load_for_photo(str(tmp_path / "r.json"), *rgb.shape[:2]))
-    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "hinted" / "r.png").convert("RGB")), expected)
+    assert _psnr(np.asarray(Image.open(tmp_path / "hinted" / "r.png").convert("RGB")), expected) > 40
 
 
 def test_int8_export_without_its_calibration_data_is_one_line_before_writing(tmp_path):

@@ -12,10 +12,12 @@ Example usage (TF Serving running the exported model, see README):
 
 --hints takes the hint files of colorize --hints (tfcolor.core.hints: JSON points or a scribble
 PNG; a folder of <photo stem>.json); a photo with hints is sent as it is displayed (EXIF rotation
-applied, as PNG). The client asks the server for the model's signatures: a hint generator's
-model reads the points itself (its colorize_hints signature); for any other model (the shipped
-one) the client propagates them here around the server's colours, as colorize does (Levin et al.
-2004, tfcolor.deploy.hinting; a reference photo too).
+applied, as PNG). The client asks the server for the model's signatures and sends the points
+and scribble pixels as rows (tfcolor.deploy.serving_api): a hint generator's model reads them
+(its colorize_hints signature); any other model (the shipped one) propagates them in its graph
+(propagate_hints: Levin et al. 2004, as colorize does). A reference photo is applied here,
+around the server's colours, as colorize applies it; so are all hints for a SavedModel exported
+without a hints signature (by an earlier tfcolor).
 """
 
 import os
@@ -39,15 +41,15 @@ flags.DEFINE_string("output_dir", "colorized", "Where the returned PNGs go.")
 flags.DEFINE_integer("batch_size", 4, "Photos per request.")
 flags.DEFINE_float("timeout", 120.0, "Seconds per request.")
 flags.DEFINE_string("hints", None, "Colour hints: a JSON / scribble file for one photo, or a folder of "
-                    "<photo stem>.json / <photo stem>_scribble.png (as colorize --hints); read by a hint generator's "
-                    "model on the server, else propagated here around the server's colours.")
+                    "<photo stem>.json / <photo stem>_scribble.png (as colorize --hints); sent to the model's hints "
+                    "signature (a reference photo is applied here, around the server's colours).")
 flags.mark_flag_as_required("input")
 FLAGS = flags.FLAGS
 
 
-def predict_rest(images, hint_points=None):
+def predict_rest(images, hint_points=None, signature=None):
     url = serving_api.rest_url(FLAGS.server, FLAGS.model, FLAGS.version)
-    body = serving_api.rest_request(images, hint_points=hint_points).encode()
+    body = serving_api.rest_request(images, signature, hint_points).encode()
     request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(request, timeout=FLAGS.timeout) as response:
@@ -73,8 +75,8 @@ def make_grpc_predict():
         ("grpc.max_send_message_length", 512 << 20), ("grpc.max_receive_message_length", 512 << 20)])
     stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
 
-    def predict(images, hint_points=None):
-        request = serving_api.grpc_request(images, FLAGS.model, FLAGS.version, hint_points=hint_points)
+    def predict(images, hint_points=None, signature=None):
+        request = serving_api.grpc_request(images, FLAGS.model, FLAGS.version, signature, hint_points)
         try:
             return serving_api.parse_grpc_response(stub.Predict(request, timeout=FLAGS.timeout))
         except grpc.RpcError as e:
@@ -98,14 +100,16 @@ def main(argv):
     for spec in missing:
         print(f"warning: {spec}: no image files", file=sys.stderr)
     predict, signatures = (predict_rest, signatures_rest) if FLAGS.protocol == "rest" else make_grpc_predict()
-    local = False
+    engine = None  # the server's hints signature, if any (serving_api: colorize_hints or propagate_hints)
     if FLAGS.hints:
         try:
-            local = serving_api.HINTS_SIGNATURE not in signatures()
+            served = signatures()
         except (serving_api.ServingError, OSError) as e:
             raise SystemExit(f"error: {FLAGS.server}: cannot read the signatures of model {FLAGS.model!r}: {e}")
-        if local:
-            print(f"{FLAGS.model} takes no hints: they are propagated here around its colours (Levin et al. 2004)")
+        engine = next((s for s in (serving_api.HINTS_SIGNATURE, serving_api.PROPAGATE_SIGNATURE) if s in served), None)
+        if engine is None:
+            print(f"{FLAGS.model} has no hints signature: they are propagated here around its colours (Levin et al. "
+                  f"2004)")
     names = output_names([name for _, name in inputs])
     done = 0
     for start in range(0, len(inputs), FLAGS.batch_size):
@@ -113,21 +117,26 @@ def main(argv):
         images, rows, hinted = [], [], []
         for path, name in batch:
             try:
-                image, hints, rgb = _request_parts(path, name, local)
+                image, hints, rgb = _request_parts(path, name)
             except (HintError, SkipImage) as e:
                 print(f"error: {path}: {e}", file=sys.stderr)
                 image, hints, rgb = None, None, None
             images.append(image)
-            rows.append(None if hints is None or local else hinting.hint_rows(hints))
-            hinted.append((hints, rgb) if local and hints is not None else None)
+            # Rows for the server's engine; around a propagating one a reference photo is applied
+            # here, points and scribbles with it (hinting.hinted: the colours pulled towards it).
+            here = hints is not None and (engine is None or (engine == serving_api.PROPAGATE_SIGNATURE
+                                                             and hints.reference))
+            rows.append(hinting.hint_rows(hints) if hints is not None and not here else None)
+            hinted.append((hints, rgb) if hints is not None and (here or hints.reference) else None)
         sent = [i for i, image in enumerate(images) if image is not None]
         batch, images, rows = [batch[i] for i in sent], [images[i] for i in sent], [rows[i] for i in sent]
         hinted, names_sent = [hinted[i] for i in sent], [names[start + i] for i in sent]
         hint_points = None if all(r is None for r in rows) else [r if r is not None else [] for r in rows]
+        signature = engine if hint_points is not None else None
         if not batch:
             continue
         try:
-            outputs = predict(images, hint_points)
+            outputs = predict(images, hint_points, signature)
         except (serving_api.ServingError, OSError) as e:
             if len(batch) == 1:
                 print(f"error: {batch[0][0]}: {e}", file=sys.stderr)
@@ -135,7 +144,8 @@ def main(argv):
             outputs = []  # one bad photo fails its whole request: send them one by one
             for (path, _), image, hint_rows in zip(batch, images, rows):
                 try:
-                    outputs += predict([image], None if hint_rows is None else [hint_rows])
+                    outputs += predict([image], None if hint_rows is None else [hint_rows],
+                                       None if hint_rows is None else engine)
                 except (serving_api.ServingError, OSError) as e1:
                     print(f"error: {path}: {e1}", file=sys.stderr)
                     outputs.append(None)
@@ -144,7 +154,7 @@ def main(argv):
                 continue
             if local_hints:
                 try:
-                    png = _propagated(png, *local_hints)
+                    png = _hinted_here(png, *local_hints, by_network=engine == serving_api.HINTS_SIGNATURE)
                 except (HintError, SkipImage, OSError) as e:  # e.g. an unreadable reference photo
                     print(f"error: {path}: {e}", file=sys.stderr)
                     continue
@@ -157,20 +167,14 @@ def main(argv):
     return 0 if done else 1
 
 
-def _request_parts(path, name, local):
-    """(the photo's bytes to send, its hints or None, the photo as displayed or None); with
-    ``local`` the hints are propagated here (a reference photo too), else sent as rows."""
+def _request_parts(path, name):
+    """(the photo's bytes to send, its hints or None, the photo as displayed or None)."""
     hint_file = hinting.hint_file_for(FLAGS.hints, name)
     if not hint_file:
         with open(path, "rb") as f:
             return f.read(), None, None
     rgb, _ = read_photo(path)  # as displayed: the points' pixels
     hints = hinting.load_for_photo(hint_file, *rgb.shape[:2])
-    if hints.reference and not local:
-        from tfcolor.core.hints import HintError
-
-        raise HintError(f"{hint_file}: a reference photo is applied by python -m tfcolor.colorize, not by TF "
-                        f"Serving: leave \"reference\" out to send the points")
     return _png(rgb), hints, rgb
 
 
@@ -184,15 +188,18 @@ def _png(rgb):
     return buffer.getvalue()
 
 
-def _propagated(png, hints, rgb):
-    """The server's colours (PNG) of ``rgb`` corrected by ``hints`` here, as colorize does."""
+def _hinted_here(png, hints, rgb, by_network):
+    """What colorize makes of ``rgb`` with ``hints``, from the server's colours (PNG): a hint
+    generator's hinted colours moved to the reference photo's; any other model's automatic colours
+    corrected by the hints (and the reference) here."""
     import io
 
     import numpy as np
     from PIL import Image
 
     colours = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
-    return _png(hinting.hinted(lambda _: colours, hints, rgb))
+    network = (lambda *_: colours) if by_network else None
+    return _png(hinting.hinted(lambda _: colours, hints, rgb, network=network))
 
 
 def run():

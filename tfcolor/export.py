@@ -7,6 +7,9 @@ Writes saved_models/NAME/VERSION/ (TF Serving's versioned layout) with signature
   the ``_bytes`` suffix makes TF Serving's REST API answer in base64).
 * ``colorize_uint8``: ``images`` uint8 [B, H, W, 1 or 3] -> ``rgb`` uint8 [B, H, W, 3].
 * ``colorize_float``: ``images`` float32 [B, H, W, 1 or 3] in [0, 1] -> ``rgb`` float32.
+* ``propagate_hints`` (``colorize_hints`` for a model trained with --hints): ``images_bytes``
+  and ``hint_points`` float32 [B, N, 6] (x, y, radius, r, g, b per point; x < 0 pads) ->
+  ``colorized_bytes``, the user's colours where given (tfcolor.deploy.serving_api).
 
 The network sees L at its training size; its colour is resized back and joined with the
 photo's full-resolution L, inside the graph. Images above --max_pixels are refused with

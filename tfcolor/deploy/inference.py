@@ -201,11 +201,11 @@ def colorize_points(generator, rgb, model_size, points=None, photo_shape=None):
     without hint inputs takes them by :func:`colorize_propagated`."""
     if points is None:
         return colorize(generator, rgb, model_size)
+    shape = tf.shape(rgb)[1:3] if photo_shape is None else photo_shape[:2]
     if not takes_hints(generator):
-        return colorize_propagated(generator, rgb, model_size, points)
+        return colorize_propagated(generator, rgb, model_size, points, shape)
     from tfcolor.core.hints import points_to_channels
 
-    shape = tf.shape(rgb)[1:3] if photo_shape is None else photo_shape[:2]
     channels = points_to_channels(points, shape[0], shape[1], model_size)
     return colorize(generator, rgb, model_size, channels[None])
 
@@ -225,12 +225,13 @@ def resize_area(image, height, width):
     return _area_matrix(tf.shape(image)[0], height) @ image @ tf.transpose(_area_matrix(tf.shape(image)[1], width))
 
 
-def colorize_propagated(generator, rgb, model_size, points):
+def colorize_propagated(generator, rgb, model_size, points, points_shape=None):
     """:func:`colorize_points` for a generator without hint inputs (the shipped model): with
     any point, Levin et al. 2004's propagation of the points (tfcolor.core.levin_graph) at
     hinting.PROPAGATION_SIZE px on the long side joined with the photo's own L, as
     tfcolor.deploy.hinting.propagate computes it in numpy; with none, the network's colours.
-    ``rgb`` [1, H, W, 3]; ``points`` [N, 6] rows in its pixels (x < 0: padding)."""
+    ``rgb`` [1, H, W, 3]; ``points`` [N, 6] rows (x < 0: padding) in the pixels of a photo of
+    ``points_shape`` (H, W: default, this one's; another when the photo was shrunk)."""
     from tfcolor.core import colornp, levin_graph
     from tfcolor.core.hints import points_to_map
     from tfcolor.deploy.hinting import PROPAGATION_SIZE
@@ -244,7 +245,8 @@ def colorize_propagated(generator, rgb, model_size, points):
         scale = tf.minimum(1.0, PROPAGATION_SIZE / tf.reduce_max(sides))
         size = tf.maximum(tf.cast(tf.round(sides * scale), tf.int32), 1)  # hinting.working_size
         gray = resize_area(l_full[0, :, :, 0] / 100.0, size[0], size[1])
-        hint = points_to_map(points, shape[0], shape[1], size[0], size[1])
+        given = shape if points_shape is None else points_shape
+        hint = points_to_map(points, given[0], given[1], size[0], size[1])
         ab = levin_graph.propagate(gray, hint[:, :, :2], hint[:, :, 2:]) * colornp.AB_SCALE
         ab_full = tf.image.resize(tf.expand_dims(ab, 0), shape, method="bilinear")
         return color.lab_to_rgb(tf.concat([l_full, ab_full], -1))

@@ -20,7 +20,7 @@ def next_version(model_root):
 
 
 def build_module(generator, model_size, max_pixels=40_000_000, oversize="refuse"):
-    """A tf.Module holding the generator and the three serving functions."""
+    """A tf.Module holding the generator and the four serving functions."""
     import tensorflow as tf
 
     from tfcolor.deploy import inference
@@ -46,21 +46,22 @@ def build_module(generator, model_size, max_pixels=40_000_000, oversize="refuse"
     def colorize_float(images):
         return {"rgb": inference.colorize(generator, inference.to_float_rgb(images), model_size)}
 
+    # The hints: a hint generator's network reads them; any other model's graph propagates them
+    # (Levin et al. 2004, tfcolor.core.levin_graph), under the signature name of its engine.
+    @tf.function(autograph=False, input_signature=[
+        tf.TensorSpec([None], tf.string, name=serving_api.INPUT_KEY),
+        tf.TensorSpec([None, None, 6], tf.float32, name=serving_api.HINTS_KEY)])
+    def serve_hints(images_bytes, hint_points):
+        colorized = tf.map_fn(
+            lambda args: inference.colorize_encoded(generator, args[0], model_size, max_pixels, oversize, args[1]),
+            (images_bytes, hint_points), fn_output_signature=tf.string)
+        return {serving_api.OUTPUT_KEY: colorized}
+
     module.serve_encoded = serve_encoded
     module.colorize_uint8 = colorize_uint8
     module.colorize_float = colorize_float
-    if takes_hints(generator):
-        @tf.function(autograph=False, input_signature=[
-            tf.TensorSpec([None], tf.string, name=serving_api.INPUT_KEY),
-            tf.TensorSpec([None, None, 6], tf.float32, name=serving_api.HINTS_KEY)])
-        def serve_hints(images_bytes, hint_points):
-            colorized = tf.map_fn(
-                lambda args: inference.colorize_encoded(generator, args[0], model_size, max_pixels, oversize,
-                                                        args[1]),
-                (images_bytes, hint_points), fn_output_signature=tf.string)
-            return {serving_api.OUTPUT_KEY: colorized}
-
-        module.serve_hints = serve_hints
+    module.serve_hints = serve_hints
+    module.hints_signature = serving_api.HINTS_SIGNATURE if takes_hints(generator) else serving_api.PROPAGATE_SIGNATURE
     return module
 
 
@@ -75,8 +76,7 @@ def export_saved_model(generator, model_size, path, max_pixels=40_000_000, overs
         "colorize_uint8": module.colorize_uint8,
         "colorize_float": module.colorize_float,
     }
-    if hasattr(module, "serve_hints"):
-        signatures[serving_api.HINTS_SIGNATURE] = module.serve_hints
+    signatures[module.hints_signature] = module.serve_hints
     tf.saved_model.save(module, path, signatures=signatures)
     serving_api.write_warmup(path, name, model_size)
     return path

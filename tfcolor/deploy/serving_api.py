@@ -6,10 +6,14 @@ returns ``colorized_bytes`` (string [B], PNG). The ``_bytes`` suffix matters: TF
 REST API base64-encodes string outputs only when their name ends in ``_bytes``, so the
 PNG bytes come back as ``{"b64": ...}`` instead of broken UTF-8.
 
-A hint generator's SavedModel (trained with ``--hints``) also has ``colorize_hints``: the same
-``images_bytes`` and ``hint_points`` (float32 [B, N, 6], one row per point: x, y, radius in the
-photo's pixels, r, g, b in 0..255; rows with x < 0 pad photos with fewer points:
-tfcolor.core.hints.points_array).
+Every SavedModel also takes colour hints: the same ``images_bytes`` and ``hint_points``
+(float32 [B, N, 6], one row per point: x, y, radius in the photo's pixels, r, g, b in 0..255;
+rows with x < 0 pad photos with fewer points: tfcolor.core.hints.points_array), under the name
+of its engine: ``colorize_hints`` for a hint generator (trained with ``--hints``), whose network
+reads them; ``propagate_hints`` for any other model (the shipped one), whose graph propagates
+them around its colours (Levin et al. 2004, as ``colorize --hints``). The names differ because a
+reference photo is applied differently around each (tfcolor.deploy.hinting.hinted), by the
+client.
 """
 
 import base64
@@ -20,6 +24,7 @@ INPUT_KEY = "images_bytes"
 OUTPUT_KEY = "colorized_bytes"
 DEFAULT_SIGNATURE = "serving_default"
 HINTS_SIGNATURE = "colorize_hints"
+PROPAGATE_SIGNATURE = "propagate_hints"
 HINTS_KEY = "hint_points"
 WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
 
@@ -81,15 +86,19 @@ def parse_grpc_signatures(response):
     return sorted(signatures.signature_def)
 
 
-def rest_request(images, signature=DEFAULT_SIGNATURE, hint_points=None):
+def _signature(signature, hint_points):
+    return signature or (HINTS_SIGNATURE if hint_points is not None else DEFAULT_SIGNATURE)
+
+
+def rest_request(images, signature=None, hint_points=None):
     """JSON body (str) for TF Serving's REST predict: row format, one base64 object per image;
-    with ``hint_points`` (per image a [N, 6] array, :func:`pad_points`) the hints signature."""
+    with ``hint_points`` (per image a [N, 6] array, :func:`pad_points`) a hints signature
+    (default ``colorize_hints``; ``serving_default`` without points)."""
     instances = [{"b64": base64.b64encode(data).decode("ascii")} for data in images]
     if hint_points is not None:
         padded = pad_points(hint_points)
         instances = [{INPUT_KEY: image, HINTS_KEY: points.tolist()} for image, points in zip(instances, padded)]
-        signature = HINTS_SIGNATURE
-    return json.dumps({"signature_name": signature, "instances": instances})
+    return json.dumps({"signature_name": _signature(signature, hint_points), "instances": instances})
 
 
 def pad_points(hint_points):
@@ -127,21 +136,20 @@ def parse_rest_response(body):
     return result
 
 
-def grpc_request(images, model, version=None, signature=DEFAULT_SIGNATURE, hint_points=None):
+def grpc_request(images, model, version=None, signature=None, hint_points=None):
     """A tensorflow_serving PredictRequest for the encoded ``images`` (with ``hint_points``:
-    the hints signature)."""
+    a hints signature, as :func:`rest_request`)."""
     import tensorflow as tf
     from tensorflow_serving.apis import predict_pb2
 
     request = predict_pb2.PredictRequest()
     request.model_spec.name = model
-    request.model_spec.signature_name = signature
+    request.model_spec.signature_name = _signature(signature, hint_points)
     if version:
         request.model_spec.version.value = int(version)
     request.inputs[INPUT_KEY].CopyFrom(tf.make_tensor_proto(list(images), dtype=tf.string,
                                                             shape=[len(images)]))
     if hint_points is not None:
-        request.model_spec.signature_name = HINTS_SIGNATURE
         request.inputs[HINTS_KEY].CopyFrom(tf.make_tensor_proto(pad_points(hint_points)))
     return request
 
