@@ -158,7 +158,7 @@ def _ab_at_array(rgb, x, y, half=4):
 def test_serving_and_tflite_hint_signatures_agree_with_keras(hint_generator, tmp_path):
     """The SavedModel's colorize_hints and the TFLite file's colorize_hints (points and a
     scribble, as rows) give the Keras path's colours; without hints, the automatic ones."""
-    from tfcolor.deploy import lite, serving, serving_api
+    from tfcolor.deploy import hinting, lite, serving, serving_api
     from tfcolor.deploy.colorizer import load_colorizer
 
     run = _run_folder(hint_generator, str(tmp_path / "run"))
@@ -179,6 +179,14 @@ def test_serving_and_tflite_hint_signatures_agree_with_keras(hint_generator, tmp
         assert np.abs(results[kind][0] - results["run"][0]).max() <= 1, kind
         assert np.abs(results[kind][1] - results["run"][1]).max() <= 1, kind
     assert np.abs(results["run"][0] - results["run"][1]).max() > 20  # the hints changed the colours
+    # A reference photo's pixels given to the file: the network's hinted colours moved to its own.
+    save(str(tmp_path / "ref.png"), photo("coffee")[::4, ::4])
+    referenced = H.Hints(hints.points, hints.scribble, str(tmp_path / "ref.png"))
+    got = lite.colorize_with(lite.interpreter(str(tmp_path / "fp32.tflite")), rgb, hinting.hint_rows(referenced),
+                             hinting.reference_pixels(referenced.reference))
+    want = load_colorizer(run)[0].hinted(rgb, referenced)
+    assert 10 * np.log10(255.0 ** 2 / np.mean((got.astype(float) - want) ** 2)) > 40
+    assert np.abs(want.astype(int) - results["run"][0]).max() > 20
     # The REST body of the hints signature carries the padded rows.
     body = json.loads(serving_api.rest_request([b"x", b"y"], hint_points=[H.points_array(hints.points), []]))
     assert body["signature_name"] == "colorize_hints"

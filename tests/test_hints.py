@@ -255,6 +255,11 @@ def test_levin_graph_equals_the_numpy_solve(shape):
                                atol=1e-6)
     got = levin_graph.propagate(gray, hint, mask[..., None]).numpy()
     np.testing.assert_allclose(got, levin.propagate(gray, hint, mask), atol=2e-5)
+    # Pulled towards a prior on the free pixels (a reference photo's colours), as core.levin.
+    prior = rng.uniform(-1, 1, shape + (2,))
+    for weight in (1e-4, 0.1):
+        np.testing.assert_allclose(levin_graph.propagate(gray, hint, mask[..., None], prior, weight).numpy(),
+                                   levin.propagate(gray, hint, mask, prior, weight), atol=2e-5)
     # One hint: its colour everywhere, exactly (the solve is of the difference from the hints' mean).
     one = np.zeros(shape, bool)
     one[shape[0] // 2, shape[1] // 2] = True

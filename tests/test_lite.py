@@ -169,6 +169,36 @@ def test_colorize_hints_signature_solves_levin_as_colorize_hints(variants, varia
             assert np.abs(none[..., 1:] - automatic[..., 1:]).mean() < INT8_AB_TOLERANCE
 
 
+@pytest.mark.parametrize("variant", lite.VARIANTS)
+def test_colorize_hints_signature_takes_a_reference_photo(variants, variant, tmp_path):
+    """A reference photo's pixels (hinting.reference_pixels) in colorize_hints: the file's own
+    colours moved to the reference's, and the points propagated around them, as `colorize
+    --hints` does with its colours (hinting.hinted); without a point, its colours alone."""
+    from PIL import Image
+
+    from tfcolor.core import hints as H
+    from tfcolor.deploy import hinting
+
+    interp = variants[variant]
+    reference = str(tmp_path / "reference.png")
+    lab = H.lab_of_rgb(photo("coffee")[:200, :200])
+    lab[..., 1], lab[..., 2] = lab[..., 1] * 0.5 - 25.0, lab[..., 2] * 0.5 - 20.0  # a cold, green-blue photo
+    Image.fromarray(inference.to_uint8(color.lab_to_rgb(lab)).numpy()).save(reference)
+    rgb = photo("chelsea")[:200, :300]
+    pixels = hinting.reference_pixels(reference)
+    for count in (0, 3):
+        points = H.protocol_points(H.lab_of_rgb(rgb)[..., 1:], count, np.random.default_rng(count)) if count else ()
+        hints = H.Hints(tuple(points), reference=reference)
+        got = lite.colorize_with(interp, rgb, hinting.hint_rows(hints), pixels)
+        want = hinting.hinted(lambda x: lite.colorize_with(interp, x), hints, rgb)
+        assert psnr(got, want) >= 40.0, (count, psnr(got, want))
+        if not count:  # the reference's colours: its mean a*b*, far from the automatic ones
+            mean = H.lab_of_rgb(got)[..., 1:].reshape(-1, 2).mean(0)
+            assert np.abs(mean - hinting.reference_ab(reference).mean(0)).max() < 3, mean
+            automatic = H.lab_of_rgb(lite.colorize_with(interp, rgb))[..., 1:].reshape(-1, 2).mean(0)
+            assert np.abs(mean - automatic).max() > 10, (mean, automatic)
+
+
 def test_shrink_is_close_to_an_area_resize():
     image = tf.constant(photo("coffee")[None].astype(np.float32))  # 400 x 600
     got = inference.shrink(image, 64).numpy()

@@ -546,7 +546,8 @@ def test_export_web_command_writes_the_site(tmp_path):
     from tfcolor.deploy import hinting
 
     assert config["propagation"] == {"size": hinting.PROPAGATION_SIZE,  # levin.js solves where Python does
-                                     "reference_prior_weight": hinting.REFERENCE_PRIOR_WEIGHT}
+                                     "reference_prior_weight": hinting.REFERENCE_PRIOR_WEIGHT,
+                                     "reference_most": hinting.REFERENCE_MOST}
     assert all((tmp_path / "site" / name).exists() for name in web.PAGE_FILES + (web.MODEL,))
     refused = run_module("tfcolor.export", f"--generator={tmp_path / 'g.keras'}", f"--web={tmp_path / 'x'}",
                          "--tflite=fp32", check=False)

@@ -74,9 +74,10 @@ def _gauss_jordan(augmented, n):
     return solved[:, n:]
 
 
-def _solve_by_rows(weights, rhs):
-    """Solves ``U - sum_k weights[k] * U[neighbour k] = rhs`` (``weights`` ``[8, H, W]``, zero on
-    hinted rows; ``rhs`` ``[H, W, C]``, C static) as core.levin._solve_by_rows does, blocks of W."""
+def _solve_by_rows(weights, diagonal, rhs):
+    """Solves ``diagonal * U - sum_k weights[k] * U[neighbour k] = rhs`` (``weights``
+    ``[8, H, W]``, zero on hinted rows; ``diagonal`` ``[H, W]``; ``rhs`` ``[H, W, C]``, C static)
+    as core.levin._solve_by_rows does, blocks of W."""
     height, unpadded = tf.shape(rhs)[0], tf.shape(rhs)[1]
     channels = rhs.shape[-1]
     # Blocks of a multiple of BLOCK pixels: the added pixels are rows of the identity, with no
@@ -85,13 +86,13 @@ def _solve_by_rows(weights, rhs):
     # And a multiple of ROWS rows (rows of the identity too, below the photo's last).
     padded_height = (height + ROWS - 1) // ROWS * ROWS
     weights = tf.pad(weights, [[0, 0], [0, padded_height - height], [0, width - unpadded]])
+    diagonal = tf.pad(diagonal, [[0, padded_height - height], [0, width - unpadded]], constant_values=1.0)
     rhs = tf.pad(rhs, [[0, padded_height - height], [0, width - unpadded], [0, 0]])
-    ones = tf.ones([width])
 
     def eliminate(y, carry, offset):
         w = weights[:, y]
         previous = _tridiagonal(w[_INDEX[-1, -1]], w[_INDEX[-1, 0]], w[_INDEX[-1, 1]])  # zero on row 0
-        block = _tridiagonal(-w[_INDEX[0, -1]], ones, -w[_INDEX[0, 1]]) + previous @ carry
+        block = _tridiagonal(-w[_INDEX[0, -1]], diagonal[y], -w[_INDEX[0, 1]]) + previous @ carry
         following = _tridiagonal(-w[_INDEX[1, -1]], -w[_INDEX[1, 0]], -w[_INDEX[1, 1]])  # zero on the last
         solved = _gauss_jordan(tf.concat([block, following, rhs[y] + previous @ offset], 1), width)
         return solved[:, :width], tf.reshape(solved[:, width:], [width, channels])
@@ -127,10 +128,12 @@ def _solve_by_rows(weights, rhs):
     return out[:height, :unpadded]
 
 
-def propagate(gray, hint_ab, mask):
-    """:func:`tfcolor.core.levin.propagate` (no prior) in TF ops: ``gray`` ``[H, W]``, ``hint_ab``
-    ``[H, W, C]`` (C static), ``mask`` ``[H, W, 1]`` (non-zero on hinted pixels) -> ``[H, W, C]``.
-    The caller makes sure there is a hint (without one the system has no colour to spread)."""
+def propagate(gray, hint_ab, mask, prior=None, prior_weight=0.0):
+    """:func:`tfcolor.core.levin.propagate` in TF ops: ``gray`` ``[H, W]``, ``hint_ab``
+    ``[H, W, C]`` (C static), ``mask`` ``[H, W, 1]`` (non-zero on hinted pixels), optionally
+    ``prior`` ``[H, W, C]`` pulled towards on free pixels with ``prior_weight`` (a scalar, a
+    tensor too: 0 is the plain system) -> ``[H, W, C]``. The caller makes sure there is a hint
+    (without one the plain system has no colour to spread)."""
     gray = tf.convert_to_tensor(gray, tf.float32)
     wide = tf.shape(gray)[1] > tf.shape(gray)[0]
 
@@ -147,5 +150,10 @@ def propagate(gray, hint_ab, mask):
     # the system is the same, and float32's cancellation in weakly linked regions (a pivot of
     # 1 - 0.9999) scales with the hints' spread, not with their colours (one hint: exact).
     centre = tf.reduce_sum(hint_ab * hinted, [0, 1]) / tf.maximum(tf.reduce_sum(hinted), 1.0)
-    spread = _solve_by_rows(weights, (hint_ab - centre) * hinted)
+    rhs = (hint_ab - centre) * hinted
+    pull = tf.zeros_like(free)
+    if prior is not None:  # (1 + mu) U - W U = mu prior: less the centre, mu (prior - centre)
+        pull = tf.cast(prior_weight, tf.float32) * free
+        rhs += tf.expand_dims(pull, -1) * (oriented(tf.cast(prior, tf.float32)) - centre)
+    spread = _solve_by_rows(weights, 1.0 + pull, rhs)
     return oriented(spread + centre)

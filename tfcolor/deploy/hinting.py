@@ -130,20 +130,29 @@ def hint_channels(hints, size, photo_height, photo_width, points=None):
 
 
 @functools.lru_cache(maxsize=4)
-def reference_ab(path):
-    """The a*b* of a reference photo's pixels, [N, 2] (its long side at most PROPAGATION_SIZE); read once
-    for all the photos and frames that name it."""
+def reference_pixels(path):
+    """A reference photo's pixels, uint8 [N, 3], its long side at most PROPAGATION_SIZE (what an
+    exported model's hints signature takes as ``reference``); read once for all the photos and
+    frames that name it."""
     from tfcolor.core.images import Item, load_rgb
 
     rgb, _ = load_rgb(Item(key=path, path=path))
     h, w = working_size(*rgb.shape[:2])
     small = np.round(np.clip(_resize(rgb.astype(np.float32) / 255.0, h, w), 0.0, 1.0) * 255.0).astype(np.uint8)
-    ab = hint_format.lab_of_rgb(small)[..., 1:].reshape(-1, 2)
-    ab.flags.writeable = False  # shared by the cache
-    return ab
+    pixels = small.reshape(-1, 3)
+    pixels.flags.writeable = False  # shared by the cache
+    return pixels
 
 
-def like_reference(rgb, colours, ab_reference, most=2.0):
+def reference_ab(path):
+    """The a*b* of a reference photo's pixels (:func:`reference_pixels`), [N, 2]."""
+    return hint_format.lab_of_rgb(reference_pixels(path)[None])[0, :, 1:]
+
+
+REFERENCE_MOST = 2.0  # a reference photo scales the colours' spread by at most this, or its inverse
+
+
+def like_reference(rgb, colours, ab_reference, most=REFERENCE_MOST):
     """``colours`` (uint8 [H, W, 3], a colourisation of ``rgb``) moved to a reference photo's
     colours: per channel, its a* and b* shifted and scaled to the reference's mean and spread
     (Reinhard et al. 2001's transfer, on a*b* alone; the scale kept within 1/``most`` and

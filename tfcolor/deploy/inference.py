@@ -195,19 +195,40 @@ def colorize_encoded(generator, data, model_size, max_pixels, policy="refuse", p
     return tf.io.encode_png(to_uint8(rgb))
 
 
-def colorize_points(generator, rgb, model_size, points=None, photo_shape=None):
+def colorize_points(generator, rgb, model_size, points=None, photo_shape=None, reference=None):
     """:func:`colorize` of one photo ``[1, H, W, 3]`` with hint rows ``points`` [N, 6] (None:
-    none) given in the pixels of a photo of ``photo_shape`` (default: this one's). A generator
-    without hint inputs takes them by :func:`colorize_propagated`."""
+    none) given in the pixels of a photo of ``photo_shape`` (default: this one's), and a
+    reference photo's pixels ``reference`` [M, 3] (RGB 0-255; none: M = 0 or None), as
+    tfcolor.deploy.hinting.hinted uses them. A generator without hint inputs takes them by
+    :func:`colorize_propagated`."""
     if points is None:
         return colorize(generator, rgb, model_size)
     shape = tf.shape(rgb)[1:3] if photo_shape is None else photo_shape[:2]
     if not takes_hints(generator):
-        return colorize_propagated(generator, rgb, model_size, points, shape)
+        return colorize_propagated(generator, rgb, model_size, points, shape, reference)
     from tfcolor.core.hints import points_to_channels
 
     channels = points_to_channels(points, shape[0], shape[1], model_size)
-    return colorize(generator, rgb, model_size, channels[None])
+    out = colorize(generator, rgb, model_size, channels[None])
+    if reference is None:
+        return out
+    reference = tf.reshape(tf.cast(reference, tf.float32), [-1, 3])
+    l_full = color.rgb_to_lab(rgb)[:, :, :, :1]
+    return tf.cond(tf.shape(reference)[0] > 0, lambda: like_reference(l_full, out, reference), lambda: out)
+
+
+def like_reference(l_full, colours, reference):
+    """tfcolor.deploy.hinting.like_reference in TF ops: ``colours`` (float sRGB [1, H, W, 3], a
+    colourisation) moved to the a*b* mean and spread of a reference photo's pixels ``reference``
+    [M, 3] (RGB 0-255), joined with the photo's L ``l_full`` [1, H, W, 1]."""
+    from tfcolor.deploy.hinting import REFERENCE_MOST
+
+    ab = color.rgb_to_lab(colours)[..., 1:]
+    mean, variance = tf.nn.moments(ab, [0, 1, 2])
+    ref_mean, ref_variance = tf.nn.moments(color.rgb_to_lab(reference / 255.0)[:, 1:], [0])
+    scale = tf.clip_by_value(tf.sqrt(ref_variance) / tf.maximum(tf.sqrt(variance), 1e-3),
+                             1.0 / REFERENCE_MOST, REFERENCE_MOST)
+    return color.lab_to_rgb(tf.concat([l_full, (ab - mean) * scale + ref_mean], -1))
 
 
 def _area_matrix(n, size):
@@ -225,19 +246,30 @@ def resize_area(image, height, width):
     return _area_matrix(tf.shape(image)[0], height) @ image @ tf.transpose(_area_matrix(tf.shape(image)[1], width))
 
 
-def colorize_propagated(generator, rgb, model_size, points, points_shape=None):
+def colorize_propagated(generator, rgb, model_size, points, points_shape=None, reference=None):
     """:func:`colorize_points` for a generator without hint inputs (the shipped model): with
     any point, Levin et al. 2004's propagation of the points (tfcolor.core.levin_graph) at
     hinting.PROPAGATION_SIZE px on the long side joined with the photo's own L, as
     tfcolor.deploy.hinting.propagate computes it in numpy; with none, the network's colours.
     ``rgb`` [1, H, W, 3]; ``points`` [N, 6] rows (x < 0: padding) in the pixels of a photo of
-    ``points_shape`` (H, W: default, this one's; another when the photo was shrunk)."""
+    ``points_shape`` (H, W: default, this one's; another when the photo was shrunk). With a
+    reference photo's pixels ``reference`` [M > 0, 3], the network's colours move to its own
+    (:func:`like_reference`) and the propagation is pulled towards them, as hinting.hinted."""
     from tfcolor.core import colornp, levin_graph
     from tfcolor.core.hints import points_to_map
-    from tfcolor.deploy.hinting import PROPAGATION_SIZE
+    from tfcolor.deploy.hinting import PROPAGATION_SIZE, REFERENCE_PRIOR_WEIGHT
 
     points = tf.reshape(tf.cast(points, tf.float32), [-1, 6])
     l_full = color.rgb_to_lab(rgb)[:, :, :, :1]
+    # The network outside the branches, run either way (a tenth of the solve's time): inside one,
+    # TFLite's int8 quantiser left it float, a second copy of its weights in the file.
+    automatic = colorize_l(generator, l_full, model_size)
+    given = None
+    if reference is not None:
+        reference = tf.reshape(tf.cast(reference, tf.float32), [-1, 3])
+        given = tf.shape(reference)[0] > 0
+        network = automatic
+        automatic = tf.cond(given, lambda: like_reference(l_full, network, reference), lambda: network)
 
     def propagated():
         shape = tf.shape(rgb)[1:3]
@@ -245,13 +277,15 @@ def colorize_propagated(generator, rgb, model_size, points, points_shape=None):
         scale = tf.minimum(1.0, PROPAGATION_SIZE / tf.reduce_max(sides))
         size = tf.maximum(tf.cast(tf.round(sides * scale), tf.int32), 1)  # hinting.working_size
         gray = resize_area(l_full[0, :, :, 0] / 100.0, size[0], size[1])
-        given = shape if points_shape is None else points_shape
-        hint = points_to_map(points, given[0], given[1], size[0], size[1])
-        ab = levin_graph.propagate(gray, hint[:, :, :2], hint[:, :, 2:]) * colornp.AB_SCALE
+        placed = shape if points_shape is None else points_shape
+        hint = points_to_map(points, placed[0], placed[1], size[0], size[1])
+        prior, weight = None, 0.0
+        if given is not None:  # pulled towards the reference-like colours (hinting.hinted)
+            ab_auto = color.rgb_to_lab(automatic)[0] / colornp.AB_SCALE
+            prior = tf.stack([resize_area(ab_auto[:, :, c], size[0], size[1]) for c in (1, 2)], -1)
+            weight = tf.where(given, REFERENCE_PRIOR_WEIGHT, 0.0)
+        ab = levin_graph.propagate(gray, hint[:, :, :2], hint[:, :, 2:], prior, weight) * colornp.AB_SCALE
         ab_full = tf.image.resize(tf.expand_dims(ab, 0), shape, method="bilinear")
         return color.lab_to_rgb(tf.concat([l_full, ab_full], -1))
 
-    # The network outside the branch, run either way (a tenth of the solve's time): inside it,
-    # TFLite's int8 quantiser left it float, a second copy of its weights in the file.
-    automatic = colorize_l(generator, l_full, model_size)
     return tf.cond(tf.reduce_any(points[:, 0] >= 0), propagated, lambda: automatic)

@@ -8,11 +8,15 @@ Each .tflite file has three signatures:
   the SavedModel (tfcolor.deploy.inference).
 * ``generator``: ``l`` float32 [1, S, S, 1] (L/50 - 1) -> ``ab`` float32 [1, S, S, 2]
   (ab/110): the bare network, for parity checks and for apps with their own colour code.
-* ``colorize_hints``: ``image`` as ``colorize`` and ``hints`` float32 [N, 6], a row per point
+* ``colorize_hints``: ``image`` as ``colorize``, ``hints`` float32 [N, 6], a row per point
   (x, y, radius in the photo's pixels, r, g, b 0-255: tfcolor.core.hints.points_array; rows with
-  x < 0 are padding) -> ``rgb``. A hint generator's network reads them; any other network's
-  file propagates them by Levin et al. 2004 in its own graph (tfcolor.core.levin_graph: the
-  numbers of `colorize --hints`, 0.2-0.45 s a photo on 2 cores); with no row, ``colorize``.
+  x < 0 are padding) and ``reference`` uint8 [M, 3], a reference photo's pixels (RGB; "colour
+  it like this one": tfcolor.deploy.hinting.reference_pixels, its long side at most 160 px;
+  M = 0: none) -> ``rgb``. Give every input (a LiteRT tensor left unset holds a row of zeros).
+  A hint generator's network reads the hints; any other network's file propagates them by
+  Levin et al. 2004 in its own graph (tfcolor.core.levin_graph: the numbers of `colorize
+  --hints`, 0.2-0.45 s a photo on 2 cores); with no row, ``colorize``'s colours. A reference
+  moves the colours to its a*b* mean and spread, as `colorize --hints` does.
 
 Variants: ``fp32``; ``fp16`` (float16 weights, half the size, computed in float32 on CPUs);
 ``int8`` (full-integer weights and activations of the network, calibrated on photos from
@@ -67,9 +71,10 @@ def mobile_module(generator, model_size, rewrite_transposed=True, signatures=Non
         return {"ab": net(l, training=False)}
 
     @tf.function(autograph=False, input_signature=[tf.TensorSpec([1, None, None, 3], tf.uint8, name="image"),
-                                                   tf.TensorSpec([None, 6], tf.float32, name="hints")])
-    def colorize_hints(image, hints):
-        rgb = inference.colorize_points(net, inference.to_float_rgb(image), model_size, hints)
+                                                   tf.TensorSpec([None, 6], tf.float32, name="hints"),
+                                                   tf.TensorSpec([None, 3], tf.uint8, name="reference")])
+    def colorize_hints(image, hints, reference):
+        rgb = inference.colorize_points(net, inference.to_float_rgb(image), model_size, hints, reference=reference)
         return {"rgb": inference.to_uint8(rgb)}
 
     functions = {"colorize": colorize, "generator": bare, "colorize_hints": colorize_hints}
@@ -145,7 +150,8 @@ def _representative_dataset(photos, channels=1):
             # quantises every tensor it has statistics for.)
             h, w = photo.shape[:2]
             hints = [[w / 2, h / 2, 2, *photo[h // 2, w // 2]]] if channels > 1 else np.zeros([0, 6])
-            yield "colorize_hints", {"image": photo[None], "hints": np.asarray(hints, np.float32)}
+            yield "colorize_hints", {"image": photo[None], "hints": np.asarray(hints, np.float32),
+                                     "reference": np.zeros([0, 3], np.uint8)}
     return generate
 
 

@@ -14,14 +14,19 @@ def interpreter(model, num_threads=None):
     return Interpreter(num_threads=num_threads or os.cpu_count(), **kwargs)
 
 
-def colorize_with(interp, image, hint_rows=None):
+def colorize_with(interp, image, hint_rows=None, reference=None):
     """uint8 [H, W, 3] -> uint8 [H, W, 3] through a .tflite file's ``colorize`` signature, or
-    with hint rows [N, 6] (tfcolor.core.hints.points_array) its ``colorize_hints``."""
+    with hint rows [N, 6] (tfcolor.core.hints.points_array) its ``colorize_hints``, with a
+    reference photo's pixels [M, 3] (tfcolor.deploy.hinting.reference_pixels) or none."""
     image = np.ascontiguousarray(image, np.uint8)[None]
-    if hint_rows is not None:
-        runner = interp.get_signature_runner("colorize_hints")
-        return runner(image=image, hints=np.asarray(hint_rows, np.float32).reshape(-1, 6))["rgb"][0]
-    return interp.get_signature_runner("colorize")(image=image)["rgb"][0]
+    if hint_rows is None:
+        return interp.get_signature_runner("colorize")(image=image)["rgb"][0]
+    runner = interp.get_signature_runner("colorize_hints")
+    inputs = {"image": image, "hints": np.asarray(hint_rows, np.float32).reshape(-1, 6)}
+    if "reference" in runner.get_input_details():  # (files exported before it took one)
+        inputs["reference"] = np.zeros([0, 3], np.uint8) if reference is None else \
+            np.asarray(reference, np.uint8).reshape(-1, 3)
+    return runner(**inputs)["rgb"][0]
 
 
 def takes_hint_rows(interp):

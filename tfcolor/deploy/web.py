@@ -75,7 +75,8 @@ def write_site(generator, model_size, directory, name, web=WEB, log=print):
                    "hints": takes_hints(generator), "color": color.constants(),
                    # the page's Levin propagation of hints for a model without hint inputs (levin.js)
                    "propagation": {"size": hinting.PROPAGATION_SIZE,
-                                   "reference_prior_weight": hinting.REFERENCE_PRIOR_WEIGHT}}, f, indent=1)
+                                   "reference_prior_weight": hinting.REFERENCE_PRIOR_WEIGHT,
+                                   "reference_most": hinting.REFERENCE_MOST}}, f, indent=1)
     written = [*PAGE_FILES, *(dst for _, dst in RUNTIME_FILES), MODEL, CONFIG]
     sizes = {file: os.path.getsize(os.path.join(directory, file)) for file in written}
     wasm = [sizes[dst] for _, dst in RUNTIME_FILES if dst.endswith(".wasm")]

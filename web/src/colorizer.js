@@ -90,6 +90,7 @@ export class Colorizer {
     this.takesHints = Boolean(config.hints); // a hint generator: L, then hint a*b* and mask
     // Else hints are propagated (levin.js) at this long side (px); a site without it takes none.
     this.propagationSize = config.propagation ? config.propagation.size : null;
+    this.referenceMost = config.propagation ? config.propagation.reference_most : null; // hinting.REFERENCE_MOST
     this.acceptsHints = this.takesHints || Boolean(this.propagationSize);
     this.accelerator = accelerator;
     this.threads = threads;
@@ -236,11 +237,12 @@ export class Colorizer {
   }
 
   /** hinting.like_reference: RGBA bytes of colours moved to a reference's a*b* statistics (per
-   * channel shifted and scaled, the scale within 1/2 and 2), on the photo's L. */
+   * channel shifted and scaled, the scale within 1/most and most), on the photo's L. */
   likeReference(l, color, reference) {
     const ab = this.lab.abOfRgba(color);
     const own = meanSpread(ab);
-    const scale = [0, 1].map((c) => Math.min(Math.max(reference.spread[c] / Math.max(own.spread[c], 1e-3), 0.5), 2));
+    const most = this.referenceMost;
+    const scale = [0, 1].map((c) => Math.min(Math.max(reference.spread[c] / Math.max(own.spread[c], 1e-3), 1 / most), most));
     const out = new Uint8ClampedArray(color.length);
     const { labToBytes } = this.lab;
     for (let i = 0; i < l.length; i++) {
