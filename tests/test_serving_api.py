@@ -81,13 +81,17 @@ def test_signature_keys_make_rest_return_base64(exported):
 def test_warmup_records_are_valid_requests_the_model_answers(exported):
     path, loaded = exported
     requests = serving_api.read_warmup(path)
-    assert len(requests) == 2
+    assert [r.model_spec.signature_name for r in requests] == ["serving_default"] * 2 + ["propagate_hints"]
+    answers = []
     for request in requests:
         assert request.model_spec.name == "colorizer"
         data = tf.make_ndarray(request.inputs["images_bytes"])
-        out = loaded.signatures[request.model_spec.signature_name](images_bytes=tf.constant(data))
-        decoded = tf.io.decode_png(out["colorized_bytes"][0]).numpy()
-        assert decoded.shape == tf.io.decode_png(data[0]).numpy().shape
+        out = loaded.signatures[request.model_spec.signature_name](
+            **{key: tf.constant(tf.make_ndarray(value)) for key, value in request.inputs.items()})
+        answers.append(tf.io.decode_png(out["colorized_bytes"][0]).numpy())
+        assert answers[-1].shape == tf.io.decode_png(data[0]).numpy().shape
+    height, width = answers[2].shape[:2]  # the hint point's colour at the centre
+    assert answers[2][height // 2, width // 2, 0] > answers[2][height // 2, width // 2, 2] + 40
 
 
 def test_models_config_lists_every_exported_model(tmp_path):

@@ -281,8 +281,11 @@ def colorize_propagated(generator, rgb, model_size, points, points_shape=None, r
         hint = points_to_map(points, placed[0], placed[1], size[0], size[1])
         prior, weight = None, 0.0
         if given is not None:  # pulled towards the reference-like colours (hinting.hinted)
-            ab_auto = color.rgb_to_lab(automatic)[0] / colornp.AB_SCALE
-            prior = tf.stack([resize_area(ab_auto[:, :, c], size[0], size[1]) for c in (1, 2)], -1)
+            def reference_prior():
+                ab_auto = color.rgb_to_lab(automatic)[0] / colornp.AB_SCALE
+                return tf.stack([resize_area(ab_auto[:, :, c], size[0], size[1]) for c in (1, 2)], -1)
+
+            prior = tf.cond(given, reference_prior, lambda: tf.zeros(tf.concat([size, [2]], 0)))
             weight = tf.where(given, REFERENCE_PRIOR_WEIGHT, 0.0)
         ab = levin_graph.propagate(gray, hint[:, :, :2], hint[:, :, 2:], prior, weight) * colornp.AB_SCALE
         ab_full = tf.image.resize(tf.expand_dims(ab, 0), shape, method="bilinear")

@@ -78,7 +78,7 @@ def export_saved_model(generator, model_size, path, max_pixels=40_000_000, overs
     }
     signatures[module.hints_signature] = module.serve_hints
     tf.saved_model.save(module, path, signatures=signatures)
-    serving_api.write_warmup(path, name, model_size)
+    serving_api.write_warmup(path, name, model_size, module.hints_signature)
     return path
 
 

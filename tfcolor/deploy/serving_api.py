@@ -174,18 +174,25 @@ def warmup_images(model_size):
     return images
 
 
-def write_warmup(saved_model_dir, model_name, model_size):
+def write_warmup(saved_model_dir, model_name, model_size, hints_signature=None):
     """Writes assets.extra/tf_serving_warmup_requests: PredictionLog records that TF Serving
-    replays when it loads the model, so the first user request does not pay for warm-up."""
+    replays when it loads the model, so the first user request does not pay for warm-up; with
+    ``hints_signature``, one more request there (the second image, a hint point at its centre)."""
+    import numpy as np
     import tensorflow as tf
     from tensorflow_serving.apis import prediction_log_pb2
 
+    images = warmup_images(model_size)
+    requests = [grpc_request([image], model_name) for image in images]
+    if hints_signature:
+        height, width = (3 * model_size // 2, 2 * model_size)  # warmup_images' second
+        point = np.array([[width / 2, height / 2, 2, 200, 60, 40]], np.float32)
+        requests.append(grpc_request(images[1:], model_name, signature=hints_signature, hint_points=[point]))
     path = os.path.join(saved_model_dir, WARMUP_FILE)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with tf.io.TFRecordWriter(path) as writer:
-        for image in warmup_images(model_size):
-            log = prediction_log_pb2.PredictionLog(
-                predict_log=prediction_log_pb2.PredictLog(request=grpc_request([image], model_name)))
+        for request in requests:
+            log = prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=request))
             writer.write(log.SerializeToString())
     return path
 
