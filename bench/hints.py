@@ -5,6 +5,8 @@ by it (prior weights), and for a hint generator, beside the gray floor.
     python -m bench.hints --work_dir=runs/quality_more --out=runs/hints_sweep
     python -m bench.hints --work_dir=runs/quality_more --out=runs/hints_sweep \
         --hint_model=runs/quality_more/runs/lite0_frozen_ema_hints --prior_weights=0.001,0.01
+    python -m bench.hints --sets=val_photos,check_photos,snapshot_photos --counts=5,10,20 \
+        --guides=1,3,10 --shrinks=0.8,0.9 --gray_pulls=0.0001,0.001,0.01     # Levin variants
 
 The photo sets are bench.quality's (build them with it first): the 12 held-out photos
 (``val_photos``) and the 5 palapeli photos (``check_photos``), and bench.snapshots' 13 photos of
@@ -50,12 +52,45 @@ def engines_for(args):
     for weight in [float(w) for w in args.prior_weights.split(",") if w]:
         engines[f"model+levin(prior {weight:g})"] = (
             lambda gray, hints, w=weight: hinting.propagate(gray, hints, auto(gray), prior_weight=w))
+    for beta in [float(b) for b in args.guides.split(",") if b]:
+        engines[f"Levin, affinities with the model's a*b* x{beta:g}"] = (
+            lambda gray, hints, beta=beta: guided(gray, hints, auto(gray), beta))
+    for factor in [float(f) for f in args.shrinks.split(",") if f]:
+        engines[f"Levin's a*b* x{factor:g}"] = (
+            lambda gray, hints, factor=factor: shrunk(hinting.propagate(gray, hints), factor) if hints.points
+            else auto(gray))
+    for weight in [float(w) for w in args.gray_pulls.split(",") if w]:
+        engines[f"Levin pulled to gray ({weight:g})"] = (
+            lambda gray, hints, w=weight: hinting.propagate(gray, hints, gray, prior_weight=w))
     if args.hint_model:
         network, _ = load_colorizer(args.hint_model, render_size=args.render_size, chroma_gain=args.chroma_gain)
         if not network.takes_hints:
             raise SystemExit(f"{args.hint_model} is no hint generator (trained without --hints)")
         engines["hint network"] = lambda gray, hints: network.hinted(gray, hints) if hints.points else network(gray)
     return engines
+
+
+def guided(gray, hints, model_rgb, beta):
+    """Levin's propagation with affinities that read the model's a*b* (times ``beta``, normalised)
+    beside the gray: the model's colour edges stop the hints' colours too."""
+    from tfcolor.core import colornp, levin
+    from tfcolor.deploy import hinting
+
+    if not hints.points:
+        return model_rgb
+    l_full = colornp.lightness(gray)
+    small, hint_ab, mask = hinting.solve_inputs(l_full, hints)
+    model_ab = hinting.solve_colours(model_rgb, *small.shape)
+    weights = levin.affinity_weights(np.concatenate([small[..., None], beta * model_ab], -1))
+    return hinting.with_ab(l_full, levin.propagate(small, hint_ab, mask[..., 0], weights=weights))
+
+
+def shrunk(rgb, factor):
+    """``rgb`` with its a*b* times ``factor`` (its L kept)."""
+    from tfcolor.core import colornp, hints as hint_format
+
+    lab = hint_format.lab_of_rgb(rgb)
+    return colornp.lab_to_rgb_uint8(np.concatenate([lab[..., :1], lab[..., 1:] * factor], -1).astype(np.float32))
 
 
 def figure(photos, engines, count, path, seed=0, long_side=320):
@@ -99,6 +134,10 @@ def main():
     parser.add_argument("--levin_sizes", default="",
                         help="also Levin's solve at these long sides (px), one engine each (the default: "
                              "tfcolor.deploy.hinting.PROPAGATION_SIZE)")
+    parser.add_argument("--guides", default="",
+                        help="also Levin with affinities that read the model's a*b* times these, one engine each")
+    parser.add_argument("--shrinks", default="", help="also Levin's a*b* times these, one engine each")
+    parser.add_argument("--gray_pulls", default="", help="also Levin pulled towards gray by these weights")
     parser.add_argument("--chroma_gain", type=float, default=0.0, help="0: each model's own")
     parser.add_argument("--render_size", type=int, default=0, help="the hint network's render size (0: its own)")
     parser.add_argument("--counts", default=",".join(str(n) for n in hint_sweep.COUNTS))

@@ -225,6 +225,22 @@ def test_exported_rasterizer_matches_hint_map():
     np.testing.assert_allclose(got, want, atol=1e-5)
 
 
+def test_affinity_weights_of_several_features():
+    """One feature channel gives the gray's weights; a second channel with a step (a model's
+    a*b* edge on flat gray) cuts the links across it and keeps those along it."""
+    from tests.conftest import photo
+
+    gray = photo("coffee")[50:70, 80:110].mean(-1) / 255.0
+    np.testing.assert_array_equal(levin.affinity_weights(gray[..., None]), levin.affinity_weights(gray))
+    flat = np.full((6, 8), 0.5)
+    step = np.zeros((6, 8))
+    step[:, 4:] = 1.0
+    weights = levin.affinity_weights(np.dstack([flat, step]))
+    right, left = levin.OFFSETS.index((0, 1)), levin.OFFSETS.index((0, -1))
+    assert weights[right, 2, 3] < 1e-3 and weights[left, 2, 4] < 1e-3  # across the step
+    assert weights[right, 2, 1] > 0.1 and weights[left, 2, 6] > 0.1  # beside it
+
+
 # ----- Levin et al. 2004 in TF ops (tfcolor.core.levin_graph: exported models' graphs) -------
 def test_levin_graph_edge_stops_the_colour_hand_solved():
     from tfcolor.core import levin_graph

@@ -304,7 +304,8 @@ def test_points_of_a_downscaled_photo_stay_where_they_were_given():
     big = np.ascontiguousarray(photo("coffee")[:120, :160])
     rows = H.points_array([H.Point(120.0, 90.0, (0.0, 0.0), 4, color="#2050d0"),
                            H.Point(20.0, 20.0, (0.0, 0.0), 4, color="#d05020")])
-    out = inference.colorize_encoded(generator, tf.constant(png_bytes(big)), 32, 4800, "downscale", rows)
+    encoded = tf.function(lambda data, points: inference.colorize_encoded(generator, data, 32, 4800, "downscale", points))
+    out = encoded(tf.constant(png_bytes(big)), tf.constant(rows))  # (a graph: the solve's loops run eagerly slowly)
     small = tf.io.decode_png(out).numpy()
     assert small.shape == (60, 80, 3)
     # colorize --hints of the photo at that size, with the points where they are on it.

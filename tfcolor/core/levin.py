@@ -20,18 +20,21 @@ OFFSETS = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if (dy, dx) != (0,
 
 def affinity_weights(gray):
     """``[8, H, W]``: each pixel's weights of its neighbours at ``OFFSETS`` (0 outside the photo),
-    summing to 1. ``gray``: ``[H, W]`` intensities in [0, 1] (Levin's Y; here L / 100)."""
+    summing to 1. ``gray``: ``[H, W]`` intensities in [0, 1] (Levin's Y; here L / 100), or
+    ``[H, W, C]`` features (for experiments: distances and variances summed over C)."""
     gray = np.asarray(gray, np.float64)
-    height, width = gray.shape
-    padded = np.pad(gray, 1, mode="edge")
-    valid = np.pad(np.ones_like(gray, bool), 1, constant_values=False)
+    features = gray if gray.ndim == 3 else gray[..., None]
+    height, width = features.shape[:2]
+    padded = np.pad(features, ((1, 1), (1, 1), (0, 0)), mode="edge")
+    valid = np.pad(np.ones((height, width), bool), 1, constant_values=False)
     neigh = np.stack([padded[1 + dy:1 + dy + height, 1 + dx:1 + dx + width] for dy, dx in OFFSETS])
     ok = np.stack([valid[1 + dy:1 + dy + height, 1 + dx:1 + dx + width] for dy, dx in OFFSETS])
     # The window's variance, over the valid neighbours and the pixel itself.
     n = ok.sum(0) + 1.0
-    mean = (np.where(ok, neigh, 0).sum(0) + gray) / n
-    var = (np.where(ok, (neigh - mean) ** 2, 0).sum(0) + (gray - mean) ** 2) / n
-    diff2 = np.where(ok, (neigh - gray) ** 2, np.inf)
+    inside = ok[..., None]
+    mean = (np.where(inside, neigh, 0).sum(0) + features) / n[..., None]
+    var = ((np.where(inside, (neigh - mean) ** 2, 0).sum(0) + (features - mean) ** 2) / n[..., None]).sum(-1)
+    diff2 = np.where(ok, ((neigh - features) ** 2).sum(-1), np.inf)
     sigma = np.maximum(np.maximum(0.6 * var, -diff2.min(0) / np.log(0.01)), 2e-6)
     weights = np.where(ok, np.exp(-np.where(ok, diff2, 0) / sigma), 0.0)
     return weights / np.maximum(weights.sum(0, keepdims=True), 1e-300)  # (a 1x1 photo: no neighbours)
@@ -104,7 +107,7 @@ def _solve_by_rows(weights, diagonal, rhs):
     return out
 
 
-def propagate(gray, hint_ab, mask, prior=None, prior_weight=0.0):
+def propagate(gray, hint_ab, mask, prior=None, prior_weight=0.0, weights=None):
     """Levin et al. 2004 from dense hints: ``[H, W, C]`` colours (C = 2 for a*b*, any units).
 
     Args:
@@ -112,6 +115,7 @@ def propagate(gray, hint_ab, mask, prior=None, prior_weight=0.0):
       hint_ab: ``[H, W, C]`` hint colours (read where ``mask`` is set).
       mask: ``[H, W]`` or ``[H, W, 1]``, non-zero on hinted pixels.
       prior, prior_weight: optional ``[H, W, C]`` colours pulled towards on free pixels.
+      weights: the affinities (:func:`affinity_weights`); default, those of ``gray``.
 
     Returns:
       ``[H, W, C]`` float32. Without hints and prior: zeros (no colour to propagate).
@@ -127,5 +131,6 @@ def propagate(gray, hint_ab, mask, prior=None, prior_weight=0.0):
     if use_prior:
         diagonal += free * prior_weight
         rhs = rhs + (free * prior_weight)[..., None] * np.asarray(prior, np.float64).reshape(hint_ab.shape)
-    solution = _solve_by_rows(affinity_weights(gray) * free, diagonal, rhs)
+    weights = affinity_weights(gray) if weights is None else weights
+    solution = _solve_by_rows(weights * free, diagonal, rhs)
     return solution.astype(np.float32)

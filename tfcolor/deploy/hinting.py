@@ -92,6 +92,11 @@ def solve_inputs(l_full, hints, size=PROPAGATION_SIZE, points=None):
     return _resize(l_full / 100.0, h, w)[..., 0], hint_ab, mask
 
 
+def solve_colours(rgb, height, width):
+    """A colourisation's (uint8 RGB) normalised a*b* at the solve's size ``[height, width, 2]``."""
+    return _resize(hint_format.lab_of_rgb(rgb)[..., 1:] / colornp.AB_SCALE, height, width)
+
+
 def with_ab(l_full, ab):
     """uint8 RGB at the photo's size: its L (``[H, W, 1]``) joined with normalised a*b* of any
     size (``[h, w, 2]``), resized to it."""
@@ -114,7 +119,7 @@ def propagate(rgb, hints, model_rgb=None, size=PROPAGATION_SIZE, prior_weight=PR
         return found if found is not None else with_ab(l_full, np.zeros((1, 1, 2)))
     prior = None
     if model_rgb is not None and prior_weight > 0:
-        prior = _resize(hint_format.lab_of_rgb(model())[..., 1:] / colornp.AB_SCALE, *gray.shape)
+        prior = solve_colours(model(), *gray.shape)
     return with_ab(l_full, levin.propagate(gray, hint_ab, mask[..., 0], prior, prior_weight))
 
 
