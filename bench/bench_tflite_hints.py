@@ -63,8 +63,8 @@ def _row(interp, folder, photos, index, name, rgb):
     Image.fromarray(photos[other]).save(reference)
     pixels = hinting.reference_pixels(reference)
     got = lite.colorize_with(interp, rgb, rows, pixels)
-    want = hinting.hinted(lambda x: lite.colorize_with(interp, x), hint_format.Hints(tuple(points), reference=reference),
-                          rgb)
+    referenced_hints = hint_format.Hints(tuple(points), reference=reference)
+    want = hinting.hinted(lambda x: lite.colorize_with(interp, x), referenced_hints, rgb)
     referenced = best_seconds(lambda: lite.colorize_with(interp, rgb, rows, pixels), FLAGS.repeats)
     print(f"| {name} | {rgb.shape[1]}x{rgb.shape[0]} | {psnr:.1f} | {plain:.3f} | {hinted:.3f} | {numpy_s:.3f} | "
           f"{_psnr(got, want):.1f} | {referenced:.3f} |")

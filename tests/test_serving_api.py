@@ -284,7 +284,8 @@ def test_rest_client_sends_points_to_the_propagating_signature_and_applies_a_ref
     assert _psnr(out["a"], expected) > 40
     assert out["a"][15, 20, 0] > out["a"][15, 20, 2] + 40 and out["a"][60, 100, 2] > out["a"][60, 100, 0] + 40
     rgb, _ = read_photo(str(tmp_path / "in" / "d.png"))
-    automatic = tf.io.decode_png(FakeServing.signature(images_bytes=tf.constant([png_bytes(rgb)]))["colorized_bytes"][0])
+    answer = FakeServing.signature(images_bytes=tf.constant([png_bytes(rgb)]))
+    automatic = tf.io.decode_png(answer["colorized_bytes"][0])
     hints = hinting.load_for_photo(str(tmp_path / "hints" / "d.json"), *rgb.shape[:2])
     expected = hinting.hinted(lambda _: automatic.numpy(), hints, rgb)
     assert np.abs(out["d"].astype(int) - expected).max() <= 1
@@ -304,7 +305,8 @@ def test_points_of_a_downscaled_photo_stay_where_they_were_given():
     big = np.ascontiguousarray(photo("coffee")[:120, :160])
     rows = H.points_array([H.Point(120.0, 90.0, (0.0, 0.0), 4, color="#2050d0"),
                            H.Point(20.0, 20.0, (0.0, 0.0), 4, color="#d05020")])
-    encoded = tf.function(lambda data, points: inference.colorize_encoded(generator, data, 32, 4800, "downscale", points))
+    encoded = tf.function(
+        lambda data, points: inference.colorize_encoded(generator, data, 32, 4800, "downscale", points))
     out = encoded(tf.constant(png_bytes(big)), tf.constant(rows))  # (a graph: the solve's loops run eagerly slowly)
     small = tf.io.decode_png(out).numpy()
     assert small.shape == (60, 80, 3)
