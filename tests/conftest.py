@@ -133,24 +133,48 @@ def write_lab_shard(directory, split, photos):
     return path
 
 
+def shared_by_workers(tmp_path_factory, name, build):
+    """``build()``'s Keras model, built once per test session: by the first pytest-xdist worker
+    that asks, the others load what it saved in the session's shared temporary folder (a lock
+    makes them wait for it). Without workers, built here."""
+    import fcntl
+
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        return build()
+    from tfcolor.models import load_generator_file
+
+    shared = tmp_path_factory.getbasetemp().parent  # this session's, above each worker's own
+    path = shared / f"{name}.keras"
+    with open(shared / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if path.exists():
+            return load_generator_file(str(path))
+        model = build()
+        model.save(path)
+        return model
+
+
 @pytest.fixture(scope="session")
-def trained_generator():
+def trained_generator(tmp_path_factory):
     """A 32 px small U-Net trained for a few seconds with L1 on real photo crops: it
     predicts real colours, so precision losses show (random weights predict ~gray)."""
-    import keras
-    import tensorflow as tf
+    def build():
+        import keras
+        import tensorflow as tf
 
-    from tfcolor import models
-    from tfcolor.core import color
+        from tfcolor import models
+        from tfcolor.core import color
 
-    crops = np.stack([tf.image.resize(c, [32, 32]).numpy().round().astype(np.uint8)
-                      for c in photo_crops(256, size=64)])
-    l_norm, ab_norm = color.split_lab(color.rgb_to_lab(crops))
-    keras.utils.set_random_seed(0)
-    generator = models.build_generator("unet_small", image_size=32, base_filters=16)
-    generator.compile(optimizer=keras.optimizers.Adam(2e-3), loss="mae")
-    generator.fit(l_norm, ab_norm, batch_size=16, epochs=6, verbose=0)
-    return generator
+        crops = np.stack([tf.image.resize(c, [32, 32]).numpy().round().astype(np.uint8)
+                          for c in photo_crops(256, size=64)])
+        l_norm, ab_norm = color.split_lab(color.rgb_to_lab(crops))
+        keras.utils.set_random_seed(0)
+        generator = models.build_generator("unet_small", image_size=32, base_filters=16)
+        generator.compile(optimizer=keras.optimizers.Adam(2e-3), loss="mae")
+        generator.fit(l_norm, ab_norm, batch_size=16, epochs=6, verbose=0)
+        return generator
+
+    return shared_by_workers(tmp_path_factory, "trained_generator", build)
 
 
 _hint_sampler = None
@@ -172,21 +196,24 @@ def hinted_batches(crops, seed=0):
 
 
 @pytest.fixture(scope="session")
-def hint_generator():
+def hint_generator(tmp_path_factory):
     """A 32 px hint U-Net (--hints) trained briefly (L1) on real crops, with new simulated hints
     each epoch: it puts hint colours where they are given."""
-    import keras
-    import tensorflow as tf
+    def build():
+        import keras
+        import tensorflow as tf
 
-    from tfcolor import models
-    from tfcolor.models.hint_inputs import HINT_INPUT_CHANNELS
+        from tfcolor import models
+        from tfcolor.models.hint_inputs import HINT_INPUT_CHANNELS
 
-    crops = np.stack([tf.image.resize(c, [32, 32]).numpy().round().astype(np.uint8)
-                      for c in photo_crops(256, size=64)])
-    keras.utils.set_random_seed(0)
-    g = models.build_generator("unet_small", image_size=32, base_filters=16, in_channels=HINT_INPUT_CHANNELS)
-    g.compile(optimizer=keras.optimizers.Adam(2e-3), loss="mae")
-    for epoch in range(10):
-        x, ab = hinted_batches(crops, seed=epoch)
-        g.fit(x, ab, batch_size=16, epochs=1, verbose=0)
-    return g
+        crops = np.stack([tf.image.resize(c, [32, 32]).numpy().round().astype(np.uint8)
+                          for c in photo_crops(256, size=64)])
+        keras.utils.set_random_seed(0)
+        g = models.build_generator("unet_small", image_size=32, base_filters=16, in_channels=HINT_INPUT_CHANNELS)
+        g.compile(optimizer=keras.optimizers.Adam(2e-3), loss="mae")
+        for epoch in range(10):
+            x, ab = hinted_batches(crops, seed=epoch)
+            g.fit(x, ab, batch_size=16, epochs=1, verbose=0)
+        return g
+
+    return shared_by_workers(tmp_path_factory, "hint_generator", build)
