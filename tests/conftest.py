@@ -133,25 +133,57 @@ def write_lab_shard(directory, split, photos):
     return path
 
 
+def _session_lock(tmp_path_factory, name):
+    """(the session's folder shared by the pytest-xdist workers, an exclusive lock on ``name``
+    there, to enter with ``with``); without workers (None, a lock that holds nothing)."""
+    import contextlib
+    import fcntl
+
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        return None, contextlib.nullcontext()
+    shared = tmp_path_factory.getbasetemp().parent  # this session's, above each worker's own
+
+    @contextlib.contextmanager
+    def locked():
+        with open(shared / f"{name}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # (released when the file closes)
+            yield
+    return shared, locked()
+
+
 def shared_by_workers(tmp_path_factory, name, build):
     """``build()``'s Keras model, built once per test session: by the first pytest-xdist worker
     that asks, the others load what it saved in the session's shared temporary folder (a lock
     makes them wait for it). Without workers, built here."""
-    import fcntl
-
-    if "PYTEST_XDIST_WORKER" not in os.environ:
+    shared, lock = _session_lock(tmp_path_factory, name)
+    if shared is None:
         return build()
     from tfcolor.models import load_generator_file
 
-    shared = tmp_path_factory.getbasetemp().parent  # this session's, above each worker's own
     path = shared / f"{name}.keras"
-    with open(shared / f"{name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with lock:
         if path.exists():
             return load_generator_file(str(path))
         model = build()
         model.save(path)
         return model
+
+
+def session_folder(tmp_path_factory, name, make):
+    """A folder that ``make(folder)`` fills once per test session (by the first worker that asks;
+    the others wait for it, then read it). Tests only read it."""
+    shared, lock = _session_lock(tmp_path_factory, name)
+    if shared is None:
+        folder = tmp_path_factory.mktemp(name)
+        make(folder)
+        return folder
+    folder = shared / name
+    with lock:
+        if not (folder / ".made").exists():
+            folder.mkdir(exist_ok=True)
+            make(folder)
+            (folder / ".made").touch()
+    return folder
 
 
 @pytest.fixture(scope="session")
@@ -175,6 +207,29 @@ def trained_generator(tmp_path_factory):
         return generator
 
     return shared_by_workers(tmp_path_factory, "trained_generator", build)
+
+
+@pytest.fixture(scope="session")
+def trained_model_files(tmp_path_factory, trained_generator):
+    """``trained_generator`` as a user has it, made once per session, read only: a run folder
+    (``run``: generator.keras), a SavedModel for TF Serving (``saved_model``: served/1) and its
+    .tflite files (``fp32``, ``fp16``, ``int8``: calibrated on crops of two other photos)."""
+    def make(folder):
+        import tensorflow as tf
+
+        from tfcolor.deploy import lite, serving
+
+        (folder / "run").mkdir()
+        trained_generator.save(folder / "run" / "generator.keras")
+        serving.export_saved_model(trained_generator, 32, str(folder / "served" / "1"))
+        calibration = [tf.image.resize(c, [32, 32]).numpy().round().astype(np.uint8)
+                       for c in photo_crops(32, size=48, names=("stereo_motorcycle", "coffee"))]
+        for variant, model in lite.converted(trained_generator, 32, lite.VARIANTS, calibration):
+            (folder / f"{variant}.tflite").write_bytes(model)
+
+    folder = session_folder(tmp_path_factory, "trained_model_files", make)
+    return {"run": str(folder / "run"), "saved_model": str(folder / "served"),
+            **{variant: str(folder / f"{variant}.tflite") for variant in ("fp32", "fp16", "int8")}}
 
 
 _hint_sampler = None

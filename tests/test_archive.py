@@ -15,21 +15,18 @@ from PIL import Image
 
 from tests import launcher
 from tests.conftest import REPO, photo, run_module, save
-from tfcolor.deploy import colorizer, hinting, lite, serving
+from tfcolor.deploy import colorizer, hinting
 
 PHOTOS = ("astronaut", "coffee", "chelsea", "rocket")
 
 
 @pytest.fixture(scope="module")
-def models(tmp_path_factory, trained_generator, hint_generator):
+def models(tmp_path_factory, trained_model_files, hint_generator):
     root = tmp_path_factory.mktemp("models")
-    for name, generator in (("run", trained_generator), ("hint_run", hint_generator)):
-        (root / name).mkdir()
-        generator.save(root / name / "generator.keras")
-    serving.export_saved_model(trained_generator, 32, str(root / "served" / "1"))
-    (root / "fp32.tflite").write_bytes(lite.convert(trained_generator, 32, "fp32"))
-    return {"run": str(root / "run"), "hint_run": str(root / "hint_run"), "saved_model": str(root / "served"),
-            "tflite": str(root / "fp32.tflite")}
+    (root / "hint_run").mkdir()
+    hint_generator.save(root / "hint_run" / "generator.keras")
+    return {"run": trained_model_files["run"], "hint_run": str(root / "hint_run"),
+            "saved_model": trained_model_files["saved_model"], "tflite": trained_model_files["fp32"]}
 
 
 def make_archive(root):

@@ -10,20 +10,14 @@ from PIL import Image
 
 from tests.conftest import photo, run_module
 from tfcolor.core import color, rundir, shipped
-from tfcolor.deploy import lite, serving
+from tfcolor.deploy import serving
 from tfcolor.deploy.colorizer import collect_inputs, load_colorizer, output_names, read_photo
 
 
 @pytest.fixture(scope="module")
-def model_files(tmp_path_factory, trained_generator):
-    root = tmp_path_factory.mktemp("models")
-    run_dir = root / "run"
-    run_dir.mkdir()
-    trained_generator.save(run_dir / "generator.keras")
-    serving.export_saved_model(trained_generator, 32, str(root / "served" / "1"))
-    tflite = root / "fp32.tflite"
-    tflite.write_bytes(lite.convert(trained_generator, 32, "fp32"))
-    return {"run": str(run_dir), "saved_model": str(root / "served"), "tflite": str(tflite)}
+def model_files(trained_model_files):
+    return {"run": trained_model_files["run"], "saved_model": trained_model_files["saved_model"],
+            "tflite": trained_model_files["fp32"]}
 
 
 @pytest.mark.slow

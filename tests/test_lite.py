@@ -50,10 +50,9 @@ def test_to_subpixel_keeps_the_generator_output(name, kwargs):
 
 
 @pytest.fixture(scope="module")
-def variant_files(trained_generator):
-    calibration = [tf.image.resize(c, [32, 32]).numpy().round().astype(np.uint8)
-                   for c in photo_crops(32, size=48, names=("stereo_motorcycle", "coffee"))]
-    return dict(lite.converted(trained_generator, 32, lite.VARIANTS, calibration))
+def variant_files(trained_model_files):
+    """The three variants' bytes (converted once per session: conftest.trained_model_files)."""
+    return {variant: open(trained_model_files[variant], "rb").read() for variant in lite.VARIANTS}
 
 
 @pytest.fixture(scope="module")
