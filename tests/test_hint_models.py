@@ -77,6 +77,18 @@ def _run_folder(generator, folder):
     return folder
 
 
+@pytest.fixture(scope="module")
+def hint_model_files(hint_generator, tmp_path_factory):
+    """The hint generator's run folder, SavedModel (its colorize_hints) and fp32 .tflite file."""
+    from tfcolor.deploy import lite, serving
+
+    root = tmp_path_factory.mktemp("hint_models")
+    run = _run_folder(hint_generator, str(root / "run"))
+    serving.export_saved_model(hint_generator, 32, str(root / "served" / "1"))
+    (root / "fp32.tflite").write_bytes(lite.convert(hint_generator, 32, "fp32"))
+    return {"run": run, "saved_model": str(root / "served"), "tflite": str(root / "fp32.tflite")}
+
+
 def _ab_at(path, x, y, half=4):
     from PIL import Image
 
@@ -155,15 +167,13 @@ def _ab_at_array(rgb, x, y, half=4):
 
 
 @pytest.mark.slow
-def test_serving_and_tflite_hint_signatures_agree_with_keras(hint_generator, tmp_path):
+def test_serving_and_tflite_hint_signatures_agree_with_keras(hint_model_files, tmp_path):
     """The SavedModel's colorize_hints and the TFLite file's colorize_hints (points and a
     scribble, as rows) give the Keras path's colours; without hints, the automatic ones."""
-    from tfcolor.deploy import hinting, lite, serving, serving_api
+    from tfcolor.deploy import hinting, lite, serving_api
     from tfcolor.deploy.colorizer import load_colorizer
 
-    run = _run_folder(hint_generator, str(tmp_path / "run"))
-    serving.export_saved_model(hint_generator, 32, str(tmp_path / "served" / "1"))
-    (tmp_path / "fp32.tflite").write_bytes(lite.convert(hint_generator, 32, "fp32"))
+    run = hint_model_files["run"]
     rgb = np.ascontiguousarray(photo("chelsea")[:151, :203])
     scribble = np.zeros((151, 203, 4), np.uint8)
     scribble[100:104, 20:60] = [40, 160, 60, 255]
@@ -171,7 +181,8 @@ def test_serving_and_tflite_hint_signatures_agree_with_keras(hint_generator, tmp
     hints = H.Hints(tuple(H.Point(p.x, p.y, tuple(H.lab_of_rgb(H.parse_color(p.color))[1:]), p.radius, color=p.color)
                           for p in points), scribble)
     results = {}
-    for kind, path in (("run", run), ("saved_model", str(tmp_path / "served")), ("tflite", str(tmp_path / "fp32.tflite"))):
+    for kind in ("run", "saved_model", "tflite"):
+        path = hint_model_files[kind]
         colorize, _ = load_colorizer(path)
         assert colorize.takes_hints, kind
         results[kind] = (colorize.hinted(rgb, hints).astype(int), colorize(rgb).astype(int))
@@ -182,7 +193,7 @@ def test_serving_and_tflite_hint_signatures_agree_with_keras(hint_generator, tmp
     # A reference photo's pixels given to the file: the network's hinted colours moved to its own.
     save(str(tmp_path / "ref.png"), photo("coffee")[::4, ::4])
     referenced = H.Hints(hints.points, hints.scribble, str(tmp_path / "ref.png"))
-    got = lite.colorize_with(lite.interpreter(str(tmp_path / "fp32.tflite")), rgb, hinting.hint_rows(referenced),
+    got = lite.colorize_with(lite.interpreter(hint_model_files["tflite"]), rgb, hinting.hint_rows(referenced),
                              hinting.reference_pixels(referenced.reference))
     want = load_colorizer(run)[0].hinted(rgb, referenced)
     assert 10 * np.log10(255.0 ** 2 / np.mean((got.astype(float) - want) ** 2)) > 40
@@ -253,7 +264,7 @@ def test_evaluate_with_hints_and_the_sweep(trained_generator, tmp_path):
 
 
 @pytest.mark.slow
-def test_client_sends_hints_to_the_hints_signature(hint_generator, tmp_path):
+def test_client_sends_hints_to_the_hints_signature(hint_model_files, tmp_path):
     """tfcolor.client --hints against TF Serving's REST contract (a stand-in server answering
     with the SavedModel): a photo with hints gets the hint colours, one without is automatic,
     one with a reference photo too gets the reference's colours (moved here), and all match
@@ -264,12 +275,9 @@ def test_client_sends_hints_to_the_hints_signature(hint_generator, tmp_path):
 
     from PIL import Image
 
-    from tfcolor.deploy import serving
     from tfcolor.deploy.colorizer import load_colorizer
 
-    path = str(tmp_path / "sm" / "1")
-    serving.export_saved_model(hint_generator, 32, path)
-    loaded = tf.saved_model.load(path)
+    loaded = tf.saved_model.load(os.path.join(hint_model_files["saved_model"], "1"))
 
     class Server(http.server.BaseHTTPRequestHandler):
         def do_POST(self):  # noqa: N802
@@ -318,7 +326,7 @@ def test_client_sends_hints_to_the_hints_signature(hint_generator, tmp_path):
     finally:
         server.shutdown()
     assert "3 of 3 photos" in result.stdout
-    colorize, _ = load_colorizer(str(tmp_path / "sm"))
+    colorize, _ = load_colorizer(hint_model_files["saved_model"])
     cat = np.asarray(Image.open(inputs / "cat.png").convert("RGB"))
     want = colorize.hinted(cat, H.hints_from_json(points))
     got = np.asarray(Image.open(tmp_path / "out" / "cat.png").convert("RGB"))
