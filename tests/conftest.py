@@ -227,9 +227,11 @@ def trained_model_files(tmp_path_factory, trained_generator):
         for variant, model in lite.converted(trained_generator, 32, lite.VARIANTS, calibration):
             (folder / f"{variant}.tflite").write_bytes(model)
 
+    from tfcolor.deploy.lite import VARIANTS
+
     folder = session_folder(tmp_path_factory, "trained_model_files", make)
     return {"run": str(folder / "run"), "saved_model": str(folder / "served"),
-            **{variant: str(folder / f"{variant}.tflite") for variant in ("fp32", "fp16", "int8")}}
+            **{variant: str(folder / f"{variant}.tflite") for variant in VARIANTS}}
 
 
 _hint_sampler = None
