@@ -106,10 +106,9 @@ def test_models_config_lists_every_exported_model(tmp_path):
 
 
 class FakeServing(http.server.BaseHTTPRequestHandler):
-    """TF Serving's REST predict contract, answered by the SavedModel in-process: ``signature``
-    for serving_default, ``loaded``'s signatures by name for the others (their rows' inputs)."""
+    """TF Serving's REST predict contract, answered in-process by the SavedModel ``loaded``, the
+    signature the request names; ``seen``: those names."""
 
-    signature = None
     loaded = None
     seen = []
 
@@ -118,13 +117,12 @@ class FakeServing(http.server.BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         name = body.get("signature_name", "serving_default")
         self.seen.append(name)
-        if name == "serving_default":
-            signature = self.signature
-            inputs = {"images_bytes": [base64.b64decode(item["b64"]) for item in body["instances"]]}
-        else:
-            signature = self.loaded.signatures[name]
-            inputs = {key: [base64.b64decode(row[key]["b64"]) if key == "images_bytes" else row[key]
-                            for row in body["instances"]] for key in body["instances"][0]}
+        signature, rows = self.loaded.signatures[name], body["instances"]
+        if "b64" in rows[0]:  # one input: the row is the image
+            inputs = {"images_bytes": [base64.b64decode(row["b64"]) for row in rows]}
+        else:  # named inputs
+            inputs = {key: [base64.b64decode(row[key]["b64"]) if key == "images_bytes" else row[key] for row in rows]
+                      for key in rows[0]}
         try:
             out = signature(**{key: tf.constant(value) for key, value in inputs.items()})["colorized_bytes"].numpy()
             reply, status = {"predictions": [{"b64": base64.b64encode(p).decode()} for p in out]}, 200
@@ -154,7 +152,7 @@ class FakeServing(http.server.BaseHTTPRequestHandler):
 
 def test_rest_client_command_saves_each_answer_and_skips_a_bad_photo(exported, tmp_path):
     _, loaded = exported
-    FakeServing.signature = loaded.signatures["serving_default"]
+    FakeServing.loaded = loaded
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FakeServing)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
@@ -207,7 +205,7 @@ def test_rest_client_propagates_hints_itself_for_a_model_without_a_hints_signatu
     from tfcolor.deploy.colorizer import read_photo
 
     _, loaded = exported
-    FakeServing.signature = loaded.signatures["serving_default"]
+    FakeServing.loaded = loaded
     FakeServing.signatures = sorted(set(loaded.signatures) - {serving_api.PROPAGATE_SIGNATURE})
     assert serving_api.HINTS_SIGNATURE not in FakeServing.signatures
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FakeServing)
@@ -236,7 +234,7 @@ def test_rest_client_propagates_hints_itself_for_a_model_without_a_hints_signatu
     got = np.asarray(Image.open(tmp_path / "out" / "a.png").convert("RGB"))
     np.testing.assert_array_equal(got, expected)
     assert got[15, 20, 0] > got[15, 20, 2] + 40 and got[60, 100, 2] > got[60, 100, 0] + 40  # the hints' hues
-    plain = FakeServing.signature(images_bytes=tf.constant([(tmp_path / "in" / "b.png").read_bytes()]))
+    plain = loaded.signatures["serving_default"](images_bytes=tf.constant([(tmp_path / "in" / "b.png").read_bytes()]))
     assert (tmp_path / "out" / "b.png").read_bytes() == plain["colorized_bytes"].numpy()[0]
 
 
@@ -256,7 +254,7 @@ def test_rest_client_sends_points_to_the_propagating_signature_and_applies_a_ref
 
     _, loaded = exported
     assert serving_api.PROPAGATE_SIGNATURE in loaded.signatures and serving_api.HINTS_SIGNATURE not in loaded.signatures
-    FakeServing.signature, FakeServing.loaded = loaded.signatures["serving_default"], loaded
+    FakeServing.loaded = loaded
     FakeServing.signatures, FakeServing.seen = sorted(loaded.signatures), []
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FakeServing)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -284,12 +282,12 @@ def test_rest_client_sends_points_to_the_propagating_signature_and_applies_a_ref
     assert _psnr(out["a"], expected) > 40
     assert out["a"][15, 20, 0] > out["a"][15, 20, 2] + 40 and out["a"][60, 100, 2] > out["a"][60, 100, 0] + 40
     rgb, _ = read_photo(str(tmp_path / "in" / "d.png"))
-    answer = FakeServing.signature(images_bytes=tf.constant([png_bytes(rgb)]))
+    answer = loaded.signatures["serving_default"](images_bytes=tf.constant([png_bytes(rgb)]))
     automatic = tf.io.decode_png(answer["colorized_bytes"][0])
     hints = hinting.load_for_photo(str(tmp_path / "hints" / "d.json"), *rgb.shape[:2])
     expected = hinting.hinted(lambda _: automatic.numpy(), hints, rgb)
     assert np.abs(out["d"].astype(int) - expected).max() <= 1
-    plain = FakeServing.signature(images_bytes=tf.constant([(tmp_path / "in" / "e.png").read_bytes()]))
+    plain = loaded.signatures["serving_default"](images_bytes=tf.constant([(tmp_path / "in" / "e.png").read_bytes()]))
     assert np.abs(out["e"].astype(int) - tf.io.decode_png(plain["colorized_bytes"][0]).numpy()).max() <= 1
 
 
@@ -319,7 +317,8 @@ def test_points_of_a_downscaled_photo_stay_where_they_were_given():
     expected = hinting.propagate(np.asarray(Image.fromarray(big).resize((80, 60), Image.BOX)), halved)
     assert _psnr(small, expected) > 27  # (the photo shrunk by TF there, by Pillow here)
     for x, y in ((60, 45), (10, 10)):
-        got, want = (H.lab_of_rgb(a[y - 1:y + 2, x - 1:x + 2])[..., 1:].reshape(-1, 2).mean(0) for a in (small, expected))
+        got, want = (H.lab_of_rgb(a[y - 1:y + 2, x - 1:x + 2])[..., 1:].reshape(-1, 2).mean(0)
+                     for a in (small, expected))
         assert np.hypot(*(got - want)) < 3, (x, y)
 
 
@@ -356,7 +355,8 @@ def test_grpc_client_command_against_an_in_process_prediction_service(exported, 
             seen.append((request.model_spec.name, request.model_spec.signature_name))
             signature = loaded.signatures[request.model_spec.signature_name]
             try:
-                outputs = signature(**{key: tf.constant(tf.make_ndarray(value)) for key, value in request.inputs.items()})
+                outputs = signature(**{key: tf.constant(tf.make_ndarray(value))
+                                       for key, value in request.inputs.items()})
             except tf.errors.InvalidArgumentError as e:
                 context.abort(grpc.StatusCode.INVALID_ARGUMENT, e.message)
             response = predict_pb2.PredictResponse()

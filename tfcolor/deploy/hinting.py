@@ -149,9 +149,13 @@ def reference_pixels(path):
     return pixels
 
 
+@functools.lru_cache(maxsize=4)
 def reference_ab(path):
-    """The a*b* of a reference photo's pixels (:func:`reference_pixels`), [N, 2]."""
-    return hint_format.lab_of_rgb(reference_pixels(path)[None])[0, :, 1:]
+    """The a*b* of a reference photo's pixels (:func:`reference_pixels`), [N, 2]; computed once
+    for all the photos and frames that name it."""
+    ab = hint_format.lab_of_rgb(reference_pixels(path)[None])[0, :, 1:]
+    ab.flags.writeable = False  # shared by the cache
+    return ab
 
 
 REFERENCE_MOST = 2.0  # a reference photo scales the colours' spread by at most this, or its inverse

@@ -209,11 +209,11 @@ def colorize_points(generator, rgb, model_size, points=None, photo_shape=None, r
     from tfcolor.core.hints import points_to_channels
 
     channels = points_to_channels(points, shape[0], shape[1], model_size)
-    out = colorize(generator, rgb, model_size, channels[None])
+    l_full = color.rgb_to_lab(rgb)[:, :, :, :1]
+    out = colorize_l(generator, l_full, model_size, channels[None])
     if reference is None:
         return out
     reference = tf.reshape(tf.cast(reference, tf.float32), [-1, 3])
-    l_full = color.rgb_to_lab(rgb)[:, :, :, :1]
     return tf.cond(tf.shape(reference)[0] > 0, lambda: like_reference(l_full, out, reference), lambda: out)
 
 

@@ -161,13 +161,18 @@ def parse_grpc_response(response):
     return list(response.outputs[OUTPUT_KEY].string_val)
 
 
+def warmup_sizes(model_size):
+    """(height, width) of the warmup images: the model's size and a 4:3 photo size."""
+    return (model_size, model_size), (3 * model_size // 2, 2 * model_size)
+
+
 def warmup_images(model_size):
-    """Two small encoded images (model size and a 4:3 photo size) that exercise every op."""
+    """Two small encoded images (:func:`warmup_sizes`) that exercise every op."""
     import numpy as np
     import tensorflow as tf
 
     images = []
-    for height, width in ((model_size, model_size), (3 * model_size // 2, 2 * model_size)):
+    for height, width in warmup_sizes(model_size):
         y, x = np.mgrid[0:height, 0:width]
         gray = ((x * 255 // max(width - 1, 1) + y * 128 // max(height - 1, 1)) % 256).astype(np.uint8)
         images.append(tf.io.encode_png(np.repeat(gray[..., None], 3, axis=-1)).numpy())
@@ -185,7 +190,7 @@ def write_warmup(saved_model_dir, model_name, model_size, hints_signature=None):
     images = warmup_images(model_size)
     requests = [grpc_request([image], model_name) for image in images]
     if hints_signature:
-        height, width = (3 * model_size // 2, 2 * model_size)  # warmup_images' second
+        height, width = warmup_sizes(model_size)[1]
         point = np.array([[width / 2, height / 2, 2, 200, 60, 40]], np.float32)
         requests.append(grpc_request(images[1:], model_name, signature=hints_signature, hint_points=[point]))
     path = os.path.join(saved_model_dir, WARMUP_FILE)
