@@ -56,7 +56,7 @@ def main():
     env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2")
     size = (rundir.read_config(shipped.model_dir()) or {}).get(rundir.RENDER_SIZE, 0) or 96
     start = time.perf_counter()
-    cached = os.path.exists(os.path.join(quick.cache_dir(), f"network-{quick.model_key(shipped.model_dir())}.tflite"))
+    cached = os.path.exists(quick.network_path(shipped.model_dir()))
     quick.network_file(shipped.model_dir())
     log(f"network conversion: {'already cached' if cached else f'{time.perf_counter() - start:.1f} s (once)'}")
     if args.hints:

@@ -211,11 +211,15 @@ def python_shim(folder):
     """Writes ``folder/python``, an executable that runs its arguments as ``python ARGS`` forked
     from this process's server (for shell scripts: ``PYTHON=...``); returns its path and the
     environment variable it needs."""
+    return _write_shim(folder), {SOCKET_VARIABLE: _server_socket()}
+
+
+def _write_shim(folder):
     path = os.path.join(str(folder), "python")
     with open(path, "w") as f:
         f.write(f"#!/bin/sh\nexec {sys.executable} {os.path.abspath(__file__)} \"$@\"\n")
     os.chmod(path, 0o755)
-    return path, {SOCKET_VARIABLE: _server_socket()}
+    return path
 
 
 def _shim_main():
@@ -241,25 +245,43 @@ def _shim_main():
 def serve(path):
     """The server: imports PRELOAD, then forks a child per connection on the Unix socket
     ``path`` (the request: argv, env, cwd, setsid and three file descriptors), answers
-    ``{"pid"}`` at once and ``{"returncode"}`` when the child ends; exits when stdin closes (its
-    pytest process ended)."""
+    ``{"pid"}`` at once and ``{"returncode"}`` when the child ends; kills a child whose caller
+    went away (its connection closed first, as when a shim is killed); exits when stdin closes
+    (its pytest process ended).
+
+    In a child, ``sys.executable`` is a shim of this server: the Python processes a command
+    starts that way (Apache Beam's worker processes: ``sys.executable -m
+    apache_beam.runners.worker.sdk_worker_main``) fork from here too instead of importing
+    TensorFlow again (110 s of the suite's CPU). multiprocessing's spawned workers, which need
+    inherited pipes, keep the real interpreter."""
     import importlib
     import select
 
     for name in PRELOAD:
         importlib.import_module(name)
     environ = dict(os.environ)
+    shim = _write_shim(os.path.dirname(path))
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)
     listener.listen(16)
     print("ready", flush=True)
     children = {}  # pid -> the connection waiting for its exit
+    sessions = set()  # the children that lead a session (and a process group) of their own
     while True:
-        readable, _, _ = select.select([listener, sys.stdin], [], [], 0.01)
+        waiting = {connection: pid for pid, connection in children.items() if connection is not None}
+        readable, _, _ = select.select([listener, sys.stdin, *waiting], [], [], 0.01)
         if sys.stdin in readable and not sys.stdin.readline():
             for pid in children:
                 os.kill(pid, 9)
             return
+        for connection in set(readable) & set(waiting):  # the caller sends nothing more: it went away
+            pid = waiting[connection]
+            connection.close()
+            children[pid] = None
+            try:
+                os.killpg(pid, 9) if pid in sessions else os.kill(pid, 9)
+            except ProcessLookupError:
+                pass
         if listener in readable:
             connection, _ = listener.accept()
             message, fds = _receive(connection, max_fds=3)
@@ -275,18 +297,22 @@ def serve(path):
                 if pid == 0:
                     listener.close()
                     for other in children.values():
-                        other.close()
+                        if other is not None:
+                            other.close()
                     connection.close()
-                    _become(message, fds)  # returns only through SystemExit or an exception
+                    _become(message, fds, shim, path)  # returns only through SystemExit or an exception
                 for fd in fds:
                     os.close(fd)
                 _send(connection, {"pid": pid}, [])
                 children[pid] = connection
+                if message["setsid"]:
+                    sessions.add(pid)
         while children:
             pid, status = os.waitpid(-1, os.WNOHANG)
             if pid == 0:
                 break
             connection = children.pop(pid, None)
+            sessions.discard(pid)
             if connection is not None:
                 try:
                     _send(connection, {"returncode": os.waitstatus_to_exitcode(status)}, [])
@@ -295,13 +321,17 @@ def serve(path):
                 connection.close()
 
 
-def _become(message, fds):
+def _become(message, fds, shim, socket_path):
+    import multiprocessing
     import runpy
 
     if message["setsid"]:
         os.setsid()
     os.environ.clear()
     os.environ.update(message["env"])
+    os.environ[SOCKET_VARIABLE] = socket_path
+    multiprocessing.set_executable(sys.executable)  # spawned workers need the real interpreter
+    sys.executable = shim  # (sys._base_executable stays the real one)
     os.chdir(message["cwd"])
     for target, fd in enumerate(fds):
         os.dup2(fd, target)
@@ -315,6 +345,13 @@ def _become(message, fds):
         sys.path[1:1] = [p for p in paths if p not in sys.path]
         sys.argv = [argv[1], *argv[2:]]  # runpy puts the module's file name in argv[0]
         runpy.run_module(argv[1], run_name="__main__", alter_sys=True)
+    elif argv[0] == "-c":
+        sys.path[0] = ""  # as python -c puts the working directory first
+        sys.path[1:1] = [p for p in paths if p not in sys.path]
+        sys.argv = ["-c", *argv[2:]]
+        import __main__
+
+        exec(compile(argv[1], "<string>", "exec"), vars(__main__))
     else:
         script = os.path.abspath(argv[0])
         sys.path[0] = os.path.dirname(script)  # as python SCRIPT does

@@ -94,3 +94,37 @@ def test_forked_commands_run_concurrently_and_die_by_sigkill(tmp_path):
     assert slow.wait(timeout=30) == -9
     with pytest.raises(subprocess.TimeoutExpired):
         launcher.run([str(script), "60"], env, timeout=1)
+
+
+
+
+NESTED_SCRIPT = """
+import os, subprocess, sys, time
+code = "import os, sys, time; print(os.getppid(), 'tensorflow' in sys.modules, os.getpid(), flush=True); time.sleep(60)"
+# As Apache Beam starts its worker processes: sys.executable -m ..., through a shell.
+quick = code.replace("60", "0")
+shell = subprocess.run(f'{sys.executable} -c "{quick}"', shell=True, capture_output=True, text=True)
+child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+parent, preloaded, pid = child.stdout.readline().split()
+child.kill()  # the process the command started: the one forked for it dies with it
+child.wait()
+deadline = time.monotonic() + 30
+while os.path.exists(f"/proc/{pid}") and time.monotonic() < deadline:
+    time.sleep(0.01)
+print(shell.stdout.split()[:2], parent, preloaded, "alive" if os.path.exists(f"/proc/{pid}") else "gone")
+"""
+
+
+def test_a_forked_commands_own_python_processes_fork_too_and_die_with_their_starter(tmp_path):
+    """sys.executable in a forked command is the server's shim: the Python processes the command
+    starts (Beam's worker processes, through a shell) fork from the server, TensorFlow imported;
+    killing the process the command started kills the forked one."""
+    script = tmp_path / "nested.py"
+    script.write_text(NESTED_SCRIPT)
+    result = launcher.run([str(script)], launcher.command_env(), timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    *through_shell, parent, preloaded, state = result.stdout.split()
+    if launcher._forkable(launcher.command_env()):
+        server = str(launcher._server.pid)
+        assert through_shell == [f"['{server}',", "'True']"] and (parent, preloaded) == (server, "True")
+    assert state == "gone"

@@ -7,6 +7,7 @@ except under CI (CI=true), where a missing browser fails the run."""
 
 import base64
 import io
+import json
 import os
 import shutil
 
@@ -148,8 +149,9 @@ def site(tmp_path_factory):
     from tfcolor.deploy.serving import load_generator
 
     directory = str(tmp_path_factory.mktemp("site"))
-    generator, size = load_generator(shipped.default_model())
-    web.write_site(generator, size, directory, shipped.NAME)
+    model_dir = shipped.default_model()
+    generator, size = load_generator(model_dir)
+    web.write_site(generator, size, directory, shipped.NAME, network=web.cached_network(model_dir, generator, size))
     return directory
 
 
@@ -552,3 +554,35 @@ def test_export_web_command_writes_the_site(tmp_path):
     refused = run_module("tfcolor.export", f"--generator={tmp_path / 'g.keras'}", f"--web={tmp_path / 'x'}",
                          "--tflite=fp32", check=False)
     assert refused.returncode != 0 and "--web writes the web page alone" in refused.stderr
+
+
+@pytest.mark.slow
+def test_export_web_of_a_run_folder_converts_its_network_once(tmp_path, trained_model_files):
+    """`export --model_dir=RUN --web=DIR` takes the network from the quick path's cache (the
+    file `colorize` runs), converting it on a machine's first use only; a changed render size is
+    converted in place and leaves the cache alone."""
+    from tests import launcher
+    from tfcolor.deploy import litert, quick
+    from tfcolor.deploy.serving import load_generator
+
+    if not os.path.isdir(os.path.join(web.WEB, "node_modules")) and not shutil.which("npm"):
+        _missing("no npm to install the LiteRT.js runtime (web/package-lock.json): install Node.js")
+    run = trained_model_files["run"]
+    env = launcher.command_env(TFCOLOR_CACHE=str(tmp_path / "cache"))
+    for attempt, site in enumerate(("a", "b")):
+        result = launcher.run(["-m", "tfcolor.export", f"--model_dir={run}", f"--web={tmp_path / site}"], env)
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert ("first use of" in result.stdout) == (attempt == 0), result.stdout
+    cached = sorted(os.listdir(tmp_path / "cache"))
+    assert cached == [f"network-{quick.model_key(run)}.tflite"]  # fp32: the trained generator's weights
+    network = (tmp_path / "cache" / cached[0]).read_bytes()
+    assert (tmp_path / "a" / web.MODEL).read_bytes() == network == (tmp_path / "b" / web.MODEL).read_bytes()
+    generator, size = load_generator(run)
+    l = np.random.default_rng(0).uniform(-1, 1, [1, size, size, 1]).astype(np.float32)
+    got = litert.interpreter(str(tmp_path / "cache" / cached[0])).get_signature_runner("generator")(l=l)["ab"]
+    np.testing.assert_allclose(got, generator(l, training=False).numpy(), atol=1e-4)
+    result = launcher.run(["-m", "tfcolor.export", f"--model_dir={run}", f"--web={tmp_path / 'c'}",
+                           f"--render_size={2 * size}"], env)
+    assert result.returncode == 0 and "first use of" not in result.stdout, result.stderr[-2000:]
+    assert sorted(os.listdir(tmp_path / "cache")) == cached
+    assert json.loads((tmp_path / "c" / web.CONFIG).read_text())["size"] == 2 * size

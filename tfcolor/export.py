@@ -106,9 +106,14 @@ def main(argv):
         from tfcolor.deploy import web
 
         try:
-            web.write_site(generator, size, FLAGS.web, FLAGS.name)
-        except FileNotFoundError as e:  # no LiteRT.js runtime and no npm to install it
+            web.node_modules()  # before converting anything: no runtime and no npm is a one-line error
+        except FileNotFoundError as e:
             raise app.UsageError(str(e)) from e
+        # A run folder's own network (no size or gain changed here) comes from the quick path's
+        # cache: converted once per machine.
+        plain = FLAGS.model_dir and not (FLAGS.image_size or FLAGS.render_size or FLAGS.chroma_gain)
+        network = web.cached_network(FLAGS.model_dir, generator, size) if plain else None
+        web.write_site(generator, size, FLAGS.web, FLAGS.name, network=network)
         return
     root = os.path.join(FLAGS.output_root, FLAGS.name)
     version = FLAGS.version or next_version(root)

@@ -37,10 +37,17 @@ def model_key(model_dir):
     return digest.hexdigest()[:20]
 
 
-def network_file(model_dir, log=None):
-    """The cached .tflite network (fp32, at the model's render size) of a run folder; converted
-    with TensorFlow the first time."""
-    path = os.path.join(cache_dir(), f"network-{model_key(model_dir)}.tflite")
+def network_path(model_dir, variant="fp32"):
+    """Where the cache keeps a run folder's network of ``variant`` (fp32 or fp16)."""
+    return os.path.join(cache_dir(), f"network-{model_key(model_dir)}{'' if variant == 'fp32' else '-' + variant}.tflite")
+
+
+def network_file(model_dir, log=None, variant="fp32", loaded=None):
+    """The cached .tflite network (``variant``: fp32, or fp16 for the web page of a model stored
+    in float16; at the model's render size and colour strength) of a run folder; converted with
+    TensorFlow the first time (from ``loaded``, ``serving.load_generator(model_dir)``'s result,
+    when the caller has it)."""
+    path = network_path(model_dir, variant)
     if os.path.exists(path):
         return path
     os.makedirs(cache_dir(), exist_ok=True)  # (an OSError here, before converting: no cache to keep it in)
@@ -50,8 +57,8 @@ def network_file(model_dir, log=None):
     from tfcolor.deploy import lite
     from tfcolor.deploy.serving import load_generator
 
-    generator, size = load_generator(model_dir)
-    fs.write_bytes_atomic(path, lite.convert_network(generator, size, "fp32"))
+    generator, size = loaded or load_generator(model_dir)
+    fs.write_bytes_atomic(path, lite.convert_network(generator, size, variant))
     return path
 
 

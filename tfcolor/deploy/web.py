@@ -51,13 +51,33 @@ def node_modules(web=WEB, log=print):
     return modules
 
 
-def write_site(generator, model_size, directory, name, web=WEB, log=print):
-    """Writes the static site into ``directory``; returns {file: bytes} of what it wrote.
-
-    The network goes as fp32, or as fp16 (half the download) when its weights are float16
-    values already (a generator stored with float16 weights, such as the shipped one)."""
-    from tfcolor.deploy import hinting, lite
+def network_variant(generator):
+    """The page's network: fp32, or fp16 (half the download) when its weights are float16 values
+    already (a generator stored with float16 weights, such as the shipped one)."""
     from tfcolor.models import storage
+
+    return "fp16" if storage.holds_half(generator) else "fp32"
+
+
+def cached_network(model_dir, generator, model_size, log=print):
+    """The page's network of a run folder as loaded by ``serving.load_generator(model_dir)``
+    (``generator``, ``model_size``), kept in tfcolor.deploy.quick's cache: converted once per
+    machine. None when the cache folder cannot be written (then write_site converts it)."""
+    from tfcolor.deploy import quick
+
+    try:
+        with open(quick.network_file(model_dir, log, network_variant(generator), (generator, model_size)), "rb") as f:
+            return f.read()
+    except OSError as e:
+        log(f"not cached ({e}); converting the network")
+        return None
+
+
+def write_site(generator, model_size, directory, name, web=WEB, log=print, network=None):
+    """Writes the static site into ``directory``; returns {file: bytes} of what it wrote.
+    ``network``: the .tflite bytes of ``lite.convert_network(generator, model_size,
+    network_variant(generator))`` when converted already (tfcolor.deploy.quick's cache)."""
+    from tfcolor.deploy import hinting, lite
     from tfcolor.models.hint_inputs import takes_hints
 
     modules = node_modules(web, log=log)
@@ -67,9 +87,9 @@ def write_site(generator, model_size, directory, name, web=WEB, log=print):
     for src, dst in RUNTIME_FILES:
         os.makedirs(os.path.dirname(os.path.join(directory, dst)), exist_ok=True)
         shutil.copy(os.path.join(modules, src), os.path.join(directory, dst))
-    variant = "fp16" if storage.holds_half(generator) else "fp32"
+    variant = network_variant(generator)
     with open(os.path.join(directory, MODEL), "wb") as f:
-        f.write(lite.convert_network(generator, model_size, variant))
+        f.write(network or lite.convert_network(generator, model_size, variant))
     with open(os.path.join(directory, CONFIG), "w") as f:
         json.dump({"name": name, "size": int(model_size), "model": MODEL, "runtime": RUNTIME,
                    "hints": takes_hints(generator), "color": color.constants(),
