@@ -21,7 +21,7 @@ quickstart: $(STAMP)
 # (commands fork from a process that imported TensorFlow once: tests/launcher.py).
 test: $(STAMP)
 	$(VENV)/bin/lint-imports
-	$(PY) -m pytest -q -n 2 --dist loadscope
+	$(PY) -m pytest -q -n 2 --dist loadscope --no-loadscope-reorder
 
 bench: $(STAMP)
 	$(PY) -m bench.bench_color
