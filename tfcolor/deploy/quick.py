@@ -39,7 +39,8 @@ def model_key(model_dir):
 
 def network_path(model_dir, variant="fp32"):
     """Where the cache keeps a run folder's network of ``variant`` (fp32 or fp16)."""
-    return os.path.join(cache_dir(), f"network-{model_key(model_dir)}{'' if variant == 'fp32' else '-' + variant}.tflite")
+    suffix = "" if variant == "fp32" else f"-{variant}"  # (fp32: the name of the files cached before)
+    return os.path.join(cache_dir(), f"network-{model_key(model_dir)}{suffix}.tflite")
 
 
 def network_file(model_dir, log=None, variant="fp32", loaded=None):
