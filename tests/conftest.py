@@ -153,20 +153,19 @@ def _session_lock(tmp_path_factory, name):
 
 def shared_by_workers(tmp_path_factory, name, build):
     """``build()``'s Keras model, built once per test session: by the first pytest-xdist worker
-    that asks, the others load what it saved in the session's shared temporary folder (a lock
-    makes them wait for it). Without workers, built here."""
-    shared, lock = _session_lock(tmp_path_factory, name)
-    if shared is None:
-        return build()
+    that asks, the others load what it saved (:func:`session_folder`)."""
+    built = []
+
+    def make(folder):
+        built.append(build())
+        built[0].save(folder / "model.keras")
+
+    folder = session_folder(tmp_path_factory, name, make)
+    if built:
+        return built[0]
     from tfcolor.models import load_generator_file
 
-    path = shared / f"{name}.keras"
-    with lock:
-        if path.exists():
-            return load_generator_file(str(path))
-        model = build()
-        model.save(path)
-        return model
+    return load_generator_file(str(folder / "model.keras"))
 
 
 def session_folder(tmp_path_factory, name, make):

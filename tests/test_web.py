@@ -25,6 +25,12 @@ def _missing(message):
     pytest.skip(message)
 
 
+def _need_runtime():
+    """The LiteRT.js runtime installed, or npm to install it (web.node_modules)."""
+    if not os.path.isdir(os.path.join(web.WEB, "node_modules")) and not shutil.which("npm"):
+        _missing("no npm to install the LiteRT.js runtime (web/package-lock.json): install Node.js")
+
+
 @pytest.fixture(scope="module")
 def browser():
     try:
@@ -166,8 +172,7 @@ def test_write_site_holds_the_page_the_runtime_and_the_network(tmp_path):
     from tfcolor.core import color
     from tfcolor.deploy import lite
 
-    if not os.path.isdir(os.path.join(web.WEB, "node_modules")) and not shutil.which("npm"):
-        _missing("no npm to install the LiteRT.js runtime (web/package-lock.json): install Node.js")
+    _need_runtime()
     keras.utils.set_random_seed(0)
     generator = models.build_generator("unet", image_size=32, base_filters=8)
     sizes = web.write_site(generator, 32, str(tmp_path), "tiny", log=lambda message: None)
@@ -536,8 +541,7 @@ def test_export_web_command_writes_the_site(tmp_path):
 
     from tfcolor import models
 
-    if not os.path.isdir(os.path.join(web.WEB, "node_modules")) and not shutil.which("npm"):
-        _missing("no npm to install the LiteRT.js runtime (web/package-lock.json): install Node.js")
+    _need_runtime()
     keras.utils.set_random_seed(0)
     models.build_generator("unet", image_size=32, base_filters=8).save(tmp_path / "g.keras")
     result = run_module("tfcolor.export", f"--generator={tmp_path / 'g.keras'}", f"--web={tmp_path / 'site'}",
@@ -565,8 +569,7 @@ def test_export_web_of_a_run_folder_converts_its_network_once(tmp_path, trained_
     from tfcolor.deploy import litert, quick
     from tfcolor.deploy.serving import load_generator
 
-    if not os.path.isdir(os.path.join(web.WEB, "node_modules")) and not shutil.which("npm"):
-        _missing("no npm to install the LiteRT.js runtime (web/package-lock.json): install Node.js")
+    _need_runtime()
     run = trained_model_files["run"]
     env = launcher.command_env(TFCOLOR_CACHE=str(tmp_path / "cache"))
     for attempt, site in enumerate(("a", "b")):
