@@ -116,8 +116,9 @@ README_COMMANDS = {
     "python -m data_prep.folder --images=~/Pictures --output_dir=data/mine --image_size=256 --store_size=286": RUN,
     "python -m data_prep.folder ...": "the command above, shortened in the text",
     "python -m tfcolor.train --flagfile=experiments/pix2pix.flags --train=data/mine --model_dir=runs/p2p":
+        # Narrower too: the paper's U-Net (54M weights) wrote 863 MB of checkpoints for two steps.
         ("--epochs=1", "--decay_epochs=1", "--steps_per_epoch=2", "--batch_size=2", "--log_every=1",
-         "--checkpoint_every=2", "--val_images=0"),
+         "--checkpoint_every=2", "--val_images=0", "--g_filters=8", "--g_max_filters=64", "--d_filters=8"),
     "python -m tfcolor.colorize old_photo.jpg scans/": RUN,
     "python -m tfcolor.colorize --model=runs/quickstart/model --input=photos/ --output_dir=colorized "
     "--side_by_side": RUN,
@@ -218,6 +219,9 @@ def test_the_readme_commands_do_what_the_readme_says(tmp_path):
     assert summary["steps"] == 6 and (quick / "model" / "generator.keras").exists()
     assert json.loads((work / "data" / "mine" / "manifest.json").read_text())["splits"]["train"]["records"] > 0
     assert (work / "runs" / "p2p" / "generator.keras").exists()
+    p2p = strict(work / "runs" / "p2p" / "config.json")  # the flagfile's setup, narrower
+    assert (p2p["data"]["image_size"], p2p["model"]["generator"], p2p["model"]["discriminator"],
+            p2p["model"]["d_layers"], p2p["objective"]["gan"]) == (256, "unet", "patchgan", 3, "pix2pix")
     assert Image.open(work / "colorized" / "old_photo.png").size == (171, 171)
     assert Image.open(work / "colorized" / "box" / "scan1.png").size == (150, 100)
     assert Image.open(work / "colorized" / "cat.png").size == (226, 150)
