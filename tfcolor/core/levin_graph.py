@@ -36,11 +36,21 @@ def affinity_weights(gray):
     return weights / tf.maximum(tf.reduce_sum(weights, 0, keepdims=True), 1e-30)
 
 
-def _tridiagonal(left, centre, right):
-    """n x n: ``centre`` on the diagonal, ``left[x]`` at (x, x-1), ``right[x]`` at (x, x+1)."""
-    below = tf.pad(tf.linalg.diag(left[1:]), [[1, 0], [0, 1]])
-    above = tf.pad(tf.linalg.diag(right[:-1]), [[0, 1], [1, 0]])
-    return tf.linalg.diag(centre) + below + above
+def _tridiagonal(bands, left, centre, right):
+    """n x n: ``centre`` on the diagonal, ``left[x]`` at (x, x-1), ``right[x]`` at (x, x+1)
+    (``left[0]`` and ``right[-1]`` unused); the vectors are columns ``[n, 1]``, ``bands`` the
+    masks of the three diagonals (:func:`_bands`). Products with 0 and 1 and sums with 0: the
+    matrix of diagonals and pads, exactly, in 5 ops where those took 27 (a slice or a diagonal
+    in a graph is an op and 3-4 constants: tracing and converting the solve's loop body)."""
+    below, diagonal, above = bands
+    return centre * diagonal + left * below + right * above
+
+
+def _bands(n):
+    """The masks ``[n, n]`` of the sub-, main and super-diagonal (n a tensor)."""
+    index = tf.range(n)
+    offset = tf.expand_dims(index, 0) - tf.expand_dims(index, 1)  # column - row (x[None]: no TFLite op here)
+    return [tf.cast(tf.equal(offset, k), tf.float32) for k in (-1, 0, 1)]
 
 
 BLOCK = 16  # pivots per elimination step: a rank-16 update is one matrix product
@@ -48,13 +58,20 @@ ROWS = 4  # pixel rows per step of the elimination's loop
 
 
 def _inverse(d):
-    """The inverse of a small ``[P, P]`` matrix (P static), Gauss-Jordan steps unrolled."""
+    """The inverse of a small ``[P, P]`` matrix (P static), Gauss-Jordan steps unrolled. Rows
+    and columns are picked and spread by products with one-hot vectors (exact): no slice, whose
+    begin, end and strides are constants of the graph, and 7 ops a pivot where slicing took 27."""
     size = d.shape[0]
-    m = tf.concat([d, tf.eye(size)], 1)
+    eye = tf.constant(np.eye(size, dtype=np.float32))  # (one constant: tf.eye is several ops)
+    m = tf.concat([d, eye], 1)
+    rows = tf.split(eye, size, axis=0)  # [1, P]: picks row k of m
+    units = tf.split(eye, size, axis=1)  # [P, 1]: the unit column k
+    columns = tf.split(tf.constant(np.eye(2 * size, size, dtype=np.float32)), size, axis=1)  # [2P, 1]: column k of m
     for k in range(size):
-        row = m[k] / m[k, k]
-        column = m[:, k] - tf.one_hot(k, size)  # row k becomes ``row`` itself
-        m = m - column[:, None] * row[None, :]
+        row = tf.matmul(rows[k], m)
+        row = row / tf.matmul(row, columns[k])
+        column = tf.matmul(m, columns[k]) - units[k]  # row k becomes ``row`` itself
+        m = m - tf.matmul(column, row)
     return m[:, size:]
 
 
@@ -89,11 +106,14 @@ def _solve_by_rows(weights, diagonal, rhs):
     diagonal = tf.pad(diagonal, [[0, padded_height - height], [0, width - unpadded]], constant_values=1.0)
     rhs = tf.pad(rhs, [[0, padded_height - height], [0, width - unpadded], [0, 0]])
 
+    bands = _bands(width)
+    weights, diagonal = tf.expand_dims(weights, -1), tf.expand_dims(diagonal, -1)  # a row's vectors: [W, 1]
+
     def eliminate(y, carry, offset):
-        w = weights[:, y]
-        previous = _tridiagonal(w[_INDEX[-1, -1]], w[_INDEX[-1, 0]], w[_INDEX[-1, 1]])  # zero on row 0
-        block = _tridiagonal(-w[_INDEX[0, -1]], diagonal[y], -w[_INDEX[0, 1]]) + previous @ carry
-        following = _tridiagonal(-w[_INDEX[1, -1]], -w[_INDEX[1, 0]], -w[_INDEX[1, 1]])  # zero on the last
+        w = tf.unstack(weights[:, y])
+        previous = _tridiagonal(bands, w[_INDEX[-1, -1]], w[_INDEX[-1, 0]], w[_INDEX[-1, 1]])  # zero on row 0
+        block = _tridiagonal(bands, -w[_INDEX[0, -1]], diagonal[y], -w[_INDEX[0, 1]]) + previous @ carry
+        following = _tridiagonal(bands, -w[_INDEX[1, -1]], -w[_INDEX[1, 0]], -w[_INDEX[1, 1]])  # zero on the last
         solved = _gauss_jordan(tf.concat([block, following, rhs[y] + previous @ offset], 1), width)
         return solved[:, :width], tf.reshape(solved[:, width:], [width, channels])
 
