@@ -189,7 +189,8 @@ def _converted(generator, model_size, variants, calibration_photos, rewrite_tran
     module = mobile_module(generator, model_size, rewrite_transposed, signatures)
     with tempfile.TemporaryDirectory() as tmp:
         # Through a SavedModel: from_concrete_functions gave all-NaN outputs in LiteRT.js.
-        tf.saved_model.save(module, tmp, signatures={key: getattr(module, key) for key in signatures})
+        tf.saved_model.save(module, tmp, signatures={key: getattr(module, key) for key in signatures},
+                            options=tf.saved_model.SaveOptions(experimental_custom_gradients=False))  # (no training)
 
         def convert_float(fp16=False):
             converter = tf.lite.TFLiteConverter.from_saved_model(tmp, signature_keys=list(signatures))

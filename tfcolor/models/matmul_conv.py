@@ -64,12 +64,6 @@ def _image_to_taps(image, kernel, stride, before, count):
     return forward(image)
 
 
-def _phases(kernel, stride):
-    """For each output phase r: the (q, tap) pairs with tap = stride * q + r < kernel."""
-    return [[(q, stride * q + r) for q in range(-(-kernel // stride)) if stride * q + r < kernel]
-            for r in range(stride)]
-
-
 def _taps_to_image(taps, stride, before, size):
     """Overlap-add: [B, h, w, ky, kx, C] -> [B, H, W, C], tap (a, b) of window (i, j) added at
     (stride * i + a - before); the adjoint of :func:`_image_to_taps`."""
@@ -80,18 +74,17 @@ def _taps_to_image(taps, stride, before, size):
     def forward(y):
         batch = tf.shape(y)[0]
         qy, qx = -(-ky // sy), -(-kx // sx)
-        # Full position s*t + r (t < h + q - 1) sums y[t - q', tap s*q' + r] over q'.
-        y_pad = tf.pad(y, [[0, 0], [qy - 1, qy - 1], [qx - 1, qx - 1], [0, 0], [0, 0], [0, 0]])
+        # Tap s*q + r as (q, r), the taps padded with zeros to qy*sy x qx*sx; full position
+        # s*t + r (t < h + q - 1) sums y[t - q', tap (q', r)] over q': one shifted slice per
+        # (q'y, q'x) holds every output phase r (a slice per tap and phase was 4x the graph's
+        # ops to trace, and the same sums in the same order).
+        y = tf.pad(y, [[0, 0], [qy - 1, qy - 1], [qx - 1, qx - 1], [0, qy * sy - ky], [0, qx * sx - kx], [0, 0]])
         th, tw = h + qy - 1, w + qx - 1
-        rows = []
-        for phase_y in _phases(ky, sy):
-            cols = []
-            for phase_x in _phases(kx, sx):
-                terms = [y_pad[:, qy - 1 - dy:qy - 1 - dy + th, qx - 1 - dx:qx - 1 - dx + tw, ty, tx]
-                         for dy, ty in phase_y for dx, tx in phase_x]
-                cols.append(tf.add_n(terms) if terms else tf.zeros([batch, th, tw, channels], y.dtype))
-            rows.append(tf.stack(cols, axis=3))  # [B, th, tw, sx, C]
-        full = tf.reshape(tf.stack(rows, axis=2), [batch, th * sy, tw * sx, channels])
+        y = tf.reshape(y, [batch, th + qy - 1, tw + qx - 1, qy, sy, qx, sx, channels])
+        terms = [y[:, qy - 1 - dy:qy - 1 - dy + th, qx - 1 - dx:qx - 1 - dx + tw, dy, :, dx]
+                 for dy in range(qy) for dx in range(qx)]  # [B, th, tw, sy, sx, C] each
+        full = tf.add_n(terms) if len(terms) > 1 else terms[0]
+        full = tf.reshape(tf.transpose(full, [0, 1, 3, 2, 4, 5]), [batch, th * sy, tw * sx, channels])
         full = tf.pad(full, [[0, 0], [0, max(top + height - th * sy, 0)], [0, max(left + width - tw * sx, 0)],
                              [0, 0]])
         return full[:, top:top + height, left:left + width], lambda d: _image_to_taps(
