@@ -26,25 +26,26 @@ def build_module(generator, model_size, max_pixels=40_000_000, oversize="refuse"
     from tfcolor.deploy import inference
 
     module = tf.Module()
-    module.generator = generator
+    module.generator = generator  # (its variables, tracked)
+    network = inference.TracedOnce(generator, model_size)
 
     # autograph=False: no Python control flow on tensors here (tf.map_fn, tf.cond), and the
     # export then skips converting the code of every function these call.
     @tf.function(autograph=False, input_signature=[tf.TensorSpec([None], tf.string, name=serving_api.INPUT_KEY)])
     def serve_encoded(images_bytes):
         colorized = tf.map_fn(
-            lambda data: inference.colorize_encoded(generator, data, model_size, max_pixels, oversize),
+            lambda data: inference.colorize_encoded(network, data, model_size, max_pixels, oversize),
             images_bytes, fn_output_signature=tf.string)
         return {serving_api.OUTPUT_KEY: colorized}
 
     @tf.function(autograph=False, input_signature=[tf.TensorSpec([None, None, None, None], tf.uint8, name="images")])
     def colorize_uint8(images):
-        rgb = inference.colorize(generator, inference.to_float_rgb(images), model_size)
+        rgb = inference.colorize(network, inference.to_float_rgb(images), model_size)
         return {"rgb": inference.to_uint8(rgb)}
 
     @tf.function(autograph=False, input_signature=[tf.TensorSpec([None, None, None, None], tf.float32, name="images")])
     def colorize_float(images):
-        return {"rgb": inference.colorize(generator, inference.to_float_rgb(images), model_size)}
+        return {"rgb": inference.colorize(network, inference.to_float_rgb(images), model_size)}
 
     # The hints: a hint generator's network reads them; any other model's graph propagates them
     # (Levin et al. 2004, tfcolor.core.levin_graph), under the signature name of its engine.
@@ -53,7 +54,7 @@ def build_module(generator, model_size, max_pixels=40_000_000, oversize="refuse"
         tf.TensorSpec([None, None, 6], tf.float32, name=serving_api.HINTS_KEY)])
     def serve_hints(images_bytes, hint_points):
         colorized = tf.map_fn(
-            lambda args: inference.colorize_encoded(generator, args[0], model_size, max_pixels, oversize, args[1]),
+            lambda args: inference.colorize_encoded(network, args[0], model_size, max_pixels, oversize, args[1]),
             (images_bytes, hint_points), fn_output_signature=tf.string)
         return {serving_api.OUTPUT_KEY: colorized}
 
