@@ -57,24 +57,25 @@ def mobile_module(generator, model_size, rewrite_transposed=True, signatures=Non
     module.weights = [weight.value for weight in net.weights]
     module.net_name = net.name
     module.channels = net.input_shape[-1]  # 1, or L and the hint channels
+    traced = inference.TracedOnce(net, model_size)  # the network traced once for every signature
 
     # autograph=False: the functions hold no Python control flow on tensors, and converting
     # their code (inference, colour, the layers) took 2 of the 38 s of a three-variant export.
     @tf.function(autograph=False, input_signature=[tf.TensorSpec([1, None, None, 3], tf.uint8, name="image")])
     def colorize(image):
-        rgb = inference.colorize(net, inference.to_float_rgb(image), model_size)
+        rgb = inference.colorize(traced, inference.to_float_rgb(image), model_size)
         return {"rgb": inference.to_uint8(rgb)}
 
     @tf.function(autograph=False, input_signature=[
         tf.TensorSpec([1, model_size, model_size, module.channels], tf.float32, name="l")])
     def bare(l):
-        return {"ab": net(l, training=False)}
+        return {"ab": traced(l)}
 
     @tf.function(autograph=False, input_signature=[tf.TensorSpec([1, None, None, 3], tf.uint8, name="image"),
                                                    tf.TensorSpec([None, 6], tf.float32, name="hints"),
                                                    tf.TensorSpec([None, 3], tf.uint8, name="reference")])
     def colorize_hints(image, hints, reference):
-        rgb = inference.colorize_points(net, inference.to_float_rgb(image), model_size, hints, reference=reference)
+        rgb = inference.colorize_points(traced, inference.to_float_rgb(image), model_size, hints, reference=reference)
         return {"rgb": inference.to_uint8(rgb)}
 
     functions = {"colorize": colorize, "generator": bare, "colorize_hints": colorize_hints}
