@@ -44,8 +44,9 @@ def colorize_l(generator, l_full, model_size, hint_channels=None):
 
 class TracedOnce:
     """A generator behind one ``tf.function`` of fixed input signature ``[None, S, S, C]``:
-    every exported function that calls it (the SavedModel's four signatures) calls one traced
-    graph, where each traced the whole network again (a quarter of an export's time)."""
+    every exported function that calls it (a SavedModel's four signatures, a TFLite file's
+    three) calls one traced graph, where each traced the whole network again (a quarter of a
+    SavedModel export's time)."""
 
     def __init__(self, generator, model_size):
         self.input_shape = generator.input_shape  # (takes_hints reads it)
