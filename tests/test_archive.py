@@ -130,7 +130,9 @@ def test_a_photos_colours_do_not_depend_on_the_photos_batched_with_it(trained_ge
 
 
 @pytest.mark.slow
-def test_paths_on_other_filesystems(models, tmp_path):
+def test_paths_on_other_filesystems(models, tmp_path, monkeypatch):
+    import tempfile
+
     from tests import remote_fs  # registers localtest://
     from tfcolor.deploy import archive
 
@@ -145,9 +147,12 @@ def test_paths_on_other_filesystems(models, tmp_path):
     jobs = [(i, path, name, out + "/" + name.rsplit(".", 1)[0] + ".png") for i, (path, name) in enumerate(found[:2])]
     assert archive.pending(jobs, out, False) == jobs
     remote_model = remote_fs.PREFIX + models["tflite"]
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))  # where the model is fetched to
     counters, skips = archive.colorize_archive(jobs, out, remote_model, beam_options="--direct_num_workers=1",
                                                log=lambda m: None)
     assert counters["photos"] == 2 and not skips
+    assert not list((tmp_path / "tmp").iterdir()), "the fetched model was left in the temporary folder"
     assert archive.pending(jobs, out, False) == []
     colorize, _ = colorizer.load_colorizer(models["tflite"])
     rgb, alpha = colorizer.read_photo(found[0][0][len(remote_fs.PREFIX):])

@@ -24,6 +24,7 @@ import dataclasses
 import json
 import logging
 import os
+import shutil
 import tempfile
 import uuid
 
@@ -109,11 +110,16 @@ class ColorizerHandler(ModelHandler):
     def load_model(self):
         # TensorFlow keeps its default threads (all cores), as in the local command: the network's
         # float sums depend on the thread count, and the PNGs are to be the local command's bytes.
-        model = self.model
-        if fs.is_remote(model):
-            model = fs.fetch(model, tempfile.mkdtemp(prefix="tfcolor-model-"))
-        colorize, _ = colorizer.load_colorizer(model, self.threads, self.render_size, self.chroma_gain)
-        return colorize
+        if not fs.is_remote(self.model):
+            return colorizer.load_colorizer(self.model, self.threads, self.render_size, self.chroma_gain)[0]
+        # A model on another filesystem is copied here for the load only (every model kind is
+        # read whole, or mapped, by then).
+        local = tempfile.mkdtemp(prefix="tfcolor-model-")
+        try:
+            model = fs.fetch(self.model, local)
+            return colorizer.load_colorizer(model, self.threads, self.render_size, self.chroma_gain)[0]
+        finally:
+            shutil.rmtree(local, ignore_errors=True)
 
     def run_inference(self, batch, model, inference_args=None):
         results = colorizer.colorize_photos(model, [(photo.rgb, photo.hints) for photo in batch])
