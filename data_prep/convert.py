@@ -72,7 +72,7 @@ class Converter:
 
         # XLA fuses the element-wise chain: ~4x faster on CPU (bench/README.md).
         # Every image of a dataset has the same stored size: one compilation.
-        @tf.function(jit_compile=True)
+        @tf.function(jit_compile=True, autograph=False)
         def rgb_to_lab_u8(rgb):
             return schema.encode_lab(color.rgb_to_lab(rgb))
 

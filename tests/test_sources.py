@@ -166,30 +166,24 @@ def test_prepare_without_a_known_source_lists_the_sources():
 def test_home_in_path_flags_and_missing_inputs_are_one_line(tmp_path):
     """`--images=~/pics` (the shell leaves ~ after = alone) is the home folder; a missing folder
     or source file is one error line, exit 1, nothing written (issue 40)."""
-    import subprocess
-    import sys
-
-    from tests.conftest import REPO
+    from tests import launcher
 
     home = tmp_path / "home"
     save(str(home / "pics" / "a.png"), photo("coffee")[:80, :80])
-    env = {**os.environ, "HOME": str(home)}
-    ok = subprocess.run([sys.executable, "-m", "data_prep.folder", "--images=~/pics", "--output_dir=~/out",
-                         "--image_size=32", "--val_fraction=0", "--num_workers=0"], cwd=REPO, env=env,
-                        capture_output=True, text=True, timeout=300)
+    env = launcher.command_env(HOME=str(home))
+    ok = launcher.run(["-m", "data_prep.folder", "--images=~/pics", "--output_dir=~/out", "--image_size=32",
+                       "--val_fraction=0", "--num_workers=0"], env)
     assert ok.returncode == 0, ok.stderr[-2000:]
     assert read_manifest(str(home / "out"))["splits"]["train"]["records"] == 1
     for module, flag in (("data_prep.folder", f"--images={tmp_path / 'nowhere'}"),
                          ("data_prep.cifar", f"--source={tmp_path / 'nowhere.tar.gz'}")):
-        bad = subprocess.run([sys.executable, "-m", module, flag, f"--output_dir={tmp_path / 'out'}"], cwd=REPO,
-                             env=env, capture_output=True, text=True, timeout=300)
+        bad = launcher.run(["-m", module, flag, f"--output_dir={tmp_path / 'out'}"], env)
         assert bad.returncode == 1 and "Traceback" not in bad.stderr, bad.stderr[-2000:]
         assert bad.stderr.strip().splitlines()[-1].startswith("error: ") and str(tmp_path / "nowhere") in bad.stderr
         assert not (tmp_path / "out").exists()
     # A folder made with other arguments (the Beam runner shares the check: same line).
-    other = subprocess.run([sys.executable, "-m", "data_prep.folder", "--images=~/pics", "--output_dir=~/out",
-                            "--image_size=48", "--val_fraction=0", "--num_workers=0"], cwd=REPO, env=env,
-                           capture_output=True, text=True, timeout=300)
+    other = launcher.run(["-m", "data_prep.folder", "--images=~/pics", "--output_dir=~/out", "--image_size=48",
+                          "--val_fraction=0", "--num_workers=0"], env)
     assert other.returncode == 1 and "Traceback" not in other.stderr
     assert other.stderr.strip().splitlines()[-1] == (f"error: {home / 'out'} holds a dataset made with other inputs or "
                                                      f"arguments; use another --output_dir or pass --overwrite to "

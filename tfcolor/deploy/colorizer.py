@@ -193,13 +193,13 @@ def load_colorizer(path, num_threads=None, render_size=0, chroma_gain=0.0):
 
         generator, size = load_generator(path, render_size=render_size, chroma_gain=chroma_gain)
 
-        @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.uint8)])
+        @tf.function(autograph=False, input_signature=[tf.TensorSpec([None, None, None, 3], tf.uint8)])
         def run(images):
             return inference.to_uint8(inference.colorize(generator, inference.to_float_rgb(images), size))
 
         network = None
         if takes_hints(generator):
-            @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.uint8),
+            @tf.function(autograph=False, input_signature=[tf.TensorSpec([None, None, None, 3], tf.uint8),
                                           tf.TensorSpec([None, size, size, 3], tf.float32)])
             def run_hinted(images, channels):
                 return inference.to_uint8(inference.colorize(generator, inference.to_float_rgb(images), size,
@@ -263,17 +263,17 @@ def _batched_photos(generator, size):
     from tfcolor.deploy import inference
     from tfcolor.models.hint_inputs import takes_hints
 
-    @tf.function(input_signature=[tf.TensorSpec([1, None, None, 3], tf.uint8)])
+    @tf.function(autograph=False, input_signature=[tf.TensorSpec([1, None, None, 3], tf.uint8)])
     def prepare(image):
         l_full = color.rgb_to_lab(inference.to_float_rgb(image))[..., :1]
         return l_full, inference.network_input(l_full, size)
 
-    @tf.function(input_signature=[tf.TensorSpec([NETWORK_BATCH, size, size, 1], tf.float32)])
+    @tf.function(autograph=False, input_signature=[tf.TensorSpec([NETWORK_BATCH, size, size, 1], tf.float32)])
     def network(l_small):
         return generator(inference.with_hint_channels(l_small) if takes_hints(generator) else l_small,
                          training=False)
 
-    @tf.function(input_signature=[tf.TensorSpec([1, None, None, 1], tf.float32),
+    @tf.function(autograph=False, input_signature=[tf.TensorSpec([1, None, None, 1], tf.float32),
                                   tf.TensorSpec([1, size, size, 2], tf.float32)])
     def join(l_full, ab_small):
         return inference.to_uint8(inference.recombine(l_full, ab_small))

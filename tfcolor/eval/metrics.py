@@ -71,19 +71,19 @@ _PLANES = tf.TensorSpec([None, 3, None, None], tf.float32)
 _SIZES = tf.TensorSpec([None, 2], tf.int32)
 
 
-@tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)], jit_compile=True)
+@tf.function(autograph=False, input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)], jit_compile=True)
 def _to_planes(images):
     return tf.transpose(images, [0, 3, 1, 2])
 
 
-@tf.function(input_signature=[_PLANES, _PLANES, _SIZES], jit_compile=True)
+@tf.function(autograph=False, input_signature=[_PLANES, _PLANES, _SIZES], jit_compile=True)
 def _errors(x, y, sizes):
     """Mean squared and mean absolute error per image, on 0..255."""
     diff = (x - y) * _image_mask(x, sizes)
     return _masked_mean(diff * diff, sizes), _masked_mean(tf.abs(diff), sizes)
 
 
-@tf.function(input_signature=[_PLANES, _SIZES], jit_compile=True)
+@tf.function(autograph=False, input_signature=[_PLANES, _SIZES], jit_compile=True)
 def _colorfulness(x, sizes):
     mask = _image_mask(x, sizes)[:, 0]
     count = tf.cast(sizes[:, 0] * sizes[:, 1], tf.float32)
@@ -101,13 +101,13 @@ _GAUSSIAN = filtering.gaussian_taps(SSIM_WINDOW, SSIM_SIGMA)
 _BOX = filtering.box_taps(UIQI_WINDOW)
 
 
-@tf.function(input_signature=[_PLANES, _PLANES], jit_compile=True)
+@tf.function(autograph=False, input_signature=[_PLANES, _PLANES], jit_compile=True)
 def _ssim_rows(x, y):
     x, y = x / 255.0, y / 255.0
     return tuple(filtering.filter_rows(m, _GAUSSIAN) for m in (x, y, x * y, x * x + y * y))
 
 
-@tf.function(input_signature=[_PLANES] * 4 + [_SIZES], jit_compile=True)
+@tf.function(autograph=False, input_signature=[_PLANES] * 4 + [_SIZES], jit_compile=True)
 def _ssim_finish(x, y, xy, squares, sizes):
     mean_x, mean_y, mean_xy, mean_squares = (filtering.filter_columns(m, _GAUSSIAN) for m in (x, y, xy, squares))
     c1, c2 = SSIM_K1 ** 2, SSIM_K2 ** 2  # on the [0, 1] scale (max_val 1)
@@ -118,7 +118,7 @@ def _ssim_finish(x, y, xy, squares, sizes):
     return _masked_mean(luminance * contrast_structure, sizes, SSIM_WINDOW - 1)
 
 
-@tf.function(input_signature=[_PLANES, _PLANES], jit_compile=True)
+@tf.function(autograph=False, input_signature=[_PLANES, _PLANES], jit_compile=True)
 def _uiqi_rows(x, y):
     # Centred at 128 so that window sums of squares stay exact float32 integers for uint8
     # photos (flat windows then have variance exactly 0, as the edge rules need).
@@ -126,7 +126,7 @@ def _uiqi_rows(x, y):
     return tuple(filtering.filter_rows(m, _BOX) for m in (a, b, a * a, b * b, a * b))
 
 
-@tf.function(input_signature=[_PLANES] * 5 + [_SIZES], jit_compile=True)
+@tf.function(autograph=False, input_signature=[_PLANES] * 5 + [_SIZES], jit_compile=True)
 def _uiqi_finish(a, b, aa, bb, ab, sizes):
     n = float(UIQI_WINDOW * UIQI_WINDOW)
     sum_a, sum_b, sum_aa, sum_bb, sum_ab = (filtering.filter_columns(m, _BOX) for m in (a, b, aa, bb, ab))

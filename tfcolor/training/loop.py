@@ -71,11 +71,11 @@ def worker_fit(gan, strategy, train_ds, val_ds, initial_epoch, epochs, steps_per
     per-worker distributed datasets; validation runs ``val_steps`` batches on every worker."""
     iterator = iter(train_ds)
 
-    @tf.function
+    @tf.function(autograph=False)
     def train_step(iterator):
         return _reduce(strategy, strategy.run(gan.train_step, args=(next(iterator),)))
 
-    @tf.function
+    @tf.function(autograph=False)
     def test_step(batch):
         return _reduce(strategy, strategy.run(gan.test_step, args=(batch,)))
 
