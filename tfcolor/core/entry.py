@@ -8,6 +8,9 @@
   shell leaves it alone.
 * ``user_errors``: the exceptions that mean a user's mistake (a missing file, a wrong folder)
   end in one line on stderr and exit status 1, not a traceback.
+* A command that has imported TensorFlow exits half a second sooner: the garbage collector's
+  passes at interpreter exit traversed every TensorFlow object (0.6 s of CPU), so once the
+  command is done the garbage there is collected and the rest frozen (``gc.freeze``).
 """
 
 import os
@@ -25,6 +28,15 @@ def expand_home(flag_values):
             flag.value = [os.path.expanduser(v) if isinstance(v, str) else v for v in value]
 
 
+def _collect_then_freeze():
+    """One collection now (finalisers of what is garbage run as usual), then every live object out
+    of the collector's reach: the passes at interpreter exit no longer traverse them."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
 def run(main, module, argv=None, user_errors=()):
     """``app.run(main, argv)`` with the flags of ``module`` (a module name) listed by ``--help``,
     ``~`` expanded in path flags, and ``user_errors`` reported in one line."""
@@ -40,5 +52,7 @@ def run(main, module, argv=None, user_errors=()):
         except user_errors as e:
             print(f"error: {e}", file=sys.stderr)
             return 1
+        finally:
+            _collect_then_freeze()
 
     app.run(wrapped, argv=argv)

@@ -231,6 +231,8 @@ def run_training(config, strategy=None, log=print):
             f"corrupt TFRecord data while training: {e.message.splitlines()[0]}; the last checkpoint "
             f"is {manager.latest_checkpoint or '(none yet)'}"
         ) from e
+    finally:
+        writer.close()  # (flushed: the events file is whole however the run ends)
     seconds = time.perf_counter() - start
     generator_path = rundir.path(run.model_dir, rundir.GENERATOR)
     if chief:
