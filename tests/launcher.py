@@ -3,9 +3,9 @@ TensorFlow's import each time.
 
 Most of the suite's command tests spend 5-6 s of CPU importing TensorFlow and Keras before the
 command does anything. A server process per pytest process imports them once (and nothing of
-tfcolor or data_prep; Apache Beam where installed), then forks a child per command: the child sets the command's
-environment, working directory, argv, standard streams (the caller's own file descriptors,
-passed over a Unix socket) and session, and runs the module as ``__main__`` with ``runpy``,
+tfcolor or data_prep; Apache Beam where installed), then forks a child per command: the child
+sets the command's environment, working directory, argv, standard streams (the caller's own file
+descriptors, passed over a Unix socket) and session, and runs the module as ``__main__`` with ``runpy``,
 exactly as ``python -m`` would; its exit (SystemExit, an uncaught traceback, atexit handlers)
 is the interpreter's own. TensorFlow has started no runtime at import (no eager context, no
 thread pools), so the fork is safe; the child starts its runtime itself.

@@ -200,7 +200,7 @@ def load_colorizer(path, num_threads=None, render_size=0, chroma_gain=0.0):
         network = None
         if takes_hints(generator):
             @tf.function(autograph=False, input_signature=[tf.TensorSpec([None, None, None, 3], tf.uint8),
-                                          tf.TensorSpec([None, size, size, 3], tf.float32)])
+                                                           tf.TensorSpec([None, size, size, 3], tf.float32)])
             def run_hinted(images, channels):
                 return inference.to_uint8(inference.colorize(generator, inference.to_float_rgb(images), size,
                                                              channels))
@@ -274,7 +274,7 @@ def _batched_photos(generator, size):
                          training=False)
 
     @tf.function(autograph=False, input_signature=[tf.TensorSpec([1, None, None, 1], tf.float32),
-                                  tf.TensorSpec([1, size, size, 2], tf.float32)])
+                                                   tf.TensorSpec([1, size, size, 2], tf.float32)])
     def join(l_full, ab_small):
         return inference.to_uint8(inference.recombine(l_full, ab_small))
 

@@ -42,7 +42,8 @@ def inception_features(weights="imagenet"):
             f"could not load InceptionV3 ImageNet weights ({type(e).__name__}: {str(e)[:120]}); "
             "pass --inception_weights=PATH to inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5") from e
 
-    @tf.function(autograph=False, input_signature=[tf.TensorSpec([None, INCEPTION_SIZE, INCEPTION_SIZE, 3], tf.float32)])
+    @tf.function(autograph=False,
+                 input_signature=[tf.TensorSpec([None, INCEPTION_SIZE, INCEPTION_SIZE, 3], tf.float32)])
     def pool_features(x):
         return model(x * 2.0 - 1.0, training=False)
 

@@ -102,7 +102,8 @@ def _from_files(data, eval_size, skipped, workers, prefetch):
     from tfcolor.deploy.colorizer import collect_inputs, read_photo
 
     # A graph for any size: half the time of the eager ops (8 vs 16 ms at 256x256).
-    gray_rgb = tf.function(inference.gray_rgb, autograph=False, input_signature=[tf.TensorSpec([None, None, 3], tf.uint8)])
+    gray_rgb = tf.function(inference.gray_rgb, autograph=False,
+                           input_signature=[tf.TensorSpec([None, None, 3], tf.uint8)])
 
     def read(item):
         path, name = item
