@@ -42,6 +42,14 @@ def colorize_l(generator, l_full, model_size, hint_channels=None):
     return recombine(l_full, generator(l_small, training=False))
 
 
+def bare_variables(generator):
+    """The generator's variables, for an exported module to track instead of the Keras model:
+    saving the model would add a node per layer (a larger SavedModel, saved and loaded slower)
+    and its training-mode functions (BatchNorm statistic updates), whose assigned variables the
+    TFLite converter keeps as resource variables, unfrozen."""
+    return [weight.value for weight in generator.weights]
+
+
 class TracedOnce:
     """A generator behind one ``tf.function`` of fixed input signature ``[None, S, S, C]``:
     every exported function that calls it (a SavedModel's four signatures, a TFLite file's

@@ -51,10 +51,7 @@ def mobile_module(generator, model_size, rewrite_transposed=True, signatures=Non
     net = to_subpixel(generator) if rewrite_transposed else generator
     signatures = signatures_of(net) if signatures is None else signatures
     module = tf.Module()
-    # Track the bare variables, not the Keras model: saving the model would also save its
-    # training-mode functions (BatchNorm statistic updates), and the converter keeps
-    # variables that some saved function assigns to as resource variables, unfrozen.
-    module.weights = [weight.value for weight in net.weights]
+    module.weights = inference.bare_variables(net)
     module.net_name = net.name
     module.channels = net.input_shape[-1]  # 1, or L and the hint channels
     traced = inference.TracedOnce(net, model_size)  # the network traced once for every signature

@@ -20,15 +20,13 @@ def next_version(model_root):
 
 
 def build_module(generator, model_size, max_pixels=40_000_000, oversize="refuse"):
-    """A tf.Module holding the generator and the four serving functions."""
+    """A tf.Module holding the generator's variables and the four serving functions."""
     import tensorflow as tf
 
     from tfcolor.deploy import inference
 
     module = tf.Module()
-    # The bare variables, not the Keras model: the SavedModel then holds no node per layer
-    # (smaller, saved and loaded faster; nothing reads the layers of a served model).
-    module.weights = [weight.value for weight in generator.weights]
+    module.weights = inference.bare_variables(generator)
     network = inference.TracedOnce(generator, model_size)
 
     # autograph=False: no Python control flow on tensors here (tf.map_fn, tf.cond), and the
