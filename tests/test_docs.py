@@ -106,7 +106,7 @@ def test_help_imports_no_tensorflow(module):
 # command), or why it is not run there.
 RUN = ()
 README_COMMANDS = {
-    "make quickstart": "about 3 minutes; its two steps are walked (the training shortened) and "
+    "make quickstart": "about 2 minutes; its two steps are walked (the training shortened) and "
                        "`make quickstart` itself is run by hand on a fresh clone at the end of every session",
     "make test": "the test suite itself",
     ".venv/bin/python -m pytest -m \"not slow\" -q": "the test suite itself",
