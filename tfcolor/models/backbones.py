@@ -18,6 +18,7 @@ use; ``""`` / ``"none"``: random initialisation.
 """
 
 import dataclasses
+import warnings
 
 import keras
 import tensorflow as tf
@@ -107,12 +108,23 @@ def build_encoder(name, image_size, encoder_weights=""):
         backbone = _application(spec.application, name, weights, image_size)
     encoder = keras.Model(backbone.input, [backbone.get_layer(t).output for t in spec.taps], name=ENCODER)
     if weights not in (None, "imagenet"):
-        try:
-            encoder.load_weights(weights)
-        except (OSError, ValueError, KeyError) as e:
-            raise MissingEncoderWeights(f"--encoder_weights={weights}: not weights of {name} "
-                                        f"({type(e).__name__}: {str(e)[:300]})") from e
+        _load_weights(encoder, name, weights)
     return encoder
+
+
+def _load_weights(encoder, name, path):
+    """Loads a weights file into ``encoder``, or raises MissingEncoderWeights in one line: Keras
+    warns once per layer it cannot match (over a hundred lines for another backbone's file) before
+    it raises, so its warnings are held back and shown only when the load succeeds."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            encoder.load_weights(path)
+        except (OSError, ValueError, KeyError) as e:
+            raise MissingEncoderWeights(f"--encoder_weights={path}: not weights of {name} "
+                                        f"({type(e).__name__}: {str(e)[:300]})") from e
+    for warning in caught:
+        warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
 
 
 def _application(application, name, weights, image_size):

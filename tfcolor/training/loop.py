@@ -125,7 +125,8 @@ def _fit_phases(config, gan, strategy, train_ds, val_ds, val_records, start_epoc
                               callback_list, log)
         return gan.fit(train_ds, initial_epoch=first, epochs=end, steps_per_epoch=steps,
                        validation_data=val_ds, validation_steps=run.val_steps or None,
-                       callbacks=callback_list, verbose=verbose).history
+                       callbacks=callback_list, verbose=verbose,
+                       shuffle=False).history  # tf.data shuffles (Keras's default only warns so for a Dataset)
 
     for first, end, pretraining, frozen in _phases(config, start_epoch):
         gan.set_pretraining(pretraining)
