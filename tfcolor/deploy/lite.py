@@ -30,6 +30,7 @@ TFLite's single-threaded reference kernel for quantised TRANSPOSE_CONV.
 
 import os
 import tempfile
+import warnings
 
 import numpy as np
 import tensorflow as tf
@@ -229,8 +230,10 @@ def _quantize_network_only(float_model, representative_dataset, net_name):
     from tensorflow.lite.python.lite import RepresentativeDataset
     from tensorflow.lite.python.optimize import calibrator
 
-    calibrated = calibrator.Calibrator(calibrator.add_intermediate_tensors(float_model)).calibrate(
-        RepresentativeDataset(representative_dataset).input_gen)
+    with warnings.catch_warnings():  # TensorFlow's calibrator runs tf.lite.Interpreter, which warns of its own end
+        warnings.filterwarnings("ignore", message=r"\s*Warning: tf.lite.Interpreter is deprecated")
+        calibrated = calibrator.Calibrator(calibrator.add_intermediate_tensors(float_model)).calibrate(
+            RepresentativeDataset(representative_dataset).input_gen)
     in_network = lambda name: all(part.startswith(net_name) for part in name.split(";") if part)  # noqa: E731
     return convert.mlir_quantize(
         calibrated, disable_per_channel=False, fully_quantize=False, enable_numeric_verify=False,
