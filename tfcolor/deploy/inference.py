@@ -138,7 +138,7 @@ def with_chroma_gain(generator, gain):
     # One more layer on the generator's own graph, not a model around it: the layers stay one
     # flat list, which the TFLite rewrites (to_subpixel, int8's network-only quantisation) walk.
     ab = keras.layers.Rescaling(float(gain), name=CHROMA_GAIN_LAYER)(generator.outputs[0])
-    return keras.Model(generator.inputs, ab, name=generator.name)
+    return keras.Model(generator.input, ab, name=generator.name)
 
 
 def shrink(images, size):

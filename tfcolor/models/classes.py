@@ -78,7 +78,7 @@ def class_head(generator, temperature=TEMPERATURE, centres=None, prior=None):
     ab = AnnealedMean(centres, temperature, name=DECODE)(logits)
     if CLASS_STRIDE > 1:
         ab = keras.layers.UpSampling2D(CLASS_STRIDE, interpolation="bilinear", dtype="float32", name="ab_upsample")(ab)
-    return keras.Model(generator.inputs, ab, name=generator.name)
+    return keras.Model(generator.input, ab, name=generator.name)
 
 
 def decoder(generator):
@@ -97,5 +97,5 @@ def logits_view(generator):
     generator."""
     if decoder(generator) is None:
         return None
-    return keras.Model(generator.inputs, [generator.get_layer(LOGITS).output, generator.outputs[0]],
+    return keras.Model(generator.input, [generator.get_layer(LOGITS).output, generator.outputs[0]],
                        name=f"{generator.name}_with_logits")
