@@ -12,7 +12,8 @@ STAMP := $(VENV)/.installed
 # on the index), pip does it.
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	{ $(PY) -m pip install --quiet uv && \
+	@echo "installing tfcolor and its dependencies into $(VENV) (uv; pip if uv cannot)"
+	@{ $(PY) -m pip install --quiet uv && \
 	  $(PY) -m uv pip install --quiet --compile-bytecode --python $(PY) -e '.[test,beam]'; } || \
 	  { echo "uv could not install tfcolor; pip installs it"; \
 	    $(PY) -m pip install --quiet --upgrade pip && $(PY) -m pip install --quiet -e '.[test,beam]'; }
