@@ -24,7 +24,6 @@ import dataclasses
 import json
 import logging
 import os
-import shutil
 import tempfile
 import uuid
 
@@ -110,16 +109,14 @@ class ColorizerHandler(ModelHandler):
     def load_model(self):
         # TensorFlow keeps its default threads (all cores), as in the local command: the network's
         # float sums depend on the thread count, and the PNGs are to be the local command's bytes.
+        load = lambda model: colorizer.load_colorizer(  # noqa: E731
+            model, self.threads, self.render_size, self.chroma_gain)[0]
         if not fs.is_remote(self.model):
-            return colorizer.load_colorizer(self.model, self.threads, self.render_size, self.chroma_gain)[0]
-        # A model on another filesystem is copied here for the load only (every model kind is
-        # read whole, or mapped, by then).
-        local = tempfile.mkdtemp(prefix="tfcolor-model-")
-        try:
-            model = fs.fetch(self.model, local)
-            return colorizer.load_colorizer(model, self.threads, self.render_size, self.chroma_gain)[0]
-        finally:
-            shutil.rmtree(local, ignore_errors=True)
+            return load(self.model)
+        # A model on another filesystem is copied here for the load only, as hint files are
+        # (every model kind is read whole, or mapped, by then).
+        with tempfile.TemporaryDirectory(prefix="tfcolor-model-") as tmp:
+            return load(fs.fetch(self.model, tmp))
 
     def run_inference(self, batch, model, inference_args=None):
         results = colorizer.colorize_photos(model, [(photo.rgb, photo.hints) for photo in batch])
