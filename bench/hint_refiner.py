@@ -27,6 +27,7 @@ from bench.common import ROOT, cpu_model, log
 
 SIZE = 160  # the solve's long side (tfcolor.deploy.hinting.PROPAGATION_SIZE when this was run)
 CHANNELS = 6  # L, Levin's a*b*, the hint a*b*, the mask; then the truth's a*b* and the valid mask
+AB_CHANNELS = [1, 2, 3, 4, CHANNELS, CHANNELS + 1]  # the a*b* ones: Levin's, the hints', the truth's
 
 
 def training_photos(work):
@@ -97,8 +98,10 @@ def build_examples(work, path, draws):
     return data
 
 
-def refiner(widths):
-    """The U-Net: Levin's a*b* (input channels 1-2) plus a correction that starts at zero."""
+def refiner(widths, global_context=False):
+    """The U-Net: Levin's a*b* (input channels 1-2) plus a correction that starts at zero.
+    ``global_context``: the bottleneck's features also get their mean over the whole photo (a
+    1x1 convolution of it added everywhere), so that every pixel can read all the hints."""
     import keras
     from keras import layers
 
@@ -113,6 +116,9 @@ def refiner(widths):
         skips.append(x)
         x = layers.MaxPool2D()(x)
     x = block(x, widths[-1])
+    if global_context:
+        summary = layers.GlobalAveragePooling2D(keepdims=True)(x)
+        x = layers.Add()([x, layers.Conv2D(widths[-1], 1, activation="relu")(summary)])
     for filters, skip in zip(reversed(widths[:-1]), reversed(skips)):
         x = layers.UpSampling2D(interpolation="bilinear")(x)
         x = block(layers.Concatenate()([x, skip]), filters)
@@ -120,12 +126,16 @@ def refiner(widths):
     return keras.Model(inputs, layers.Add()([inputs[..., 1:3], correction]))
 
 
-def train(data, widths, steps, seed, crop=96, batch=16):
+def train(data, widths, steps, seed, crop=96, batch=16, chroma_scale=(1.0, 1.0), global_context=False):
+    """``chroma_scale``: each example's a*b* (Levin's, the hints', the truth's) times a factor
+    log-uniform in this range. Levin's solve is linear in the hint colours, so the scaled Levin
+    input is exactly Levin's answer to the scaled hints: the refiner cannot learn the training
+    photos' saturation, only to read it from the hints."""
     import keras
     import tensorflow as tf
 
     keras.utils.set_random_seed(seed)
-    model = refiner(widths)
+    model = refiner(widths, global_context)
     optimizer = keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(1e-3, steps, alpha=0.05))
 
     @tf.function
@@ -142,6 +152,9 @@ def train(data, widths, steps, seed, crop=96, batch=16):
         top, left = rng.integers(0, SIZE - crop + 1, 2)
         examples_ = data[rng.choice(len(data), batch, replace=False), top:top + crop, left:left + crop]
         examples_ = examples_.astype(np.float32)[:, :, ::-1] if rng.random() < 0.5 else examples_.astype(np.float32)
+        if chroma_scale != (1.0, 1.0):
+            scale = np.exp(rng.uniform(*np.log(chroma_scale), (batch, 1, 1, 1))).astype(np.float32)
+            examples_[..., AB_CHANNELS] *= scale
         loss = float(step(tf.constant(examples_)))
         running = loss if running is None else 0.98 * running + 0.02 * loss
         if i % 200 == 0 or i == steps - 1:
@@ -176,6 +189,10 @@ def main():
     parser.add_argument("--widths", default="16,32,64,128", help="the U-Net's filters per level")
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--global_context", action="store_true",
+                        help="add the bottleneck's mean over the photo to every pixel's features")
+    parser.add_argument("--chroma_scale", default="1,1",
+                        help="LOW,HIGH: training a*b* times a log-uniform factor in [LOW, HIGH] (1,1: none)")
     parser.add_argument("--sets", default="val_photos,check_photos,snapshot_photos")
     args = parser.parse_args()
     from bench.hints import load_set
@@ -190,7 +207,9 @@ def main():
 
         model = keras.models.load_model(model_path)
     else:
-        model = train(data, [int(w) for w in args.widths.split(",")], args.steps, args.seed)
+        model = train(data, [int(w) for w in args.widths.split(",")], args.steps, args.seed,
+                      chroma_scale=tuple(float(v) for v in args.chroma_scale.split(",")),
+                      global_context=args.global_context)
         model.save(model_path)
     engines = {"Levin 2004 alone": engine(None), "Levin + refiner": engine(model)}
     results = {}

@@ -235,7 +235,8 @@ def test_the_gain_table_puts_seeds_side_by_side_with_their_mean():
     assert lines[-1] == "gray floor: 20.50 dB"
 
 
-def test_the_untrained_hint_refiner_is_levins_propagation():
+@pytest.mark.parametrize("global_context", [False, True])
+def test_the_untrained_hint_refiner_is_levins_propagation(global_context):
     """bench.hint_refiner: the refiner's correction starts at zero, so before training its output
     is Levin's a*b* (its input channels 1-2) exactly, and its engine colours a photo as Levin's."""
     import keras
@@ -247,7 +248,7 @@ def test_the_untrained_hint_refiner_is_levins_propagation():
     from tfcolor.deploy.inference import gray_rgb
 
     keras.utils.set_random_seed(0)
-    model = hint_refiner.refiner([4, 8])
+    model = hint_refiner.refiner([4, 8], global_context)
     x = np.random.default_rng(0).uniform(-1, 1, (2, 16, 24, hint_refiner.CHANNELS)).astype(np.float32)
     np.testing.assert_array_equal(model(x).numpy(), x[..., 1:3])
     truth = photo("coffee")[::4, ::4]
@@ -255,3 +256,22 @@ def test_the_untrained_hint_refiner_is_levins_propagation():
     gray, hints = gray_rgb(truth).numpy(), hint_format.Hints(points)
     levin_alone, refined = hint_refiner.engine(None)(gray, hints), hint_refiner.engine(model)(gray, hints)
     assert np.abs(levin_alone.astype(int) - refined).max() <= 1 and levin_alone.std(axis=-1).mean() > 1
+
+
+def test_the_refiners_chroma_scaling_is_levins_answer_to_scaled_hints():
+    """bench.hint_refiner --chroma_scale scales the stored Levin a*b* instead of solving again:
+    right only because Levin's solve is linear in the hint colours, and only if every a*b*
+    channel (Levin's, the hints', the truth's) and nothing else is scaled."""
+    import numpy as np
+
+    from bench import hint_refiner
+    from tfcolor.core import levin
+
+    rng = np.random.default_rng(3)
+    gray = rng.uniform(0, 1, (12, 9))
+    mask = rng.uniform(0, 1, (12, 9)) < 0.1
+    hint_ab = np.where(mask[..., None], rng.uniform(-0.5, 0.5, (12, 9, 2)), 0)
+    np.testing.assert_allclose(levin.propagate(gray, 1.4 * hint_ab, mask), 1.4 * levin.propagate(gray, hint_ab, mask),
+                               atol=1e-5)
+    layout = ["L", "a (Levin)", "b (Levin)", "a (hint)", "b (hint)", "mask", "a (truth)", "b (truth)", "valid"]
+    assert [layout[i] for i in hint_refiner.AB_CHANNELS] == [c for c in layout if c[0] in "ab"]
