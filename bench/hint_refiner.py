@@ -2,16 +2,18 @@
 hints? A U-Net reads L, Levin's a*b*, the hint map and its mask at the solve's size (160 px on
 the long side) and adds a correction to Levin's a*b* (its last layer starts at zero: Levin
 itself); trained with L2 on a*b* on bench.quality's training photos, measured against Levin
-alone on the photo sets no model trains on. (Better on the snapshots and palapeli photos,
-worse on the 12 wallpapers, under Levin on the mean: bench/README.md, user hints.)
+alone on the photo sets no model trains on. (With --global_context and half its correction: above
+Levin on people, snapshots and palapeli photos, under it on the 12 wallpapers, +0.12 dB over the
+four sets at 10 points; not shipped yet: bench/README.md, user hints.)
 
-    python -m bench.hint_refiner --work_dir=runs/quality_more --out=runs/hint_refiner --seed=0
+    python -m bench.hint_refiner --work_dir=runs/quality_people --out=runs/refiner/global --seed=0 \
+        --global_context --corrections=0.5 --sets=val_photos,check_photos,snapshot_photos,people_photos
     python -m bench.hint_refiner --widths=8,16,32,64 --steps=1500 --out=runs/hint_refiner_tiny
 
 Training examples: each training photo whole (long side 512 px), ``--draws`` times with a random
 crop (half of them, 60-100 % of each side) and flip, protocol points (tfcolor.core.hints.
 protocol_points) of a geometric count (p = 1/8, 1 to 50), Levin solved at 160 px; cached as
-OUT/examples.npy (float16, padded to 160 x 160). Needs bench.quality's photo sets (build them
+OUT/examples_DRAWS.npy (float16, padded to 160 x 160; about 20 min on 2 cores for 392 photos). Needs bench.quality's photo sets (build them
 with it first: it fetches the packages).
 """
 
@@ -162,8 +164,9 @@ def train(data, widths, steps, seed, crop=96, batch=16, chroma_scale=(1.0, 1.0),
     return model
 
 
-def engine(model):
-    """fn(gray uint8 RGB, Hints) -> uint8 RGB: Levin at SIZE px, then the refiner (None: Levin alone)."""
+def engine(model, factor=1.0):
+    """fn(gray uint8 RGB, Hints) -> uint8 RGB: Levin at SIZE px, then the refiner (None: Levin
+    alone), its correction times ``factor``."""
     from tfcolor.core import colornp, levin
     from tfcolor.deploy import hinting
 
@@ -175,7 +178,7 @@ def engine(model):
             h, w = gray.shape
             x = np.zeros((1, SIZE, SIZE, CHANNELS), np.float32)
             x[0, :h, :w] = np.concatenate([gray[..., None], ab, hint_ab, mask], -1)
-            ab = model(x, training=False).numpy()[0, :h, :w]
+            ab = ab + factor * (model(x, training=False).numpy()[0, :h, :w] - ab)
         return hinting.with_ab(l_full, ab)
 
     return colorize
@@ -189,6 +192,8 @@ def main():
     parser.add_argument("--widths", default="16,32,64,128", help="the U-Net's filters per level")
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--corrections", default="1",
+                        help="also measure the refiner's correction times each of these factors")
     parser.add_argument("--global_context", action="store_true",
                         help="add the bottleneck's mean over the photo to every pixel's features")
     parser.add_argument("--chroma_scale", default="1,1",
@@ -212,6 +217,8 @@ def main():
                       global_context=args.global_context)
         model.save(model_path)
     engines = {"Levin 2004 alone": engine(None), "Levin + refiner": engine(model)}
+    for factor in [float(f) for f in args.corrections.split(",") if f and float(f) != 1]:
+        engines[f"Levin + refiner x{factor:g}"] = engine(model, factor)
     results = {}
     for name in args.sets.split(","):
         rows = hint_sweep.sweep(load_set(os.path.join(work, name)), engines, (1, 2, 5, 10, 20, 50), 0)
