@@ -13,8 +13,8 @@ four sets at 10 points; not shipped yet: bench/README.md, user hints.)
 Training examples: each training photo whole (long side 512 px), ``--draws`` times with a random
 crop (half of them, 60-100 % of each side) and flip, protocol points (tfcolor.core.hints.
 protocol_points) of a geometric count (p = 1/8, 1 to 50), Levin solved at 160 px; cached as
-OUT/examples_DRAWS.npy (float16, padded to 160 x 160; about 20 min on 2 cores for 392 photos). Needs bench.quality's photo sets (build them
-with it first: it fetches the packages).
+OUT/examples_DRAWS.npy (float16, padded to 160 x 160; about 20 min on 2 cores for 392 photos).
+Needs bench.quality's photo sets (build them with it first: it fetches the packages).
 """
 
 import argparse
@@ -131,8 +131,8 @@ def refiner(widths, global_context=False):
 def train(data, widths, steps, seed, crop=96, batch=16, chroma_scale=(1.0, 1.0), global_context=False):
     """``chroma_scale``: each example's a*b* (Levin's, the hints', the truth's) times a factor
     log-uniform in this range. Levin's solve is linear in the hint colours, so the scaled Levin
-    input is exactly Levin's answer to the scaled hints: the refiner cannot learn the training
-    photos' saturation, only to read it from the hints."""
+    input is exactly Levin's answer to the scaled hints: meant to keep the refiner from learning
+    the training photos' saturation (it measured worse on every set: bench/HISTORY.md)."""
     import keras
     import tensorflow as tf
 
