@@ -18,6 +18,7 @@ Needs bench.quality's photo sets (build them with it first: it fetches the packa
 """
 
 import argparse
+import hashlib
 import json
 import os
 import time
@@ -164,21 +165,47 @@ def train(data, widths, steps, seed, crop=96, batch=16, chroma_scale=(1.0, 1.0),
     return model
 
 
-def engine(model, factor=1.0):
-    """fn(gray uint8 RGB, Hints) -> uint8 RGB: Levin at SIZE px, then the refiner (None: Levin
-    alone), its correction times ``factor``."""
+def solver(model):
+    """fn(gray uint8 RGB, Hints) -> (its L, Levin's a*b* at SIZE px, the refiner's or None):
+    remembered for the photo being measured, so the engines of one sweep (Levin alone, the
+    refiner at each factor), all asked for the same photo and points, share one solve and call."""
     from tfcolor.core import colornp, levin
     from tfcolor.deploy import hinting
 
+    memo = {"photo": None, "found": {}}
+
+    def solve(rgb, hints):
+        photo = hashlib.blake2b(rgb.tobytes(), digest_size=16).digest()
+        if photo != memo["photo"]:
+            memo.update(photo=photo, found={})
+        key = (tuple(hints.points), id(hints.scribble))
+        if key not in memo["found"]:
+            l_full = colornp.lightness(rgb)
+            gray, hint_ab, mask = hinting.solve_inputs(l_full, hints, SIZE)
+            ab, refined = levin.propagate(gray, hint_ab, mask[..., 0]), None
+            if model is not None and mask.any():
+                h, w = gray.shape
+                x = np.zeros((1, SIZE, SIZE, CHANNELS), np.float32)
+                x[0, :h, :w] = np.concatenate([gray[..., None], ab, hint_ab, mask], -1)
+                refined = model(x, training=False).numpy()[0, :h, :w]
+            memo["found"][key] = l_full, ab, refined
+        return memo["found"][key]
+
+    return solve
+
+
+def engine(model, factor=1.0, solve=None):
+    """fn(gray uint8 RGB, Hints) -> uint8 RGB: Levin at SIZE px, then the refiner (None: Levin
+    alone), its correction times ``factor``. ``solve``: a :func:`solver` shared with other
+    engines (one of the refiner's own by default)."""
+    from tfcolor.deploy import hinting
+
+    solve = solve or solver(model)
+
     def colorize(rgb, hints):
-        l_full = colornp.lightness(rgb)
-        gray, hint_ab, mask = hinting.solve_inputs(l_full, hints, SIZE)
-        ab = levin.propagate(gray, hint_ab, mask[..., 0])
-        if model is not None and mask.any():
-            h, w = gray.shape
-            x = np.zeros((1, SIZE, SIZE, CHANNELS), np.float32)
-            x[0, :h, :w] = np.concatenate([gray[..., None], ab, hint_ab, mask], -1)
-            ab = ab + factor * (model(x, training=False).numpy()[0, :h, :w] - ab)
+        l_full, ab, refined = solve(rgb, hints)
+        if model is not None and refined is not None:
+            ab = ab + factor * (refined - ab)
         return hinting.with_ab(l_full, ab)
 
     return colorize
@@ -216,9 +243,10 @@ def main():
                       chroma_scale=tuple(float(v) for v in args.chroma_scale.split(",")),
                       global_context=args.global_context)
         model.save(model_path)
-    engines = {"Levin 2004 alone": engine(None), "Levin + refiner": engine(model)}
+    solve = solver(model)  # one Levin solve and refiner call per photo and points for all engines
+    engines = {"Levin 2004 alone": engine(None, solve=solve), "Levin + refiner": engine(model, solve=solve)}
     for factor in [float(f) for f in args.corrections.split(",") if f and float(f) != 1]:
-        engines[f"Levin + refiner x{factor:g}"] = engine(model, factor)
+        engines[f"Levin + refiner x{factor:g}"] = engine(model, factor, solve)
     results = {}
     for name in args.sets.split(","):
         rows = hint_sweep.sweep(load_set(os.path.join(work, name)), engines, (1, 2, 5, 10, 20, 50), 0)
