@@ -27,9 +27,9 @@ from multiprocessing import Pool
 import numpy as np
 
 from bench.common import ROOT, cpu_model, log
-
-SIZE = 160  # the solve's long side (tfcolor.deploy.hinting.PROPAGATION_SIZE when this was run)
-CHANNELS = 6  # L, Levin's a*b*, the hint a*b*, the mask; then the truth's a*b* and the valid mask
+# The examples: the refiner's input (tfcolor.models.hint_refiner: L, Levin's a*b*, the hint a*b*,
+# the mask), then the truth's a*b* and the valid mask, padded to SIZE x SIZE.
+from tfcolor.models.hint_refiner import CHANNELS, SIZE
 AB_CHANNELS = [1, 2, 3, 4, CHANNELS, CHANNELS + 1]  # the a*b* ones: Levin's, the hints', the truth's
 
 
@@ -101,34 +101,6 @@ def build_examples(work, path, draws):
     return data
 
 
-def refiner(widths, global_context=False):
-    """The U-Net: Levin's a*b* (input channels 1-2) plus a correction that starts at zero.
-    ``global_context``: the bottleneck's features also get their mean over the whole photo (a
-    1x1 convolution of it added everywhere), so that every pixel can read all the hints."""
-    import keras
-    from keras import layers
-
-    def block(x, filters):
-        x = layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
-        return layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
-
-    inputs = keras.Input((None, None, CHANNELS))
-    x, skips = inputs, []
-    for filters in widths[:-1]:
-        x = block(x, filters)
-        skips.append(x)
-        x = layers.MaxPool2D()(x)
-    x = block(x, widths[-1])
-    if global_context:
-        summary = layers.GlobalAveragePooling2D(keepdims=True)(x)
-        x = layers.Add()([x, layers.Conv2D(widths[-1], 1, activation="relu")(summary)])
-    for filters, skip in zip(reversed(widths[:-1]), reversed(skips)):
-        x = layers.UpSampling2D(interpolation="bilinear")(x)
-        x = block(layers.Concatenate()([x, skip]), filters)
-    correction = layers.Conv2D(2, 1, kernel_initializer="zeros")(x)
-    return keras.Model(inputs, layers.Add()([inputs[..., 1:3], correction]))
-
-
 def train(data, widths, steps, seed, crop=96, batch=16, chroma_scale=(1.0, 1.0), global_context=False):
     """``chroma_scale``: each example's a*b* (Levin's, the hints', the truth's) times a factor
     log-uniform in this range. Levin's solve is linear in the hint colours, so the scaled Levin
@@ -137,8 +109,10 @@ def train(data, widths, steps, seed, crop=96, batch=16, chroma_scale=(1.0, 1.0),
     import keras
     import tensorflow as tf
 
+    from tfcolor.models import hint_refiner
+
     keras.utils.set_random_seed(seed)
-    model = refiner(widths, global_context)
+    model = hint_refiner.build(widths, global_context)
     optimizer = keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(1e-3, steps, alpha=0.05))
 
     @tf.function
@@ -171,6 +145,7 @@ def solver(model):
     refiner at each factor), all asked for the same photo and points, share one solve and call."""
     from tfcolor.core import colornp, levin
     from tfcolor.deploy import hinting
+    from tfcolor.models import hint_refiner
 
     memo = {"photo": None, "found": {}}
 
@@ -185,8 +160,7 @@ def solver(model):
             ab, refined = levin.propagate(gray, hint_ab, mask[..., 0]), None
             if model is not None and mask.any():
                 h, w = gray.shape
-                x = np.zeros((1, SIZE, SIZE, CHANNELS), np.float32)
-                x[0, :h, :w] = np.concatenate([gray[..., None], ab, hint_ab, mask], -1)
+                x = hint_refiner.square_input(gray, ab, hint_ab, mask)[None]
                 refined = model(x, training=False).numpy()[0, :h, :w]
             memo["found"][key] = l_full, ab, refined
         return memo["found"][key]

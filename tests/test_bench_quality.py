@@ -246,10 +246,11 @@ def test_the_untrained_hint_refiner_is_levins_propagation(global_context):
     from tests.conftest import photo
     from tfcolor.core import hints as hint_format
     from tfcolor.deploy.inference import gray_rgb
+    from tfcolor.models.hint_refiner import CHANNELS, build
 
     keras.utils.set_random_seed(0)
-    model = hint_refiner.refiner([4, 8], global_context)
-    x = np.random.default_rng(0).uniform(-1, 1, (2, 16, 24, hint_refiner.CHANNELS)).astype(np.float32)
+    model = build([4, 8], global_context)
+    x = np.random.default_rng(0).uniform(-1, 1, (2, 16, 24, CHANNELS)).astype(np.float32)
     np.testing.assert_array_equal(model(x).numpy(), x[..., 1:3])
     truth = photo("coffee")[::4, ::4]
     points = hint_format.protocol_points(hint_format.lab_of_rgb(truth)[..., 1:], 3, np.random.default_rng(0))

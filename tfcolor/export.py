@@ -9,7 +9,9 @@ Writes saved_models/NAME/VERSION/ (TF Serving's versioned layout) with signature
 * ``colorize_float``: ``images`` float32 [B, H, W, 1 or 3] in [0, 1] -> ``rgb`` float32.
 * ``propagate_hints`` (``colorize_hints`` for a model trained with --hints): ``images_bytes``
   and ``hint_points`` float32 [B, N, 6] (x, y, radius, r, g, b per point; x < 0 pads) ->
-  ``colorized_bytes``, the user's colours where given (tfcolor.deploy.serving_api).
+  ``colorized_bytes``, the user's colours where given (tfcolor.deploy.serving_api): Levin et
+  al. 2004's propagation of them, refined by the model's hint refiner when it has one
+  (hint_refiner.keras beside its generator, as the shipped model; also alone: ``refiner``).
 
 The network sees L at its training size; its colour is resized back and joined with the
 photo's full-resolution L, inside the graph. Images above --max_pixels are refused with
@@ -75,7 +77,9 @@ def main(argv):
     logging.set_verbosity(logging.WARNING)  # TF's INFO lines (saving, converting) drown ours
     # TensorFlow is imported here, not at the top: `--help` stays instant.
     from tfcolor.deploy import lite
-    from tfcolor.deploy.serving import export_saved_model, load_generator, next_version, write_models_config
+    from tfcolor.deploy.serving import (export_saved_model, load_generator, load_refiner, next_version,
+                                        write_models_config)
+    from tfcolor.models.hint_inputs import takes_hints
 
     if FLAGS.model_dir and FLAGS.generator:
         raise app.UsageError("give one of --model_dir and --generator, not both")
@@ -102,6 +106,8 @@ def main(argv):
         return 1
     generator, size = load_generator(FLAGS.model_dir, FLAGS.generator, FLAGS.image_size, FLAGS.render_size,
                                      FLAGS.chroma_gain)
+    # The model's learned refinement of Levin's propagation of hints (beside its generator), if any.
+    refiner = None if takes_hints(generator) else load_refiner(FLAGS.model_dir)
     if FLAGS.web:
         from tfcolor.deploy import web
 
@@ -113,18 +119,19 @@ def main(argv):
         # cache: converted once per machine.
         plain = FLAGS.model_dir and not (FLAGS.image_size or FLAGS.render_size or FLAGS.chroma_gain)
         network = web.cached_network(FLAGS.model_dir, generator, size) if plain else None
-        web.write_site(generator, size, FLAGS.web, FLAGS.name, network=network)
+        web.write_site(generator, size, FLAGS.web, FLAGS.name, network=network,
+                       refiner=web.cached_refiner(FLAGS.model_dir) or refiner)
         return
     root = os.path.join(FLAGS.output_root, FLAGS.name)
     version = FLAGS.version or next_version(root)
     path = export_saved_model(generator, size, os.path.join(root, str(version)),
-                              FLAGS.max_pixels, FLAGS.oversize, name=FLAGS.name)
+                              FLAGS.max_pixels, FLAGS.oversize, name=FLAGS.name, refiner=refiner)
     config = write_models_config(FLAGS.output_root)
     print(f"exported {FLAGS.name} version {version} (generator input {size}x{size}) to {path}; "
           f"TF Serving config: {config}")
     if FLAGS.tflite:
         lite.write_variants(generator, size, os.path.join(root, "tflite", str(version)), FLAGS.tflite,
-                            calibration)
+                            calibration, refiner=refiner)
 
 
 def run():

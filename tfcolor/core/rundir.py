@@ -19,6 +19,9 @@ LOSSES_PNG = "losses.png"
 SAMPLES = "samples"
 SUMMARY = "summary.json"
 GENERATOR = "generator.keras"
+# The learned refinement of Levin's propagation of user hints (tfcolor.models.hint_refiner), beside
+# the generator of a model without hint inputs; none: Levin's propagation alone.
+HINT_REFINER = "hint_refiner.keras"
 # A key of config.json: the size the generator renders at by default (inference.generator_at),
 # when it is not its training size. Written for the shipped model (bench/quality.py --ship).
 RENDER_SIZE = "render_size"

@@ -171,27 +171,38 @@ def load_colorizer(path, num_threads=None, render_size=0, chroma_gain=0.0):
                 from tfcolor.deploy import hinting
 
                 return litert.colorize_with(interp, rgb, hinting.hint_rows(hints, points))
-        return _with_batch(lambda rgb: litert.colorize_with(interp, rgb), network=network), f"TFLite {path}"
+        return _with_batch(lambda rgb: litert.colorize_with(interp, rgb), network=network,
+                           refine=litert.refiner_of(interp)), f"TFLite {path}"
     if _quick_path(path, render_size, chroma_gain):
-        from tfcolor.deploy import quick
+        from tfcolor.deploy import litert, quick
 
         try:
-            network_file = quick.network_file(path)
+            network_file, refiner_file = quick.network_file(path), quick.refiner_file(path)
         except OSError:  # a cache folder that cannot be written: the TensorFlow path below
             network_file = None
         if network_file:
             colorize = quick.QuickColorizer(network_file, num_threads)
-            return _with_batch(colorize), f"{path} ({colorize.size} px, its network on LiteRT)"
+            refine = litert.refiner_of(litert.interpreter(refiner_file, num_threads)) if refiner_file else None
+            return _with_batch(colorize, refine=refine), f"{path} ({colorize.size} px, its network on LiteRT)"
     import tensorflow as tf
 
     from tfcolor.deploy import hinting, serving_api
 
     if os.path.exists(os.path.join(path, "generator.keras")):
         from tfcolor.deploy import inference
-        from tfcolor.deploy.serving import load_generator
+        from tfcolor.deploy.serving import load_generator, load_refiner
+        from tfcolor.models import hint_refiner
         from tfcolor.models.hint_inputs import takes_hints
 
         generator, size = load_generator(path, render_size=render_size, chroma_gain=chroma_gain)
+        refiner, refine = None if takes_hints(generator) else load_refiner(path), None
+        if refiner is not None:
+            side = hint_refiner.SIZE
+            refine_graph = tf.function(lambda x: refiner(x, training=False), autograph=False, input_signature=[
+                tf.TensorSpec([1, side, side, hint_refiner.CHANNELS], tf.float32)])
+
+            def refine(x):
+                return refine_graph(tf.constant(x, tf.float32)).numpy()
 
         @tf.function(autograph=False, input_signature=[tf.TensorSpec([None, None, None, 3], tf.uint8)])
         def run(images):
@@ -210,7 +221,7 @@ def load_colorizer(path, num_threads=None, render_size=0, chroma_gain=0.0):
                 return run_hinted(rgb[None], channels[None])[0].numpy()
 
         colorize = _with_batch(lambda rgb: run(rgb[None])[0].numpy(), lambda rgbs: run(rgbs).numpy(), network,
-                               _batched_photos(generator, size))
+                               _batched_photos(generator, size), refine)
         engine = "hint generator" if network else "generator"
         return colorize, f"{engine} {path} ({size} px{_gain_note(generator, inference.CHROMA_GAIN_LAYER)})"
     from tfcolor.deploy.serving import versions
@@ -233,7 +244,12 @@ def load_colorizer(path, num_threads=None, render_size=0, chroma_gain=0.0):
                 **{serving_api.INPUT_KEY: png[None], serving_api.HINTS_KEY: tf.constant(rows)})
             return tf.io.decode_png(out[serving_api.OUTPUT_KEY][0]).numpy()
 
-    return _with_batch(lambda rgb: run_saved(rgb[None])[0], run_saved, network), f"SavedModel {saved}"
+    refine = None
+    if serving_api.REFINER_SIGNATURE in loaded.signatures:
+        def refine(x):
+            return loaded.signatures[serving_api.REFINER_SIGNATURE](x=tf.constant(x, tf.float32))["ab"].numpy()
+
+    return _with_batch(lambda rgb: run_saved(rgb[None])[0], run_saved, network, refine=refine), f"SavedModel {saved}"
 
 
 def _quick_path(path, render_size, chroma_gain):
@@ -291,19 +307,21 @@ def _batched_photos(generator, size):
     return photos
 
 
-def _with_batch(one, batch=None, network=None, photos=None):
+def _with_batch(one, batch=None, network=None, photos=None, refine=None):
     """The colouriser ``one`` (uint8 [H, W, 3] -> [H, W, 3]) with ``.batch`` for same-size
     stacks [N, H, W, 3] -> [N, H, W, 3] in one call (None: one by one), ``.photos`` for a list
     of photos of any sizes (default: one by one), and ``.hinted(rgb, hints, points=None)``, the
     photo coloured with user hints (tfcolor.deploy.hinting: the hint ``network`` when the model
-    is one, else Levin's propagation around its colours)."""
+    is one, else Levin's propagation around its colours, corrected by the model's hint refiner
+    ``refine`` when it has one)."""
     def hinted(rgb, hints, points=None):
         from tfcolor.deploy import hinting
 
-        return hinting.hinted(one, hints, rgb, network, points)
+        return hinting.hinted(one, hints, rgb, network, points, **({"refine": refine} if refine else {}))
 
     one.batch = batch
     one.photos = photos or (lambda rgbs: [one(rgb) for rgb in rgbs])
     one.hinted = hinted
     one.takes_hints = network is not None
+    one.refines_hints = refine is not None
     return one

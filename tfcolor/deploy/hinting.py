@@ -103,10 +103,13 @@ def with_ab(l_full, ab):
     return _join(l_full, _resize(ab, *l_full.shape[:2]) * colornp.AB_SCALE)
 
 
-def propagate(rgb, hints, model_rgb=None, size=PROPAGATION_SIZE, prior_weight=PRIOR_WEIGHT, points=None):
+def propagate(rgb, hints, model_rgb=None, size=PROPAGATION_SIZE, prior_weight=PRIOR_WEIGHT, points=None,
+              refine=None):
     """Levin et al. 2004's colourisation of ``rgb`` (uint8 [H, W, 3]) from ``hints``, optionally
     pulled towards ``model_rgb`` (a model's colourisation of the same photo, or a callable giving
-    it: called only when needed) where there are none. Returns uint8 [H, W, 3] with the photo's
+    it: called only when needed) where there are none; unpulled, then corrected by ``refine``
+    when given (the learned refiner, tfcolor.models.hint_refiner: a callable float32 [1, S, S, 6]
+    -> [1, S, S, 2], S its SIZE = PROPAGATION_SIZE). Returns uint8 [H, W, 3] with the photo's
     own L; without any hint, the model's colours (or gray)."""
     l_full = colornp.lightness(np.asarray(rgb, np.uint8))  # (L alone: a*b* come from the hints)
     gray, hint_ab, mask = solve_inputs(l_full, hints, size, points)
@@ -120,7 +123,22 @@ def propagate(rgb, hints, model_rgb=None, size=PROPAGATION_SIZE, prior_weight=PR
     prior = None
     if model_rgb is not None and prior_weight > 0:
         prior = solve_colours(model(), *gray.shape)
-    return with_ab(l_full, levin.propagate(gray, hint_ab, mask[..., 0], prior, prior_weight))
+    ab = levin.propagate(gray, hint_ab, mask[..., 0], prior, prior_weight)
+    if refine is not None and prior is None:
+        ab = refined(refine, gray, ab, hint_ab, mask)
+    return with_ab(l_full, ab)
+
+
+def refined(refine, gray, ab, hint_ab, mask):
+    """Levin's a*b* ``ab`` [h, w, 2] of a photo's working-size ``gray``, hints and mask, corrected
+    by the refiner ``refine`` (see :func:`propagate`)."""
+    from tfcolor.models import hint_refiner
+
+    h, w = gray.shape
+    if max(h, w) > hint_refiner.SIZE:
+        raise ValueError(f"the hint refiner takes a solve of at most {hint_refiner.SIZE} px, not {max(h, w)}")
+    out = np.asarray(refine(hint_refiner.square_input(gray, ab, hint_ab, mask)[None]))
+    return out[0, :h, :w].astype(np.float64)
 
 
 def _join(l_full, ab_full):
@@ -181,7 +199,8 @@ REFERENCE_PRIOR_WEIGHT = 1e-4  # with a reference photo, Levin's pull towards it
 def hinted(colorize, hints, rgb, network=None, points=None, **propagation):
     """``rgb`` coloured with ``hints`` by the engine the colouriser has: ``network(rgb, hints,
     points)`` for a hint generator (a Keras run, or an exported model with a hints signature),
-    else Levin's propagation around ``colorize(rgb)``. ``points``: these instead of the hints'
+    else Levin's propagation around ``colorize(rgb)`` (``propagation``: :func:`propagate`'s
+    arguments, such as the model's ``refine``). ``points``: these instead of the hints'
     own points (a clip's points on one frame). A reference photo moves the colours to its own
     (:func:`like_reference`); points and scribbles then correct them (for a model without hint
     inputs by Levin's propagation, pulled towards the reference-like colours away from them)."""

@@ -210,27 +210,28 @@ def decode_image(data):
     return image
 
 
-def colorize_encoded(generator, data, model_size, max_pixels, policy="refuse", points=None):
+def colorize_encoded(generator, data, model_size, max_pixels, policy="refuse", points=None, refiner=None):
     """One encoded photo -> PNG bytes of the colourised photo, at its own size (after the
-    pixel-limit policy). ``points``: a hint generator's hint rows [N, 6] in the decoded photo's
-    pixels (tfcolor.core.hints.points_array)."""
+    pixel-limit policy). ``points``: hint rows [N, 6] in the decoded photo's pixels
+    (tfcolor.core.hints.points_array); ``refiner``: as :func:`colorize_propagated`."""
     decoded = decode_image(data)
     image = limit_pixels(decoded, max_pixels, policy)
-    rgb = colorize_points(generator, to_float_rgb(image)[None], model_size, points, tf.shape(decoded))[0]
+    rgb = colorize_points(generator, to_float_rgb(image)[None], model_size, points, tf.shape(decoded),
+                          refiner=refiner)[0]
     return tf.io.encode_png(to_uint8(rgb))
 
 
-def colorize_points(generator, rgb, model_size, points=None, photo_shape=None, reference=None):
+def colorize_points(generator, rgb, model_size, points=None, photo_shape=None, reference=None, refiner=None):
     """:func:`colorize` of one photo ``[1, H, W, 3]`` with hint rows ``points`` [N, 6] (None:
     none) given in the pixels of a photo of ``photo_shape`` (default: this one's), and a
     reference photo's pixels ``reference`` [M, 3] (RGB 0-255; none: M = 0 or None), as
     tfcolor.deploy.hinting.hinted uses them. A generator without hint inputs takes them by
-    :func:`colorize_propagated`."""
+    :func:`colorize_propagated` (with its ``refiner``, if any)."""
     if points is None:
         return colorize(generator, rgb, model_size)
     shape = tf.shape(rgb)[1:3] if photo_shape is None else photo_shape[:2]
     if not takes_hints(generator):
-        return colorize_propagated(generator, rgb, model_size, points, shape, reference)
+        return colorize_propagated(generator, rgb, model_size, points, shape, reference, refiner)
     from tfcolor.core.hints import points_to_channels
 
     channels = points_to_channels(points, shape[0], shape[1], model_size)
@@ -271,11 +272,13 @@ def resize_area(image, height, width):
     return _area_matrix(tf.shape(image)[0], height) @ image @ tf.transpose(_area_matrix(tf.shape(image)[1], width))
 
 
-def colorize_propagated(generator, rgb, model_size, points, points_shape=None, reference=None):
+def colorize_propagated(generator, rgb, model_size, points, points_shape=None, reference=None, refiner=None):
     """:func:`colorize_points` for a generator without hint inputs (the shipped model): with
     any point, Levin et al. 2004's propagation of the points (tfcolor.core.levin_graph) at
-    hinting.PROPAGATION_SIZE px on the long side joined with the photo's own L, as
-    tfcolor.deploy.hinting.propagate computes it in numpy; with none, the network's colours.
+    hinting.PROPAGATION_SIZE px on the long side, then (without a reference photo) the learned
+    ``refiner``'s correction of it (tfcolor.models.hint_refiner; a callable [1, S, S, 6] ->
+    [1, S, S, 2], e.g. a :class:`TracedOnce`; None: Levin's colours), joined with the photo's own
+    L, as tfcolor.deploy.hinting.propagate computes it in numpy; with none, the network's colours.
     ``rgb`` [1, H, W, 3]; ``points`` [N, 6] rows (x < 0: padding) in the pixels of a photo of
     ``points_shape`` (H, W: default, this one's; another when the photo was shrunk). With a
     reference photo's pixels ``reference`` [M > 0, 3], the network's colours move to its own
@@ -283,6 +286,7 @@ def colorize_propagated(generator, rgb, model_size, points, points_shape=None, r
     from tfcolor.core import colornp, levin_graph
     from tfcolor.core.hints import points_to_map
     from tfcolor.deploy.hinting import PROPAGATION_SIZE, REFERENCE_PRIOR_WEIGHT
+    from tfcolor.models.hint_refiner import CHANNELS, SIZE
 
     points = tf.reshape(tf.cast(points, tf.float32), [-1, 6])
     l_full = color.rgb_to_lab(rgb)[:, :, :, :1]
@@ -312,7 +316,16 @@ def colorize_propagated(generator, rgb, model_size, points, points_shape=None, r
 
             prior = tf.cond(given, reference_prior, lambda: tf.zeros(tf.concat([size, [2]], 0)))
             weight = tf.where(given, REFERENCE_PRIOR_WEIGHT, 0.0)
-        ab = levin_graph.propagate(gray, hint[:, :, :2], hint[:, :, 2:], prior, weight) * colornp.AB_SCALE
+        ab = levin_graph.propagate(gray, hint[:, :, :2], hint[:, :, 2:], prior, weight)
+        if refiner is not None:
+            def refined():  # hint_refiner.square_input: the working size in the square's top-left corner
+                square = tf.pad(tf.concat([tf.expand_dims(gray, -1), ab, hint], -1),
+                                [[0, SIZE - size[0]], [0, SIZE - size[1]], [0, 0]])
+                out = refiner(tf.reshape(square, [1, SIZE, SIZE, CHANNELS]))  # (static: TFLite has no EnsureShape)
+                return tf.slice(tf.reshape(out, [SIZE, SIZE, 2]), [0, 0, 0], tf.concat([size, [2]], 0))
+
+            ab = refined() if given is None else tf.cond(given, lambda: ab, refined)
+        ab = ab * colornp.AB_SCALE
         ab_full = tf.image.resize(tf.expand_dims(ab, 0), shape, method="bilinear")
         return color.lab_to_rgb(tf.concat([l_full, ab_full], -1))
 

@@ -16,7 +16,11 @@ Each .tflite file has three signatures:
   A hint generator's network reads the hints; any other network's file propagates them by
   Levin et al. 2004 in its own graph (tfcolor.core.levin_graph: the numbers of `colorize
   --hints`, 0.2-0.45 s a photo on 2 cores); with no row, ``colorize``'s colours. A reference
-  moves the colours to its a*b* mean and spread, as `colorize --hints` does.
+  moves the colours to its a*b* mean and spread, as `colorize --hints` does. With the model's
+  hint refiner (tfcolor.models.hint_refiner, exported when the model has one), Levin's colours
+  are corrected by it in the graph, and the file has a fourth signature:
+* ``refiner``: ``x`` float32 [1, 160, 160, 6] -> ``ab`` [1, 160, 160, 2], the refiner alone
+  (what Python's `colorize --hints` runs after its own Levin solve).
 
 Variants: ``fp32``; ``fp16`` (float16 weights, half the size, computed in float32 on CPUs);
 ``int8`` (full-integer weights and activations of the network, calibrated on photos from
@@ -38,24 +42,30 @@ import tensorflow as tf
 from tfcolor.core import color, fs
 from tfcolor.deploy import inference
 from tfcolor.deploy.litert import colorize_with, interpreter, takes_hint_rows  # noqa: F401 (lite's API)
-from tfcolor.models import matmul_conv
+from tfcolor.deploy.serving_api import REFINER_SIGNATURE
+from tfcolor.models import hint_refiner, matmul_conv
 from tfcolor.models.subpixel import to_subpixel
 
 VARIANTS = ("fp32", "fp16", "int8")
 
 
-def mobile_module(generator, model_size, rewrite_transposed=True, signatures=None):
+def mobile_module(generator, model_size, rewrite_transposed=True, signatures=None, refiner=None):
     """tf.Module with the functions of the .tflite file: ``signatures`` (default
-    ``signatures_of(generator)``) of ``colorize``, ``generator`` and ``colorize_hints``. Only
-    those are attached: tf.saved_model.save traces every function a module holds, and the
-    photo-in, photo-out ``colorize`` is most of that work (a fifth of a bare network's conversion)."""
+    ``signatures_of(generator, refiner)``) of ``colorize``, ``generator``, ``colorize_hints`` and
+    (with a hint ``refiner``) ``refiner``. Only those are attached: tf.saved_model.save traces
+    every function a module holds, and the photo-in, photo-out ``colorize`` is most of that work
+    (a fifth of a bare network's conversion)."""
     net = to_subpixel(generator) if rewrite_transposed else generator
-    signatures = signatures_of(net) if signatures is None else signatures
+    signatures = signatures_of(net, refiner) if signatures is None else signatures
     module = tf.Module()
     module.weights = inference.bare_variables(net)
     module.net_name = net.name
     module.channels = net.input_shape[-1]  # 1, or L and the hint channels
     traced = inference.TracedOnce(net, model_size)  # the network traced once for every signature
+    refine = None
+    if refiner is not None:
+        module.refiner_weights = inference.bare_variables(refiner)
+        refine = inference.TracedOnce(refiner, hint_refiner.SIZE)
 
     # autograph=False: the functions hold no Python control flow on tensors, and converting
     # their code (inference, colour, the layers) took 2 of the 38 s of a three-variant export.
@@ -73,11 +83,14 @@ def mobile_module(generator, model_size, rewrite_transposed=True, signatures=Non
                                                    tf.TensorSpec([None, 6], tf.float32, name="hints"),
                                                    tf.TensorSpec([None, 3], tf.uint8, name="reference")])
     def colorize_hints(image, hints, reference):
-        rgb = inference.colorize_points(traced, inference.to_float_rgb(image), model_size, hints, reference=reference)
+        rgb = inference.colorize_points(traced, inference.to_float_rgb(image), model_size, hints, reference=reference,
+                                        refiner=refine)
         return {"rgb": inference.to_uint8(rgb)}
 
     functions = {"colorize": colorize, "generator": bare, "colorize_hints": colorize_hints}
-    unknown = sorted(set(signatures) - set(signatures_of(net)))
+    if refiner is not None:
+        functions[REFINER_SIGNATURE] = refiner_function(refine)
+    unknown = sorted(set(signatures) - set(signatures_of(net, refiner)))
     if unknown:
         raise ValueError(f"{net.name} has no {', '.join(unknown)} signature")
     for key in signatures:
@@ -85,10 +98,44 @@ def mobile_module(generator, model_size, rewrite_transposed=True, signatures=Non
     return module
 
 
-def signatures_of(generator):
-    """The signatures of a generator's .tflite file."""
+def signatures_of(generator, refiner=None):
+    """The signatures of a generator's .tflite file (with its hint ``refiner``, if any)."""
     del generator  # every kind has the three (colorize_hints: its network or Levin's propagation)
-    return ("colorize", "generator", "colorize_hints")
+    return ("colorize", "generator", "colorize_hints") + ((REFINER_SIGNATURE,) if refiner is not None else ())
+
+
+def refiner_function(refine):
+    """The ``refiner`` signature's function of a traced hint refiner (fixed shapes)."""
+    @tf.function(autograph=False, input_signature=[
+        tf.TensorSpec([1, hint_refiner.SIZE, hint_refiner.SIZE, hint_refiner.CHANNELS], tf.float32, name="x")])
+    def refine_alone(x):
+        return {"ab": refine(x)}
+
+    return refine_alone
+
+
+def convert_refiner(refiner):
+    """.tflite bytes (fp32) of a hint refiner alone: its ``refiner`` signature, fixed shapes (for
+    Python's quick path and the web page, which run Levin's solve themselves)."""
+    module = tf.Module()
+    module.weights = inference.bare_variables(refiner)
+    module.refiner = refiner_function(inference.TracedOnce(refiner, hint_refiner.SIZE))
+    with tempfile.TemporaryDirectory() as tmp:
+        tf.saved_model.save(module, tmp, signatures={REFINER_SIGNATURE: module.refiner},
+                            options=tf.saved_model.SaveOptions(experimental_custom_gradients=False))
+        return _float_converter(tmp, [REFINER_SIGNATURE]).convert()
+
+
+def _float_converter(saved_model, signatures, fp16=False):
+    """A converter of a SavedModel's ``signatures`` to float TFLite (fp16: float16 weights)."""
+    converter = tf.lite.TFLiteConverter.from_saved_model(saved_model, signature_keys=list(signatures))
+    # No conversion metadata (the converter's options and environment, which no runtime
+    # reads): writing it unpacks and repacks the whole model in Python, 1 s of a 64 px U-Net.
+    converter.exclude_conversion_metadata = True
+    if fp16:
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.target_spec.supported_types = [tf.float16]
+    return converter
 
 
 def _folder_photos(folder, model_size, count):
@@ -154,15 +201,18 @@ def _representative_dataset(photos, channels=1):
     return generate
 
 
-def convert(generator, model_size, variant, calibration_photos=None, rewrite_transposed=True):
+def convert(generator, model_size, variant, calibration_photos=None, rewrite_transposed=True, refiner=None):
     """The .tflite bytes of one variant; int8 needs ``calibration_photos`` (uint8 [S, S, 3]).
-    ``rewrite_transposed=False`` keeps TRANSPOSE_CONV (for comparisons only: slow in int8)."""
-    return dict(converted(generator, model_size, [variant], calibration_photos, rewrite_transposed))[variant]
+    ``rewrite_transposed=False`` keeps TRANSPOSE_CONV (for comparisons only: slow in int8).
+    ``refiner``: the model's hint refiner (tfcolor.models.hint_refiner), or None."""
+    return dict(converted(generator, model_size, [variant], calibration_photos, rewrite_transposed,
+                          refiner))[variant]
 
 
-def converted(generator, model_size, variants, calibration_photos=None, rewrite_transposed=True):
+def converted(generator, model_size, variants, calibration_photos=None, rewrite_transposed=True, refiner=None):
     """Yields (variant, .tflite bytes) for each of ``variants``, all converted from one
-    SavedModel of the mobile module (built and saved once: a third of each conversion)."""
+    SavedModel of the mobile module (built and saved once: a third of each conversion). The
+    hint ``refiner`` stays float in every variant."""
     for variant in variants:
         if variant not in VARIANTS:
             raise ValueError(f"unknown TFLite variant {variant!r}; known: {', '.join(VARIANTS)}")
@@ -170,7 +220,7 @@ def converted(generator, model_size, variants, calibration_photos=None, rewrite_
             raise ValueError("the int8 variant needs calibration photos (prepared TFRecords)")
     with matmul_conv.tf_kernels():  # TFLite's own convolutions, no EXTRACT_PATCHES
         yield from _converted(generator, model_size, variants, calibration_photos, rewrite_transposed,
-                              signatures=signatures_of(generator))
+                              signatures=signatures_of(generator, refiner), refiner=refiner)
 
 
 def convert_network(generator, model_size, variant="fp32"):
@@ -184,22 +234,15 @@ def convert_network(generator, model_size, variant="fp32"):
         return dict(_converted(generator, model_size, [variant], None, True, signatures=("generator",)))[variant]
 
 
-def _converted(generator, model_size, variants, calibration_photos, rewrite_transposed, signatures):
-    module = mobile_module(generator, model_size, rewrite_transposed, signatures)
+def _converted(generator, model_size, variants, calibration_photos, rewrite_transposed, signatures, refiner=None):
+    module = mobile_module(generator, model_size, rewrite_transposed, signatures, refiner)
     with tempfile.TemporaryDirectory() as tmp:
         # Through a SavedModel: from_concrete_functions gave all-NaN outputs in LiteRT.js.
         tf.saved_model.save(module, tmp, signatures={key: getattr(module, key) for key in signatures},
                             options=tf.saved_model.SaveOptions(experimental_custom_gradients=False))  # (no training)
 
         def convert_float(fp16=False):
-            converter = tf.lite.TFLiteConverter.from_saved_model(tmp, signature_keys=list(signatures))
-            # No conversion metadata (the converter's options and environment, which no runtime
-            # reads): writing it unpacks and repacks the whole model in Python, 1 s of a 64 px U-Net.
-            converter.exclude_conversion_metadata = True
-            if fp16:
-                converter.optimizations = [tf.lite.Optimize.DEFAULT]
-                converter.target_spec.supported_types = [tf.float16]
-            return converter.convert()
+            return _float_converter(tmp, signatures, fp16).convert()
 
         fp32 = None
         for variant in variants:
@@ -256,8 +299,9 @@ def _op_names(model):
     return names
 
 
-def write_variants(generator, model_size, directory, variants, calibration_data=None, log=print):
-    """Writes DIRECTORY/VARIANT.tflite for each variant; returns {variant: path}."""
+def write_variants(generator, model_size, directory, variants, calibration_data=None, log=print, refiner=None):
+    """Writes DIRECTORY/VARIANT.tflite for each variant (with the model's hint ``refiner``, if
+    any); returns {variant: path}."""
     photos = None
     if "int8" in variants:
         if not calibration_data:
@@ -266,7 +310,7 @@ def write_variants(generator, model_size, directory, variants, calibration_data=
         photos = representative_photos(calibration_data, model_size)
     os.makedirs(directory, exist_ok=True)
     paths = {}
-    for variant, model in converted(generator, model_size, variants, photos):
+    for variant, model in converted(generator, model_size, variants, photos, refiner=refiner):
         paths[variant] = os.path.join(directory, f"{variant}.tflite")
         fs.write_bytes_atomic(paths[variant], model)  # an earlier file stays whole until replaced
         log(f"wrote {paths[variant]} ({len(model) / 1e6:.1f} MB)")

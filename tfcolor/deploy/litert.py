@@ -29,6 +29,17 @@ def colorize_with(interp, image, hint_rows=None, reference=None):
     return runner(**inputs)["rgb"][0]
 
 
+def refiner_of(interp):
+    """A .tflite file's hint refiner as a callable float32 [1, S, S, 6] -> [1, S, S, 2] (its
+    ``refiner`` signature: tfcolor.models.hint_refiner), or None when it has none."""
+    from tfcolor.deploy.serving_api import REFINER_SIGNATURE
+
+    if REFINER_SIGNATURE not in interp.get_signature_list():
+        return None
+    runner = interp.get_signature_runner(REFINER_SIGNATURE)
+    return lambda x: runner(x=np.asarray(x, np.float32))["ab"]
+
+
 def takes_hint_rows(interp):
     """Whether a .tflite file's network reads hints (a hint generator's: its ``generator``
     signature takes L and the hint channels). Every exported file has ``colorize_hints``; for

@@ -63,6 +63,28 @@ def network_file(model_dir, log=None, variant="fp32", loaded=None):
     return path
 
 
+def refiner_file(model_dir, log=None):
+    """The cached .tflite of a run folder's hint refiner (rundir.HINT_REFINER; its ``refiner``
+    signature, tfcolor.deploy.lite.convert_refiner), converted with TensorFlow the first time;
+    None when the folder has none."""
+    source = rundir.path(model_dir, rundir.HINT_REFINER)
+    if not os.path.isfile(source):
+        return None
+    with open(source, "rb") as f:
+        key = hashlib.sha256(f.read()).hexdigest()[:20]
+    path = os.path.join(cache_dir(), f"refiner-{key}.tflite")
+    if os.path.exists(path):
+        return path
+    os.makedirs(cache_dir(), exist_ok=True)
+    (log or (lambda m: print(m, file=sys.stderr)))(f"first use of {source} on this machine: converting it ({path})")
+    from tfcolor.core import fs
+    from tfcolor.deploy import lite
+    from tfcolor.models import hint_refiner
+
+    fs.write_bytes_atomic(path, lite.convert_refiner(hint_refiner.load(source)))
+    return path
+
+
 class QuickColorizer:
     """uint8 RGB [H, W, 3] -> uint8 RGB [H, W, 3] at the photo's size: L from the photo, a*b*
     from the network at its size, resized back (tfcolor.deploy.inference's recipe in numpy)."""

@@ -19,15 +19,23 @@ def next_version(model_root):
     return max(versions(model_root), default=0) + 1
 
 
-def build_module(generator, model_size, max_pixels=40_000_000, oversize="refuse"):
-    """A tf.Module holding the generator's variables and the four serving functions."""
+def build_module(generator, model_size, max_pixels=40_000_000, oversize="refuse", refiner=None):
+    """A tf.Module holding the generator's variables and the four serving functions (five with
+    the model's hint ``refiner``: tfcolor.models.hint_refiner)."""
     import tensorflow as tf
 
     from tfcolor.deploy import inference
+    from tfcolor.deploy.lite import refiner_function
+    from tfcolor.models.hint_refiner import SIZE
 
     module = tf.Module()
     module.weights = inference.bare_variables(generator)
     network = inference.TracedOnce(generator, model_size)
+    refine = None
+    if refiner is not None:
+        module.refiner_weights = inference.bare_variables(refiner)
+        refine = inference.TracedOnce(refiner, SIZE)
+        module.refine = refiner_function(refine)  # the refiner alone: Python's colorize --hints
 
     # autograph=False: no Python control flow on tensors here (tf.map_fn, tf.cond), and the
     # export then skips converting the code of every function these call.
@@ -48,13 +56,15 @@ def build_module(generator, model_size, max_pixels=40_000_000, oversize="refuse"
         return {"rgb": inference.colorize(network, inference.to_float_rgb(images), model_size)}
 
     # The hints: a hint generator's network reads them; any other model's graph propagates them
-    # (Levin et al. 2004, tfcolor.core.levin_graph), under the signature name of its engine.
+    # (Levin et al. 2004, tfcolor.core.levin_graph; then its refiner, if any), under the
+    # signature name of its engine.
     @tf.function(autograph=False, input_signature=[
         tf.TensorSpec([None], tf.string, name=serving_api.INPUT_KEY),
         tf.TensorSpec([None, None, 6], tf.float32, name=serving_api.HINTS_KEY)])
     def serve_hints(images_bytes, hint_points):
         colorized = tf.map_fn(
-            lambda args: inference.colorize_encoded(network, args[0], model_size, max_pixels, oversize, args[1]),
+            lambda args: inference.colorize_encoded(network, args[0], model_size, max_pixels, oversize, args[1],
+                                                    refine),
             (images_bytes, hint_points), fn_output_signature=tf.string)
         return {serving_api.OUTPUT_KEY: colorized}
 
@@ -67,17 +77,21 @@ def build_module(generator, model_size, max_pixels=40_000_000, oversize="refuse"
 
 
 def export_saved_model(generator, model_size, path, max_pixels=40_000_000, oversize="refuse",
-                       name="colorizer"):
-    """Writes the SavedModel and its warmup requests (assets.extra) to ``path``."""
+                       name="colorizer", refiner=None):
+    """Writes the SavedModel and its warmup requests (assets.extra) to ``path``; with the
+    model's hint ``refiner`` its hints signature refines Levin's colours, and its
+    ``serving_api.REFINER_SIGNATURE`` runs the refiner alone."""
     import tensorflow as tf
 
-    module = build_module(generator, model_size, max_pixels, oversize)
+    module = build_module(generator, model_size, max_pixels, oversize, refiner)
     signatures = {
         "serving_default": module.serve_encoded,
         "colorize_uint8": module.colorize_uint8,
         "colorize_float": module.colorize_float,
     }
     signatures[module.hints_signature] = module.serve_hints
+    if refiner is not None:
+        signatures[serving_api.REFINER_SIGNATURE] = module.refine
     # No gradient functions: nothing differentiates a served model, and tracing those of the
     # CPU convolutions' custom gradients (tfcolor.models.matmul_conv) took 1.7 s of an export.
     tf.saved_model.save(module, path, signatures=signatures,
@@ -94,6 +108,18 @@ def write_models_config(output_root, container_root="/models"):
     with open(path, "w") as f:
         f.write(serving_api.models_config({n: f"{container_root}/{n}" for n in names}))
     return path
+
+
+def load_refiner(model_dir):
+    """A model folder's hint refiner (tfcolor.models.hint_refiner: rundir.HINT_REFINER beside its
+    generator), or None: a folder without one, or a hint generator's (whose network reads the
+    hints itself)."""
+    path = rundir.path(model_dir, rundir.HINT_REFINER) if model_dir else None
+    if not path or not os.path.isfile(path):
+        return None
+    from tfcolor.models import hint_refiner
+
+    return hint_refiner.load(path)
 
 
 def load_generator(model_dir=None, generator_path=None, image_size=0, render_size=0, chroma_gain=0.0):

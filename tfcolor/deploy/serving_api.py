@@ -11,9 +11,10 @@ Every SavedModel also takes colour hints: the same ``images_bytes`` and ``hint_p
 rows with x < 0 pad photos with fewer points: tfcolor.core.hints.points_array), under the name
 of its engine: ``colorize_hints`` for a hint generator (trained with ``--hints``), whose network
 reads them; ``propagate_hints`` for any other model (the shipped one), whose graph propagates
-them around its colours (Levin et al. 2004, as ``colorize --hints``). The names differ because a
-reference photo is applied differently around each (tfcolor.deploy.hinting.hinted), by the
-client.
+them around its colours (Levin et al. 2004, as ``colorize --hints``; then the model's learned
+refinement of them, when it has one: tfcolor.models.hint_refiner, also alone under
+``refiner``). The names differ because a reference photo is applied differently around each
+(tfcolor.deploy.hinting.hinted), by the client.
 """
 
 import base64
@@ -25,6 +26,7 @@ OUTPUT_KEY = "colorized_bytes"
 DEFAULT_SIGNATURE = "serving_default"
 HINTS_SIGNATURE = "colorize_hints"
 PROPAGATE_SIGNATURE = "propagate_hints"
+REFINER_SIGNATURE = "refiner"  # the hint refiner alone, in SavedModels and .tflite files
 HINTS_KEY = "hint_points"
 WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
 

@@ -4,7 +4,8 @@ The site holds the page (``web/src``: index.html, app.js, colorizer.js, hints.js
 coi.js, style.css), the bare network as a fixed-shape .tflite file (fp32, or fp16 for float16 weights;
 L/50 - 1 [1, S, S, 1] -> ab/110 [1, S, S, 2], a hint generator's [1, S, S, 4] with the hint
 channels that hints.js builds: LiteRT.js takes no dynamic shape, and image ops
-cannot run in it), the LiteRT.js runtime copied from the project's own npm package (``web/``,
+cannot run in it), for a model with a hint refiner that too (``hint_refiner.tflite``, run after
+levin.js), the LiteRT.js runtime copied from the project's own npm package (``web/``,
 installed with ``npm ci``) and ``tfcolor.json``: the model's size and the colour constants of
 tfcolor.core.color, so that the page's Lab conversion uses the very numbers Python uses.
 Everything the page loads is in the folder: it works offline from any static server.
@@ -22,6 +23,7 @@ WEB = os.path.join(shipped.REPO, "web")  # package.json, package-lock.json, src/
 PAGE_FILES = ("index.html", "app.js", "colorizer.js", "hints.js", "lab.js", "levin.js", "coi.js", "style.css")
 CONFIG = "tfcolor.json"
 MODEL = "model.tflite"
+REFINER = "hint_refiner.tflite"  # the model's hint refiner (tfcolor.models.hint_refiner), when it has one
 RUNTIME = "litert/wasm/"  # the LiteRT.js wasm folder inside the site
 # Runtime files: (inside web/node_modules, inside the site). A browser loads one wasm build:
 # threaded (relaxed SIMD and a cross-origin isolated page, which coi.js makes), plain (relaxed
@@ -73,10 +75,28 @@ def cached_network(model_dir, generator, model_size, log=print):
         return None
 
 
-def write_site(generator, model_size, directory, name, web=WEB, log=print, network=None):
+def cached_refiner(model_dir, log=print):
+    """The .tflite bytes of a run folder's hint refiner from tfcolor.deploy.quick's cache
+    (converted once per machine); None when it has none or the cache cannot be written."""
+    from tfcolor.deploy import quick
+
+    try:
+        path = quick.refiner_file(model_dir, log) if model_dir else None
+    except OSError as e:
+        log(f"not cached ({e}); converting the hint refiner")
+        return None
+    if path is None:
+        return None
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def write_site(generator, model_size, directory, name, web=WEB, log=print, network=None, refiner=None):
     """Writes the static site into ``directory``; returns {file: bytes} of what it wrote.
     ``network``: the .tflite bytes of ``lite.convert_network(generator, model_size,
-    network_variant(generator))`` when converted already (tfcolor.deploy.quick's cache)."""
+    network_variant(generator))`` when converted already (tfcolor.deploy.quick's cache).
+    ``refiner``: the model's hint refiner, a Keras model or its .tflite bytes
+    (``lite.convert_refiner``), or None."""
     from tfcolor.deploy import hinting, lite
     from tfcolor.models.hint_inputs import takes_hints
 
@@ -90,14 +110,21 @@ def write_site(generator, model_size, directory, name, web=WEB, log=print, netwo
     variant = network_variant(generator)
     with open(os.path.join(directory, MODEL), "wb") as f:
         f.write(network or lite.convert_network(generator, model_size, variant))
+    propagation = {"size": hinting.PROPAGATION_SIZE, "reference_prior_weight": hinting.REFERENCE_PRIOR_WEIGHT,
+                   "reference_most": hinting.REFERENCE_MOST}
+    refined = refiner is not None and not takes_hints(generator)
+    if refined:
+        with open(os.path.join(directory, REFINER), "wb") as f:
+            f.write(refiner if isinstance(refiner, bytes) else lite.convert_refiner(refiner))
+        propagation["refiner"] = REFINER
+    elif os.path.exists(os.path.join(directory, REFINER)):
+        os.remove(os.path.join(directory, REFINER))  # an earlier model's: this one has none
     with open(os.path.join(directory, CONFIG), "w") as f:
         json.dump({"name": name, "size": int(model_size), "model": MODEL, "runtime": RUNTIME,
                    "hints": takes_hints(generator), "color": color.constants(),
                    # the page's Levin propagation of hints for a model without hint inputs (levin.js)
-                   "propagation": {"size": hinting.PROPAGATION_SIZE,
-                                   "reference_prior_weight": hinting.REFERENCE_PRIOR_WEIGHT,
-                                   "reference_most": hinting.REFERENCE_MOST}}, f, indent=1)
-    written = [*PAGE_FILES, *(dst for _, dst in RUNTIME_FILES), MODEL, CONFIG]
+                   "propagation": propagation}, f, indent=1)
+    written = [*PAGE_FILES, *(dst for _, dst in RUNTIME_FILES), MODEL, *([REFINER] if refined else []), CONFIG]
     sizes = {file: os.path.getsize(os.path.join(directory, file)) for file in written}
     wasm = [sizes[dst] for _, dst in RUNTIME_FILES if dst.endswith(".wasm")]
     log(f"wrote the web page to {directory}: {len(sizes)} files, {sum(sizes.values()) / 1e6:.1f} MB "

@@ -3,7 +3,8 @@
 // [1, S, S, 1] in, ab/110 [1, S, S, 2] out) runs in LiteRT.js; decoding, Lab, the resizes
 // and PNG encoding run here, in the browser. Nothing leaves the machine. User hints: a hint
 // generator reads them as input channels; any other model's page propagates them along the
-// photo's edges (levin.js), as tfcolor.deploy.hinting does.
+// photo's edges (levin.js), then corrects that with the model's hint refiner when it has one
+// (hint_refiner.tflite: tfcolor.models.hint_refiner), as tfcolor.deploy.hinting does.
 
 import { loadAndCompile, loadLiteRt, Tensor, unloadLiteRt } from "@litertjs/core";
 import { hintChannels, hintMap, HintError } from "./hints.js";
@@ -72,19 +73,20 @@ export class Colorizer {
       } else {
         await loadLiteRt(runtime);
       }
-      const model = await loadAndCompile(new URL(config.model, root).href, {
-        accelerator,
-        cpuOptions: { numThreads: threads },
-      });
-      return new Colorizer(model, config, accelerator, threads);
+      const options = { accelerator, cpuOptions: { numThreads: threads } };
+      const model = await loadAndCompile(new URL(config.model, root).href, options);
+      const refinerFile = config.propagation && config.propagation.refiner;
+      const refiner = refinerFile ? await loadAndCompile(new URL(refinerFile, root).href, options) : null;
+      return new Colorizer(model, config, accelerator, threads, refiner);
     } catch (e) {
       unloadLiteRt(); // so that the caller may try again, e.g. on WebAssembly after WebGPU
       throw e;
     }
   }
 
-  constructor(model, config, accelerator, threads = 1) {
+  constructor(model, config, accelerator, threads = 1, refiner = null) {
     this.model = model;
+    this.refiner = refiner; // the hint refiner (a square of the propagation's size), or null
     this.config = config;
     this.size = config.size;
     this.takesHints = Boolean(config.hints); // a hint generator: L, then hint a*b* and mask
@@ -146,9 +148,11 @@ export class Colorizer {
       onStage("hints");
       const map = hintMap(points, height, width, h, w, this.lab, abScale);
       const weight = prior ? this.config.propagation.reference_prior_weight : 0;
-      return levin.propagate(l, height, width, h, w, map, abScale, (cache.levin = cache.levin || {}), prior, weight);
+      cache.levin = cache.levin || {};
+      const ab = levin.propagate(l, height, width, h, w, map, abScale, cache.levin, prior, weight);
+      return prior || !this.refiner ? ab : this.refine(cache.levin.gray, ab, map, h, w);
     };
-    if (propagated && !reference) return { color: await this.paint(solve(), h, w, photo, l, breathe), l };
+    if (propagated && !reference) return { color: await this.paint(await solve(), h, w, photo, l, breathe), l };
     const network = async (channels = null) => { // the network's colours at the photo's size
       onStage("network");
       cache.lSmall = cache.lSmall || shrink(l, height, width, S);
@@ -175,6 +179,43 @@ export class Colorizer {
       referenced.prior = Float64Array.from({ length: h * w * 2 }, (_, i) => channels[i & 1][i >> 1] / abScale);
     }
     return { color: await this.paint(solve(referenced.prior), h, w, photo, l, breathe), l };
+  }
+
+  /** hinting.refined: Levin's a*b* (natural units, [h*w*2]) of the working size's gray ([h*w],
+   * L / 100) and hint map corrected by the hint refiner, which reads them (a*b* normalised) in
+   * the top-left corner of its zero square (hint_refiner.square_input). */
+  async refine(gray, ab, map, h, w) {
+    const { ab_scale: abScale } = this.config.color;
+    const side = this.config.propagation.size;
+    const input = new Float32Array(side * side * 6);
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        const i = y * w + x;
+        const j = (y * side + x) * 6;
+        input[j] = gray[i];
+        input[j + 1] = ab[i * 2] / abScale;
+        input[j + 2] = ab[i * 2 + 1] / abScale;
+        input[j + 3] = map.ab[i * 2];
+        input[j + 4] = map.ab[i * 2 + 1];
+        input[j + 5] = map.mask[i];
+      }
+    }
+    const tensor = new Tensor(input, [1, side, side, 6]);
+    const outputs = await this.refiner.run(tensor);
+    tensor.delete();
+    const onCpu = await outputs[0].moveTo("wasm");
+    const out = onCpu.toTypedArray();
+    const refined = new Float32Array(h * w * 2);
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        const i = y * w + x;
+        const j = (y * side + x) * 2;
+        refined[i * 2] = out[j] * abScale;
+        refined[i * 2 + 1] = out[j + 1] * abScale;
+      }
+    }
+    onCpu.delete();
+    return refined;
   }
 
   /** RGBA bytes of a photo ({width, height, alpha}) with L ([H*W]) joined with a*b* given at

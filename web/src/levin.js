@@ -251,13 +251,13 @@ export const SHIFT = 1e-9;
 /** A photo's factorised I - W + shift I, with the Green's functions and prior solution made from it. */
 const base = (shift, factors) => ({ shift, factors, green: new Map(), prior: null });
 
-/** The affinities of a photo's L ([height*width], 0..100) at the working size [h, w], kept in
+/** The gray (L / 100, area-resized) and affinities of a photo's L ([height*width], 0..100) at the working size [h, w], kept in
  * `cache` (the cache of one photo); with `shift`, also the factors of its I - W + shift I, which
  * the first hints need (the hint editor makes them ready when it opens). */
 export function prepare(l, height, width, h, w, cache, shift = null) {
   if (!cache.weights || cache.h !== h || cache.w !== w) {
     const gray = resizeArea(Float64Array.from(l, (v) => v / 100), height, width, h, w);
-    Object.assign(cache, { weights: affinities(gray, h, w), h, w, key: null, factors: null, base: null });
+    Object.assign(cache, { gray, weights: affinities(gray, h, w), h, w, key: null, factors: null, base: null });
   }
   if (shift !== null && (!cache.base || cache.base.shift !== shift)) {
     cache.base = base(shift, factorize(cache.weights, null, h, w, shift));
