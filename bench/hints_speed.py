@@ -62,7 +62,8 @@ def page_ms(model, hints_json, repeats):
 
     generator, size = load_generator(model, render_size=96)
     site = tempfile.mkdtemp(prefix="hint_site_")
-    web.write_site(generator, size, site, shipped.NAME, log=lambda message: None)
+    web.write_site(generator, size, site, shipped.NAME, log=lambda message: None,
+                   refiner=web.cached_refiner(model, log=lambda message: None))
     preview = photo(1600)
     buffer = io.BytesIO()
     Image.fromarray(preview).save(buffer, "PNG")

@@ -103,7 +103,8 @@ def main():
         for size in [int(s) for s in args.sizes.split(",")]:
             generator, _ = load_generator(args.model or shipped.default_model(), render_size=size)
             site = os.path.join(work, f"site{size}")
-            files = web.write_site(generator, size, site, shipped.NAME, log=lambda m: None)
+            files = web.write_site(generator, size, site, shipped.NAME, log=lambda m: None,
+                                   refiner=web.cached_refiner(args.model or shipped.default_model(), log=lambda m: None))
             tflite_path = os.path.join(work, f"colorize{size}.tflite")
             with open(tflite_path, "wb") as f:
                 f.write(lite.convert(generator, size, "fp32"))

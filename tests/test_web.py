@@ -157,7 +157,8 @@ def site(tmp_path_factory):
     directory = str(tmp_path_factory.mktemp("site"))
     model_dir = shipped.default_model()
     generator, size = load_generator(model_dir)
-    web.write_site(generator, size, directory, shipped.NAME, network=web.cached_network(model_dir, generator, size))
+    web.write_site(generator, size, directory, shipped.NAME, network=web.cached_network(model_dir, generator, size),
+                   refiner=web.cached_refiner(model_dir))
     return directory
 
 
@@ -440,8 +441,8 @@ def test_page_editor_on_the_shipped_model_propagates_hints(page, tmp_path):
     reused), give what Python gives for the hints it saves."""
     import json
 
-    from tfcolor.core import hints as H
-    from tfcolor.deploy import hinting
+    from tfcolor.core import hints as H, shipped
+    from tfcolor.deploy.colorizer import load_colorizer
 
     rgb = photo("rocket")[:200, :300]
     path = tmp_path / "rocket_edit.png"
@@ -480,7 +481,8 @@ def test_page_editor_on_the_shipped_model_propagates_hints(page, tmp_path):
 
     hints = saved()
     assert [p["color"] for p in hints["points"]][0] == "#1060d0"
-    assert _psnr(shown(src), hinting.propagate(rgb, H.hints_from_json(hints))) >= 40
+    shipped_model, _ = load_colorizer(shipped.default_model())  # (its hint refiner after Levin, as the page)
+    assert _psnr(shown(src), shipped_model.hinted(rgb, H.hints_from_json(hints))) >= 40
     # A reference photo picked: saved by its name, which `colorize --hints` reads beside the JSON.
     Image.fromarray(photo("coffee")).save(tmp_path / "cup.png")
     card.locator(".hints input[type=file][accept^=image]").set_input_files(str(tmp_path / "cup.png"))
