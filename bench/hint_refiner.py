@@ -4,11 +4,14 @@ the long side) and adds a correction to Levin's a*b* (its last layer starts at z
 itself); trained with L2 on a*b* on bench.quality's training photos, measured against Levin
 alone on the photo sets no model trains on. (With --global_context and half its correction: above
 Levin on people, snapshots and palapeli photos, under it on the 12 wallpapers, +0.12 dB over the
-four sets at 10 points; not shipped yet: bench/README.md, user hints.)
+four sets at 10 points: bench/README.md, user hints. Shipped with the model since 2026-12-05:
+--ship writes it as a model folder's hint_refiner.keras, tfcolor.models.hint_refiner.)
 
     python -m bench.hint_refiner --work_dir=runs/quality_people --out=runs/refiner/global --seed=0 \
         --global_context --corrections=0.5 --sets=val_photos,check_photos,snapshot_photos,people_photos
     python -m bench.hint_refiner --widths=8,16,32,64 --steps=1500 --out=runs/hint_refiner_tiny
+    python -m bench.hint_refiner --work_dir=runs/quality_people --out=runs/refiner/global --seed=0 \
+        --global_context --ship=saved_models/colorizer --sets=     # the shipped refiner (half its correction)
 
 Training examples: each training photo whole (long side 512 px), ``--draws`` times with a random
 crop (half of them, 60-100 % of each side) and flip, protocol points (tfcolor.core.hints.
@@ -185,6 +188,19 @@ def engine(model, factor=1.0, solve=None):
     return colorize
 
 
+def ship(model_path, model_dir, factor):
+    """Writes the refiner saved at ``model_path``, its correction times ``factor``, as
+    ``model_dir``'s hint refiner (written whole, then moved into place)."""
+    from tfcolor.core import rundir
+    from tfcolor.models import hint_refiner
+
+    target = rundir.path(model_dir, rundir.HINT_REFINER)
+    partial = target[:-len(".keras")] + ".partial.keras"
+    hint_refiner.scale_correction(hint_refiner.load(model_path), factor).save(partial)
+    os.replace(partial, target)
+    log(f"wrote {target} (its correction x{factor:g})")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
     parser.add_argument("--work_dir", default=os.path.join(ROOT, "runs", "quality_more"))
@@ -200,6 +216,10 @@ def main():
     parser.add_argument("--chroma_scale", default="1,1",
                         help="LOW,HIGH: training a*b* times a log-uniform factor in [LOW, HIGH] (1,1: none)")
     parser.add_argument("--sets", default="val_photos,check_photos,snapshot_photos")
+    parser.add_argument("--ship", default="",
+                        help="also write the refiner, its correction times --ship_correction, as this model folder's "
+                             "hint refiner (hint_refiner.keras: what colorize --hints and every export then run)")
+    parser.add_argument("--ship_correction", type=float, default=0.5)
     args = parser.parse_args()
     from bench.hints import load_set
     from tfcolor.eval import hint_sweep
@@ -217,12 +237,14 @@ def main():
                       chroma_scale=tuple(float(v) for v in args.chroma_scale.split(",")),
                       global_context=args.global_context)
         model.save(model_path)
+    if args.ship:
+        ship(model_path, args.ship, args.ship_correction)
     solve = solver(model)  # one Levin solve and refiner call per photo and points for all engines
     engines = {"Levin 2004 alone": engine(None, solve=solve), "Levin + refiner": engine(model, solve=solve)}
     for factor in [float(f) for f in args.corrections.split(",") if f and float(f) != 1]:
         engines[f"Levin + refiner x{factor:g}"] = engine(model, factor, solve)
     results = {}
-    for name in args.sets.split(","):
+    for name in [n for n in args.sets.split(",") if n]:
         rows = hint_sweep.sweep(load_set(os.path.join(work, name)), engines, (1, 2, 5, 10, 20, 50), 0)
         curve = hint_sweep.curves(rows)
         results[name] = {e: {n: v[0] for n, v in c.items()} for e, c in curve.items()}

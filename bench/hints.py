@@ -46,6 +46,8 @@ def engines_for(args):
 
     engines = {"automatic model (no hints)": lambda gray, hints: auto(gray),
                "Levin 2004 alone": lambda gray, hints: hinting.propagate(gray, hints)}
+    if model.refines_hints:  # what `colorize --hints` runs: Levin's colours, then the model's hint refiner
+        engines["Levin + the model's refiner"] = lambda gray, hints: model.hinted(gray, hints)
     for size in [int(s) for s in args.levin_sizes.split(",") if s and int(s) != hinting.PROPAGATION_SIZE]:
         engines[f"Levin 2004 solved at {size} px"] = (
             lambda gray, hints, size=size: hinting.propagate(gray, hints, size=size))
