@@ -57,7 +57,7 @@ flags.DEFINE_integer("threads", 0, "TFLite threads (0: all cores).")
 flags.DEFINE_integer("hints", 0, "Colour each photo with this many user hints drawn from its true colours "
                      "(Zhang et al. 2017's test: centres N(1/2, 1/4) of each side, each the true mean a*b* of a 9x9 "
                      "patch; seeded per photo): a hint generator reads them, any other model is corrected by Levin "
-                     "et al. 2004's propagation.")
+                     "et al. 2004's propagation (and its hint refiner, if it has one).")
 flags.DEFINE_bool("hint_sweep", False, "Also measure PSNR against the number of hints (0-50) for the model and "
                   "for Levin 2004 alone from the same points, beside the gray floor: hint_sweep.md and .png (the "
                   "first --hint_sweep_images photos).")
