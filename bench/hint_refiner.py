@@ -16,7 +16,7 @@ four sets at 10 points: bench/README.md, user hints. Shipped with the model sinc
 Training examples: each training photo whole (long side 512 px), ``--draws`` times with a random
 crop (half of them, 60-100 % of each side) and flip, protocol points (tfcolor.core.hints.
 protocol_points) of a geometric count (p = 1/8, 1 to 50), Levin solved at 160 px; cached as
-OUT/examples_DRAWS.npy (float16, padded to 160 x 160; about 20 min on 2 cores for 392 photos).
+OUT/examples_DRAWS.npy (float16, padded to 160 x 160; about 12 min on 2 cores for 392 photos).
 Needs bench.quality's photo sets (build them with it first: it fetches the packages).
 """
 
@@ -25,7 +25,7 @@ import hashlib
 import json
 import os
 import time
-from multiprocessing import Pool
+from multiprocessing import get_context
 
 import numpy as np
 
@@ -91,13 +91,24 @@ def examples(job):
     return out
 
 
+BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
 def build_examples(work, path, draws):
     if os.path.exists(path):
         return np.load(path)
     jobs = [(i, name, photo, draws) for i, (name, photo) in enumerate(training_photos(work))]
     start = time.time()
-    with Pool(2) as pool:
-        data = np.concatenate(pool.map(examples, jobs, chunksize=4))
+    # Workers started afresh with one BLAS thread each: two workers of two threads on two cores
+    # made numpy's small dense solves (core.levin) about 8x slower (OpenBLAS's threads waiting).
+    saved = {k: os.environ.get(k) for k in BLAS_THREADS}
+    os.environ.update({k: "1" for k in BLAS_THREADS})
+    try:
+        with get_context("spawn").Pool(2) as pool:
+            data = np.concatenate(pool.map(examples, jobs, chunksize=4))
+    finally:
+        for k, v in saved.items():
+            os.environ.pop(k) if v is None else os.environ.update({k: v})
     np.save(path + ".tmp.npy", data)
     os.replace(path + ".tmp.npy", path)
     log(f"{len(data)} examples of {len(jobs)} photos in {time.time() - start:.0f} s")

@@ -58,6 +58,7 @@ def main():
     start = time.perf_counter()
     cached = os.path.exists(quick.network_path(shipped.model_dir()))
     quick.network_file(shipped.model_dir())
+    quick.refiner_file(shipped.model_dir())  # (the hint refiner's, when the model has one)
     log(f"network conversion: {'already cached' if cached else f'{time.perf_counter() - start:.1f} s (once)'}")
     if args.hints:
         return compare_hints(photo, work, env, args.hints, args.runs)
