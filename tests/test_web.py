@@ -194,6 +194,20 @@ def test_write_site_holds_the_page_the_runtime_and_the_network(tmp_path):
     assert 0.4 < half[web.MODEL] / sizes[web.MODEL] < 0.6
     runner = lite.interpreter(str(tmp_path / "half" / web.MODEL), 1).get_signature_runner("generator")
     np.testing.assert_allclose(runner(l=x)["ab"], generator(x, training=False).numpy(), atol=2e-3)
+    # A model with a hint refiner: its file beside the network, named in the config (levin.js's
+    # colours go through it); the same site written again for a model without one drops it.
+    from tfcolor.models import hint_refiner
+
+    refiner = hint_refiner.build((4, 8))
+    refined = web.write_site(generator, 32, str(tmp_path / "half"), "tiny", log=lambda message: None, refiner=refiner)
+    assert json.loads((tmp_path / "half" / web.CONFIG).read_text())["propagation"]["refiner"] == web.REFINER
+    square = np.random.default_rng(1).uniform(-1, 1, (1, hint_refiner.SIZE, hint_refiner.SIZE, 6)).astype(np.float32)
+    ab = lite.interpreter(str(tmp_path / "half" / web.REFINER), 1).get_signature_runner("refiner")(x=square)["ab"]
+    np.testing.assert_allclose(ab, refiner(square).numpy(), atol=1e-5)
+    assert web.REFINER in refined
+    web.write_site(generator, 32, str(tmp_path / "half"), "tiny", log=lambda message: None)
+    assert not (tmp_path / "half" / web.REFINER).exists()
+    assert "refiner" not in json.loads((tmp_path / "half" / web.CONFIG).read_text())["propagation"]
 
 
 # Every generator kind, small: what --web converts must run in LiteRT.js with Keras's numbers.
