@@ -4,14 +4,14 @@ the long side) and adds a correction to Levin's a*b* (its last layer starts at z
 itself); trained with L2 on a*b* on bench.quality's training photos, measured against Levin
 alone on the photo sets no model trains on. (With --global_context and half its correction: above
 Levin on people, snapshots and palapeli photos, under it on the 12 wallpapers, +0.12 dB over the
-four sets at 10 points: bench/README.md, user hints. Shipped with the model since 2026-12-05:
---ship writes it as a model folder's hint_refiner.keras, tfcolor.models.hint_refiner.)
+four sets at 10 points: bench/README.md, user hints. --ship writes it as a model folder's
+hint_refiner.keras, tfcolor.models.hint_refiner, which every front end then runs after Levin.)
 
     python -m bench.hint_refiner --work_dir=runs/quality_people --out=runs/refiner/global --seed=0 \
         --global_context --corrections=0.5 --sets=val_photos,check_photos,snapshot_photos,people_photos
     python -m bench.hint_refiner --widths=8,16,32,64 --steps=1500 --out=runs/hint_refiner_tiny
     python -m bench.hint_refiner --work_dir=runs/quality_people --out=runs/refiner/global --seed=0 \
-        --global_context --ship=saved_models/colorizer --sets=     # the shipped refiner (half its correction)
+        --global_context --ship=saved_models/colorizer --sets=     # the model's refiner (half its correction)
 
 Training examples: each training photo whole (long side 512 px), ``--draws`` times with a random
 crop (half of them, 60-100 % of each side) and flip, protocol points (tfcolor.core.hints.

@@ -22,7 +22,7 @@ non-transparent pixels are hints; for many photos a folder holding <photo stem>.
 the colour (a*b*); the photo keeps its own lightness. "reference": "photo.jpg" in the JSON
 colours it like that photo (its a*b* mean and spread), points given with it still holding. A model trained with --hints reads them
 with its network; any other model's colours are corrected around them by Levin et al. 2004's
-propagation, then by the model's learned hint refiner when it has one (the shipped model does).
+propagation, then by the model's learned hint refiner when its folder holds one (hint_refiner.keras).
 A bad hint file skips its photo with the reason.
 
 Archives (--runner=beam): the photos coloured by an Apache Beam pipeline on RunInference
