@@ -197,12 +197,10 @@ def load_colorizer(path, num_threads=None, render_size=0, chroma_gain=0.0):
         generator, size = load_generator(path, render_size=render_size, chroma_gain=chroma_gain)
         refiner, refine = None if takes_hints(generator) else load_refiner(path), None
         if refiner is not None:
-            side = hint_refiner.SIZE
-            refine_graph = tf.function(lambda x: refiner(x, training=False), autograph=False, input_signature=[
-                tf.TensorSpec([1, side, side, hint_refiner.CHANNELS], tf.float32)])
+            traced = inference.TracedOnce(refiner, hint_refiner.SIZE)  # one graph for every call
 
             def refine(x):
-                return refine_graph(tf.constant(x, tf.float32)).numpy()
+                return traced(tf.constant(x, tf.float32)).numpy()
 
         @tf.function(autograph=False, input_signature=[tf.TensorSpec([None, None, None, 3], tf.uint8)])
         def run(images):
