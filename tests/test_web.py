@@ -104,6 +104,44 @@ def test_resizes_match_tensorflow(lab_page):
     np.testing.assert_allclose(got, want, atol=1e-4)
 
 
+def test_paint_matches_tensorflow_on_the_page_thread_and_with_its_worker(lab_page):
+    """paint.js: a*b* resized bilinearly onto the photo's L and turned into bytes, as
+    inference.colorize does; a large photo's lower rows painted by the worker give the very bytes
+    of painting them all on the page's thread, and its alpha kept."""
+    import tensorflow as tf
+
+    from tfcolor.core import color
+    from tfcolor.deploy import inference
+
+    rng = np.random.default_rng(2)
+    height, width, ab_h, ab_w = 301, 299, 23, 31  # 90k pixels: the worker paints rows 150..300
+    l_photo = rng.uniform(0, 100, (height, width)).astype(np.float32)
+    ab = rng.uniform(-80, 80, (ab_h, ab_w, 2)).astype(np.float32)
+    alpha = rng.integers(0, 256, (height, width)).astype(np.uint8)
+    got = lab_page.evaluate(
+        """async ([constants, l, ab, alpha, h, w, abH, abW]) => {
+             const { Painter, paintRows } = await import(new URL("paint.js", location.href));
+             const painter = new Painter(constants);
+             const photo = { width: w, height: h, alpha: Uint8Array.from(alpha) };
+             const lArray = Float32Array.from(l);
+             const split = await painter.paint(Float32Array.from(ab), abH, abW, photo, lArray);
+             const again = await painter.paint(Float32Array.from(ab), abH, abW, photo, lArray);  // L already sent
+             const alone = new Uint8ClampedArray(w * h * 4);
+             await paintRows(window.lab.makeLab(constants), Float32Array.from(ab), abH, abW, lArray, photo.alpha, w, h, 0, h, alone);
+             return { split: Array.from(split), again: Array.from(again), alone: Array.from(alone), worker: Boolean(painter.worker) };
+           }""",
+        [color.constants(), l_photo.ravel().tolist(), ab.ravel().tolist(), alpha.ravel().tolist(), height, width, ab_h, ab_w])
+    assert got["worker"]
+    split = np.reshape(got["split"], (height, width, 4))
+    assert np.array_equal(split, np.reshape(got["alone"], split.shape))
+    assert np.array_equal(split, np.reshape(got["again"], split.shape))
+    np.testing.assert_array_equal(split[..., 3], alpha)
+    big_ab = tf.image.resize(ab[None], (height, width), method="bilinear")[0]
+    want = inference.to_uint8(color.lab_to_rgb(tf.concat([l_photo[..., None], big_ab], -1))).numpy().astype(int)
+    diff = np.abs(split[..., :3].astype(int) - want)
+    assert diff.max() <= 1 and (diff == 0).mean() > 0.999, (diff.max(), (diff == 0).mean())
+
+
 def test_levin_js_matches_core_levin(lab_page):
     """web/src/levin.js against tfcolor.core.levin on a real photo's L: few hinted pixels (its
     Green's functions), many (the system factorised with them), a reference's pull, and photos

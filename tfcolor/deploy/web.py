@@ -1,7 +1,7 @@
 """A static web page that colourises photos in the browser (``tfcolor.export --web=DIR``).
 
 The site holds the page (``web/src``: index.html, app.js, colorizer.js, hints.js, lab.js, levin.js,
-coi.js, style.css), the bare network as a fixed-shape .tflite file (fp32, or fp16 for float16 weights;
+paint.js, paint_worker.js, coi.js, style.css), the bare network as a fixed-shape .tflite file (fp32, or fp16 for float16 weights;
 L/50 - 1 [1, S, S, 1] -> ab/110 [1, S, S, 2], a hint generator's [1, S, S, 4] with the hint
 channels that hints.js builds: LiteRT.js takes no dynamic shape, and image ops
 cannot run in it), for a model with a hint refiner that too (``hint_refiner.tflite``, run after
@@ -20,7 +20,8 @@ import subprocess
 from tfcolor.core import color, shipped
 
 WEB = os.path.join(shipped.REPO, "web")  # package.json, package-lock.json, src/
-PAGE_FILES = ("index.html", "app.js", "colorizer.js", "hints.js", "lab.js", "levin.js", "coi.js", "style.css")
+PAGE_FILES = ("index.html", "app.js", "colorizer.js", "hints.js", "lab.js", "levin.js", "paint.js", "paint_worker.js",
+              "coi.js", "style.css")
 CONFIG = "tfcolor.json"
 MODEL = "model.tflite"
 REFINER = "hint_refiner.tflite"  # the model's hint refiner (tfcolor.models.hint_refiner), when it has one

@@ -8,8 +8,9 @@
 
 import { loadAndCompile, loadLiteRt, Tensor, unloadLiteRt } from "@litertjs/core";
 import { hintChannels, hintMap, HintError } from "./hints.js";
-import { bilinearAxis, makeLab, shrink } from "./lab.js";
+import { makeLab, shrink } from "./lab.js";
 import * as levin from "./levin.js";
+import { Painter } from "./paint.js";
 
 export class NotAnImage extends Error {}
 
@@ -97,6 +98,7 @@ export class Colorizer {
     this.accelerator = accelerator;
     this.threads = threads;
     this.lab = makeLab(config.color);
+    this.painter = new Painter(config.color);
   }
 
   /** The network alone: L in natural units [S*S] (and a hint generator's hint channels
@@ -220,35 +222,9 @@ export class Colorizer {
 
   /** RGBA bytes of a photo ({width, height, alpha}) with L ([H*W]) joined with a*b* given at
    * abH x abW ([abH*abW*2], natural units), resized with tf.image.resize's bilinear weights (as
-   * inference.colorize). */
-  async paint(ab, abH, abW, photo, l, breathe) {
-    const { width, height, alpha } = photo;
-    const color = new Uint8ClampedArray(width * height * 4);
-    const ys = bilinearAxis(abH, height);
-    const xs = bilinearAxis(abW, width);
-    const { labToBytes } = this.lab;
-    for (let y = 0; y < height; y++) {
-      const top = ys.lo[y] * abW;
-      const bottom = ys.hi[y] * abW;
-      const wy = ys.w[y];
-      for (let x = 0; x < width; x++) {
-        const tl = (top + xs.lo[x]) * 2;
-        const tr = (top + xs.hi[x]) * 2;
-        const bl = (bottom + xs.lo[x]) * 2;
-        const br = (bottom + xs.hi[x]) * 2;
-        const wx = xs.w[x];
-        const ta = ab[tl] + (ab[tr] - ab[tl]) * wx;
-        const ba = ab[bl] + (ab[br] - ab[bl]) * wx;
-        const tb = ab[tl + 1] + (ab[tr + 1] - ab[tl + 1]) * wx;
-        const bb = ab[bl + 1] + (ab[br + 1] - ab[bl + 1]) * wx;
-        const i = y * width + x;
-        const j = i * 4;
-        labToBytes(l[i], ta + (ba - ta) * wy, tb + (bb - tb) * wy, color, j);
-        color[j + 3] = alpha ? alpha[i] : 255;
-      }
-      if (y % 256 === 255) await breathe();
-    }
-    return color;
+   * inference.colorize): paint.js. */
+  paint(ab, abH, abW, photo, l, breathe) {
+    return this.painter.paint(ab, abH, abW, photo, l, breathe);
   }
 
   /** The a*b* mean and spread of a reference photo (a File, Blob or URL), read as
