@@ -86,15 +86,21 @@ def _solve_by_rows(weights, diagonal, rhs):
         block[across[:-1], across[1:]] = right[:-1]
         return block
 
+    def tridiagonal_times(left, centre, right, dense):  # tridiagonal(left, centre, right) @ dense, in O(w^2)
+        out = centre[:, None] * dense
+        out[1:] += left[1:, None] * dense[:-1]
+        out[:-1] += right[:-1, None] * dense[1:]
+        return out
+
     # Forward: S_y = D_y - L_y X_{y-1}, g_y = b_y - L_y s_{y-1}; [X_y | s_y] = S_y^-1 [U_y | g_y].
     carry, offset = np.empty((height, width, width)), np.empty((height, width, channels))
     for y in range(height):
         block = tridiagonal(-weights[k[0, -1], y], diagonal[y], -weights[k[0, 1], y])
         g = rhs[y].astype(np.float64)
         if y:  # L_y (row y-1) holds -w: subtracting L_y X adds w X
-            previous = tridiagonal(weights[k[-1, -1], y], weights[k[-1, 0], y], weights[k[-1, 1], y])
-            block += previous @ carry[y - 1]
-            g += previous @ offset[y - 1]
+            previous = weights[k[-1, -1], y], weights[k[-1, 0], y], weights[k[-1, 1], y]
+            block += tridiagonal_times(*previous, carry[y - 1])
+            g += tridiagonal_times(*previous, offset[y - 1])
         following = tridiagonal(-weights[k[1, -1], y], -weights[k[1, 0], y], -weights[k[1, 1], y]) \
             if y < height - 1 else np.zeros((width, width))  # U_y: row y+1
         solved = np.linalg.solve(block, np.concatenate([following, g], 1))
