@@ -82,7 +82,7 @@ def page_ms(model, hints_json, repeats):
                  const photo = await decode(new File([bytes], "p.png"));
                  const points = parseHints(hints, photo.width, photo.height);
                  const cache = {};
-                 const times = { prepare: [], moved: [], colour: [] };
+                 const times = { prepare: [], moved: [], colour: [], draft: [] };
                  for (let i = 0; i < repeats; i++) {
                    const start = performance.now();
                    await colorizer.prepareHints(photo, {});
@@ -93,7 +93,8 @@ def page_ms(model, hints_json, repeats):
                  for (let i = 0; i < repeats; i++) {
                    points[0].x = (points[0].x + 7) % photo.width;   // a hint moved
                    let start = performance.now();
-                   await colorizer.colorize(photo, () => {}, points, cache);
+                   await colorizer.colorize(photo, () => {}, points, cache, null,
+                                            () => times.draft.push(performance.now() - start));
                    times.moved.push(performance.now() - start);
                    points[1].rgb = [(points[1].rgb[0] + 40) % 256, points[1].rgb[1], points[1].rgb[2]];  // recoloured
                    start = performance.now();
@@ -103,7 +104,7 @@ def page_ms(model, hints_json, repeats):
                  return times;
                }""", [data, hints_json, repeats])
         browser.close()
-    return {k: statistics.median(v) for k, v in times.items()}, preview.shape
+    return {k: statistics.median(v) for k, v in times.items() if v}, preview.shape
 
 
 def main():
@@ -127,8 +128,9 @@ def main():
     for label, path in models:
         ms, shape = page_ms(path, scaled.to_json(), args.repeats)
         prepared = f"; {ms['prepare']:.0f} ms to prepare when the editor opens" if "network" not in label else ""
+        draft = f" (Levin's colours shown after {ms['draft']:.0f} ms, then its hint refiner's)" if "draft" in ms else ""
         print(f"web page, {label}: at {shape[1]}x{shape[0]}, {ms['moved']:.0f} ms per re-colouring after a hint "
-              f"moved, {ms['colour']:.0f} ms after a colour changed (medians of {args.repeats}){prepared}")
+              f"moved{draft}, {ms['colour']:.0f} ms after a colour changed (medians of {args.repeats}){prepared}")
 
 if __name__ == "__main__":
     main()

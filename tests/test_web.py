@@ -458,6 +458,55 @@ def test_page_hints_on_the_shipped_model_match_python_colorize_hints(page, photo
 
 
 @pytest.mark.slow
+def test_page_refines_levins_colours_with_a_hint_refiner_after_a_draft(page, site):
+    """A model with a hint refiner (a perturbed one, not trained): the page shows Levin's colours
+    first (onDraft, `colorize --hints` of a model without a refiner) and then the refiner's, as
+    Python's hinting.propagate(refine=...) gives them."""
+    import keras
+
+    from tfcolor.core import hints as H
+    from tfcolor.deploy import hinting, lite
+    from tfcolor.models import hint_refiner
+
+    keras.utils.set_random_seed(0)
+    refiner = hint_refiner.build((4, 8, 16))
+    layer = refiner.get_layer("correction")
+    kernel, bias = layer.get_weights()
+    layer.set_weights([np.random.default_rng(0).normal(0, 0.05, kernel.shape).astype(np.float32), bias + 0.05])
+    with open(os.path.join(site, "test_refiner.tflite"), "wb") as f:
+        f.write(lite.convert_refiner(refiner))
+    rgb = photo("coffee")[:300, :420]
+    hints = {"points": [{"x": 60, "y": 40, "color": "#2e6fd0", "radius": 3}, {"x": 250.5, "y": 130.2, "color": "#c07030"},
+                        {"x": 330, "y": 250, "color": "#3c3"}]}
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, "PNG")
+    got = page.evaluate(
+        """async ([data, hints]) => {
+             const { Colorizer, decode } = await import("./colorizer.js");
+             const { parseHints } = await import("./hints.js");
+             const { loadAndCompile } = await import("@litertjs/core");
+             const shipped = await window.tfcolor.ready;
+             const refiner = await loadAndCompile(new URL("test_refiner.tflite", location.href).href, { accelerator: "wasm" });
+             const c = new Colorizer(shipped.model, shipped.config, "wasm", 1, refiner);
+             const photo = await decode(new File([Uint8Array.from(atob(data), (ch) => ch.charCodeAt(0))], "p.png"));
+             const points = parseHints(hints, photo.width, photo.height);
+             let draft = null;
+             const { color } = await c.colorize(photo, () => {}, points, {}, null, (d) => { draft = Array.from(d.color); });
+             refiner.delete();
+             return { draft, color: Array.from(color) };
+           }""", [base64.b64encode(buffer.getvalue()).decode(), hints])
+    parsed = H.hints_from_json(hints)
+    levin = hinting.propagate(rgb, parsed)
+    refined = hinting.propagate(rgb, parsed, refine=lambda x: refiner(x).numpy())
+    draft = np.reshape(got["draft"], rgb.shape[:2] + (4,))[..., :3]
+    final = np.reshape(got["color"], rgb.shape[:2] + (4,))[..., :3]
+    print(f"draft {_psnr(draft, levin):.1f} dB from Levin, refined {_psnr(final, refined):.1f} dB from Python's")
+    assert _psnr(draft, levin) >= 40
+    assert _psnr(final, refined) >= 40
+    assert _psnr(final, draft) < 40  # the refiner's correction shows
+
+
+@pytest.mark.slow
 def test_page_reference_photo_matches_python_colorize_hints(page, tmp_path):
     """A reference photo, alone and with points, on the shipped model's page: the colours moved
     to the reference's (and the points propagated around them) as `colorize --hints` does."""

@@ -159,12 +159,20 @@ function hintEditor(file, result, compare, after, download) {
       const scaled = points.map((p) => ({ ...p, x: p.x * scale, y: p.y * scale, radius: p.radius * scale }));
       const start = performance.now();
       const reference = state.reference ? state.reference.stats : null;
-      const { color } = await c.colorize(photo, () => {}, scaled, state.cache, reference);
-      const png = await encodePng(color, photo.width, photo.height);
+      const show = async (color) => {
+        const png = await encodePng(color, photo.width, photo.height);
+        if (state.url) URL.revokeObjectURL(state.url);
+        state.url = URL.createObjectURL(new Blob([png], { type: "image/png" }));
+        after.src = state.url;
+      };
+      let draft = null; // Levin's colours, shown while the hint refiner runs (a model that has one)
+      const { color } = await c.colorize(photo, () => {}, scaled, state.cache, reference, (d) => {
+        draft = show(d.color);
+        timing.textContent = `${Math.round(performance.now() - start)} ms at ${photo.width}×${photo.height}, refining…`;
+      });
+      await draft;
+      await show(color);
       timing.textContent = `${Math.round(performance.now() - start)} ms at ${photo.width}×${photo.height}`;
-      if (state.url) URL.revokeObjectURL(state.url);
-      state.url = URL.createObjectURL(new Blob([png], { type: "image/png" }));
-      after.src = state.url;
     } catch (e) {
       timing.textContent = e instanceof HintError ? e.message : `could not colourise: ${e.message || e}`;
       if (!(e instanceof HintError)) console.error(e);

@@ -125,8 +125,11 @@ export class Colorizer {
    * generator's input, else propagated (the network is not run then, as in Python).
    * `reference`: the a*b* statistics of a reference photo (referenceStats), whose colours the
    * result takes. `cache`: an object kept between calls on the same photo (its L, its
-   * propagation's system, its reference-like colours). As tfcolor.deploy.hinting.hinted. */
-  async colorize(photo, onStage = () => {}, points = null, cache = {}, reference = null) {
+   * propagation's system, its reference-like colours). `onDraft` (optional, for the hint
+   * editor): with a hint refiner, called with Levin's colours ({color, l}) before the refiner
+   * runs, so that a page shows them at once and the refined ones when this resolves.
+   * As tfcolor.deploy.hinting.hinted. */
+  async colorize(photo, onStage = () => {}, points = null, cache = {}, reference = null, onDraft = null) {
     const { rgba, width, height } = photo;
     const S = this.size;
     const hinted = Boolean(points && points.length);
@@ -146,13 +149,16 @@ export class Colorizer {
     const { ab_scale: abScale } = this.config.color;
     const [h, w] = this.propagationSize ? levin.workingSize(height, width, this.propagationSize) : [0, 0];
     if (propagated && cache.levin && cache.levin.pending) await cache.levin.pending; // the editor's preparation
-    const solve = (prior = null) => {
+    const solve = async (prior = null) => {
       onStage("hints");
       const map = hintMap(points, height, width, h, w, this.lab, abScale);
       const weight = prior ? this.config.propagation.reference_prior_weight : 0;
       cache.levin = cache.levin || {};
       const ab = levin.propagate(l, height, width, h, w, map, abScale, cache.levin, prior, weight);
-      return prior || !this.refiner ? ab : this.refine(cache.levin.gray, ab, map, h, w);
+      if (prior || !this.refiner) return ab;
+      if (onDraft) onDraft({ color: await this.paint(ab, h, w, photo, l, breathe), l });
+      onStage("refiner");
+      return this.refine(cache.levin.gray, ab, map, h, w);
     };
     if (propagated && !reference) return { color: await this.paint(await solve(), h, w, photo, l, breathe), l };
     const network = async (channels = null) => { // the network's colours at the photo's size
@@ -180,7 +186,7 @@ export class Colorizer {
                                                           height, width, h, w));
       referenced.prior = Float64Array.from({ length: h * w * 2 }, (_, i) => channels[i & 1][i >> 1] / abScale);
     }
-    return { color: await this.paint(solve(referenced.prior), h, w, photo, l, breathe), l };
+    return { color: await this.paint(await solve(referenced.prior), h, w, photo, l, breathe), l };
   }
 
   /** hinting.refined: Levin's a*b* (natural units, [h*w*2]) of the working size's gray ([h*w],
