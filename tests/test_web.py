@@ -584,6 +584,12 @@ def test_page_editor_on_the_shipped_model_propagates_hints(page, tmp_path):
     assert [p["color"] for p in hints["points"]][0] == "#1060d0"
     shipped_model, _ = load_colorizer(shipped.default_model())  # (its hint refiner after Levin, as the page)
     assert _psnr(shown(src), shipped_model.hinted(rgb, H.hints_from_json(hints))) >= 40
+    # What the editor drew over the photo at once (its canvas) is what it then encoded.
+    drawn = page.evaluate("(name) => { const c = [...document.querySelectorAll('.card')].find((e) => e.textContent"
+                          ".includes(name)).querySelector('.compare canvas.painted');"
+                          " return Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data); }",
+                          "rocket_edit.png")
+    np.testing.assert_array_equal(np.reshape(drawn, rgb.shape[:2] + (4,))[..., :3], shown(src))
     # A reference photo picked: saved by its name, which `colorize --hints` reads beside the JSON.
     Image.fromarray(photo("coffee")).save(tmp_path / "cup.png")
     card.locator(".hints input[type=file][accept^=image]").set_input_files(str(tmp_path / "cup.png"))

@@ -119,7 +119,7 @@ function fileInput(accept, title) {
 function hintEditor(file, result, compare, after, download) {
   const colorizer = { current: null };
   const points = [];
-  const state = { small: null, cache: {}, busy: false, again: false, url: null };
+  const state = { small: null, cache: {}, busy: false, again: false, url: null, shown: 0 };
   const box = document.createElement("div");
   box.className = "hints";
   const toggle = document.createElement("label");
@@ -137,9 +137,12 @@ function hintEditor(file, result, compare, after, download) {
   clearReference.textContent = "No reference";
   box.append(toggle, list, save, " Load hints: ", load, document.createElement("br"),
              " Reference photo (colour it like this one): ", referenceInput, " ", clearReference, " ", timing);
+  // While editing, each colouring is drawn here over the photo (no PNG to encode on the way).
+  const painted = document.createElement("canvas");
+  painted.className = "painted";
   const layer = document.createElement("div");
   layer.className = "markers";
-  compare.append(layer);
+  compare.append(painted, layer);
   const colourAt = (x, y) => {
     const i = (Math.min(result.height - 1, Math.floor(y)) * result.width + Math.min(result.width - 1, Math.floor(x))) * 4;
     return toHex([result.color[i], result.color[i + 1], result.color[i + 2]]);
@@ -159,19 +162,24 @@ function hintEditor(file, result, compare, after, download) {
       const scaled = points.map((p) => ({ ...p, x: p.x * scale, y: p.y * scale, radius: p.radius * scale }));
       const start = performance.now();
       const reference = state.reference ? state.reference.stats : null;
-      const show = async (color) => {
-        const png = await encodePng(color, photo.width, photo.height);
-        if (state.url) URL.revokeObjectURL(state.url);
-        state.url = URL.createObjectURL(new Blob([png], { type: "image/png" }));
-        after.src = state.url;
+      const show = (color) => { // on the canvas over the photo at once; as its PNG after (the image)
+        painted.width = photo.width;
+        painted.height = photo.height;
+        painted.getContext("2d").putImageData(new ImageData(color, photo.width, photo.height), 0, 0);
+        const shown = ++state.shown;
+        encodePng(color, photo.width, photo.height).then((png) => {
+          if (shown !== state.shown) return; // a later colouring is on its way
+          if (state.url) URL.revokeObjectURL(state.url);
+          state.url = URL.createObjectURL(new Blob([png], { type: "image/png" }));
+          after.src = state.url;
+        });
       };
-      let draft = null; // Levin's colours, shown while the hint refiner runs (a model that has one)
-      const { color } = await c.colorize(photo, () => {}, scaled, state.cache, reference, (d) => {
-        draft = show(d.color);
+      // Levin's colours first while the hint refiner runs (a model that has one).
+      const { color } = await c.colorize(photo, () => {}, scaled, state.cache, reference, (draft) => {
+        show(draft.color);
         timing.textContent = `${Math.round(performance.now() - start)} ms at ${photo.width}×${photo.height}, refining…`;
       });
-      await draft;
-      await show(color);
+      show(color);
       timing.textContent = `${Math.round(performance.now() - start)} ms at ${photo.width}×${photo.height}`;
     } catch (e) {
       timing.textContent = e instanceof HintError ? e.message : `could not colourise: ${e.message || e}`;
