@@ -162,11 +162,12 @@ function hintEditor(file, result, compare, after, download) {
       const scaled = points.map((p) => ({ ...p, x: p.x * scale, y: p.y * scale, radius: p.radius * scale }));
       const start = performance.now();
       const reference = state.reference ? state.reference.stats : null;
-      const show = (color) => { // on the canvas over the photo at once; as its PNG after (the image)
+      const show = (color, final = true) => { // on the canvas over the photo at once; as its PNG after (the image)
         painted.width = photo.width;
         painted.height = photo.height;
         painted.getContext("2d").putImageData(new ImageData(color, photo.width, photo.height), 0, 0);
         const shown = ++state.shown;
+        if (!final) return;
         encodePng(color, photo.width, photo.height).then((png) => {
           if (shown !== state.shown) return; // a later colouring is on its way
           if (state.url) URL.revokeObjectURL(state.url);
@@ -176,7 +177,7 @@ function hintEditor(file, result, compare, after, download) {
       };
       // Levin's colours first while the hint refiner runs (a model that has one).
       const { color } = await c.colorize(photo, () => {}, scaled, state.cache, reference, (draft) => {
-        show(draft.color);
+        show(draft.color, false);
         timing.textContent = `${Math.round(performance.now() - start)} ms at ${photo.width}×${photo.height}, refining…`;
       });
       show(color);
