@@ -201,15 +201,21 @@ def engine(model, factor=1.0, solve=None):
 
 def ship(model_path, model_dir, factor):
     """Writes the refiner saved at ``model_path``, its correction times ``factor``, as
-    ``model_dir``'s hint refiner (written whole, then moved into place)."""
+    ``model_dir``'s hint refiner, its weights stored as float16 (tfcolor.models.storage: half the
+    file, 1 MB; written whole, then moved into place)."""
     from tfcolor.core import rundir
-    from tfcolor.models import hint_refiner
+    from tfcolor.models import hint_refiner, storage
 
     target = rundir.path(model_dir, rundir.HINT_REFINER)
-    partial = target[:-len(".keras")] + ".partial.keras"
-    hint_refiner.scale_correction(hint_refiner.load(model_path), factor).save(partial)
+    scaled, partial = (target[:-len(".keras")] + suffix for suffix in (".float32.partial.keras", ".partial.keras"))
+    try:
+        hint_refiner.scale_correction(hint_refiner.load(model_path), factor).save(scaled)
+        storage.save_half(scaled, partial)
+    finally:
+        if os.path.exists(scaled):
+            os.remove(scaled)
     os.replace(partial, target)
-    log(f"wrote {target} (its correction x{factor:g})")
+    log(f"wrote {target} (its correction x{factor:g}, float16 weights)")
 
 
 def main():

@@ -259,6 +259,33 @@ def test_the_untrained_hint_refiner_is_levins_propagation(global_context):
     assert np.abs(levin_alone.astype(int) - refined).max() <= 1 and levin_alone.std(axis=-1).mean() > 1
 
 
+def test_shipping_a_hint_refiner_writes_half_its_correction_in_float16(tmp_path):
+    """bench.hint_refiner.ship: the model folder's hint_refiner.keras holds the correction times
+    the factor, its weights float16 values (half the file), and nothing else is left there."""
+    import keras
+    import numpy as np
+
+    from bench import hint_refiner
+    from tfcolor.core import rundir
+    from tfcolor.models.hint_refiner import CHANNELS, build, load
+
+    keras.utils.set_random_seed(0)
+    model = build([4, 8])
+    layer = model.get_layer("correction")
+    kernel, bias = layer.get_weights()
+    layer.set_weights([np.random.default_rng(0).normal(0, 0.1, kernel.shape).astype(np.float32), bias + 0.1])
+    model.save(tmp_path / "trained.keras")
+    (tmp_path / "model").mkdir()
+    hint_refiner.ship(str(tmp_path / "trained.keras"), str(tmp_path / "model"), 0.5)
+    assert os.listdir(tmp_path / "model") == [rundir.HINT_REFINER]
+    shipped = load(str(tmp_path / "model" / rundir.HINT_REFINER))
+    for weight in shipped.weights:
+        np.testing.assert_array_equal(weight.numpy(), weight.numpy().astype(np.float16).astype(np.float32))
+    x = np.random.default_rng(1).uniform(-1, 1, (1, 16, 16, CHANNELS)).astype(np.float32)
+    np.testing.assert_allclose(shipped(x).numpy() - x[..., 1:3], 0.5 * (model(x).numpy() - x[..., 1:3]), atol=2e-3)
+    assert os.path.getsize(tmp_path / "model" / rundir.HINT_REFINER) < os.path.getsize(tmp_path / "trained.keras")
+
+
 def test_the_refiners_chroma_scaling_is_levins_answer_to_scaled_hints():
     """bench.hint_refiner --chroma_scale scales the stored Levin a*b* instead of solving again:
     right only because Levin's solve is linear in the hint colours, and only if every a*b*
