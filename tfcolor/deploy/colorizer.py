@@ -182,7 +182,14 @@ def load_colorizer(path, num_threads=None, render_size=0, chroma_gain=0.0):
             network_file = None
         if network_file:
             colorize = quick.QuickColorizer(network_file, num_threads)
-            refine = litert.refiner_of(litert.interpreter(refiner_file, num_threads)) if refiner_file else None
+            refine = None
+            if refiner_file:  # its interpreter made on the first hinted photo, not for automatic ones
+                made = []
+
+                def refine(x):
+                    if not made:
+                        made.append(litert.refiner_of(litert.interpreter(refiner_file, num_threads)))
+                    return made[0](x)
             return _with_batch(colorize, refine=refine), f"{path} ({colorize.size} px, its network on LiteRT)"
     import tensorflow as tf
 
