@@ -95,6 +95,15 @@ def kill_after_shards(argv, out, shards=1, timeout=180):
     return rerun
 
 
+def perturb_refiner(model, scale=0.05):
+    """A hint refiner (tfcolor.models.hint_refiner) whose correction is not zero (an untrained one
+    is Levin exactly): its last convolution drawn at random, its bias moved; returns the model."""
+    layer = model.get_layer("correction")
+    kernel, bias = layer.get_weights()
+    layer.set_weights([np.random.default_rng(0).normal(0, scale, kernel.shape).astype(np.float32), bias + scale])
+    return model
+
+
 def read_manifest(directory):
     with open(os.path.join(directory, "manifest.json")) as f:
         return json.load(f)

@@ -266,14 +266,12 @@ def test_shipping_a_hint_refiner_writes_half_its_correction_in_float16(tmp_path)
     import numpy as np
 
     from bench import hint_refiner
+    from tests.conftest import perturb_refiner
     from tfcolor.core import rundir
     from tfcolor.models.hint_refiner import CHANNELS, build, load
 
     keras.utils.set_random_seed(0)
-    model = build([4, 8])
-    layer = model.get_layer("correction")
-    kernel, bias = layer.get_weights()
-    layer.set_weights([np.random.default_rng(0).normal(0, 0.1, kernel.shape).astype(np.float32), bias + 0.1])
+    model = perturb_refiner(build([4, 8]), 0.1)
     model.save(tmp_path / "trained.keras")
     (tmp_path / "model").mkdir()
     hint_refiner.ship(str(tmp_path / "trained.keras"), str(tmp_path / "model"), 0.5)

@@ -8,7 +8,7 @@ import os
 import numpy as np
 import pytest
 
-from tests.conftest import photo, session_folder
+from tests.conftest import perturb_refiner, photo, session_folder
 from tfcolor.core import hints as H, rundir
 from tfcolor.deploy import hinting
 from tfcolor.models import hint_refiner
@@ -39,20 +39,12 @@ def test_scale_correction_scales_what_the_refiner_adds_to_levin():
 
     keras.utils.set_random_seed(1)
     model = hint_refiner.build((4, 8))
-    _perturb(model)
+    perturb_refiner(model)
     x = np.random.default_rng(0).uniform(-1, 1, (1, 32, 32, hint_refiner.CHANNELS)).astype(np.float32)
     full = model(x).numpy() - x[..., 1:3]
     hint_refiner.scale_correction(model, 0.5)
     np.testing.assert_allclose(model(x).numpy() - x[..., 1:3], 0.5 * full, atol=1e-6)
     assert np.abs(full).mean() > 0.01
-
-
-def _perturb(model):
-    """A refiner whose correction is not zero (an untrained one is Levin exactly)."""
-    layer = model.get_layer("correction")
-    kernel, bias = layer.get_weights()
-    rng = np.random.default_rng(0)
-    layer.set_weights([rng.normal(0, 0.05, kernel.shape).astype(np.float32), bias + 0.05])
 
 
 @pytest.fixture(scope="session")
@@ -69,7 +61,7 @@ def refined_files(tmp_path_factory, trained_generator):
         trained_generator.save(folder / "run" / rundir.GENERATOR)
         keras.utils.set_random_seed(0)
         refiner = hint_refiner.build((4, 8, 16))
-        _perturb(refiner)
+        perturb_refiner(refiner)
         refiner.save(folder / "run" / rundir.HINT_REFINER)
         (folder / "fp32.tflite").write_bytes(lite.convert(trained_generator, 32, "fp32", refiner=refiner))
 

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.conftest import photo, run_module
+from tests.conftest import perturb_refiner, photo, run_module
 from tfcolor.deploy import web
 
 
@@ -471,10 +471,7 @@ def test_page_refines_levins_colours_with_a_hint_refiner_after_a_draft(page, sit
     from tfcolor.models import hint_refiner
 
     keras.utils.set_random_seed(0)
-    refiner = hint_refiner.build((4, 8, 16))
-    layer = refiner.get_layer("correction")
-    kernel, bias = layer.get_weights()
-    layer.set_weights([np.random.default_rng(0).normal(0, 0.05, kernel.shape).astype(np.float32), bias + 0.05])
+    refiner = perturb_refiner(hint_refiner.build((4, 8, 16)))
     with open(os.path.join(site, "test_refiner.tflite"), "wb") as f:
         f.write(lite.convert_refiner(refiner))
     rgb = photo("coffee")[:300, :420]

@@ -7,6 +7,7 @@ resolution. ``read_photo`` reads any file Pillow can (gray, RGB, RGBA, palette, 
 EXIF-rotated) through tfcolor.core.images and keeps an alpha channel apart.
 """
 
+import functools
 import glob
 import os
 
@@ -184,12 +185,10 @@ def load_colorizer(path, num_threads=None, render_size=0, chroma_gain=0.0):
             colorize = quick.QuickColorizer(network_file, num_threads)
             refine = None
             if refiner_file:  # its interpreter made on the first hinted photo, not for automatic ones
-                made = []
+                runner = functools.cache(lambda: litert.refiner_of(litert.interpreter(refiner_file, num_threads)))
 
                 def refine(x):
-                    if not made:
-                        made.append(litert.refiner_of(litert.interpreter(refiner_file, num_threads)))
-                    return made[0](x)
+                    return runner()(x)
             return _with_batch(colorize, refine=refine), f"{path} ({colorize.size} px, its network on LiteRT)"
     import tensorflow as tf
 
