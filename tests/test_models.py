@@ -3,6 +3,7 @@ norm options, PixelTCL against a slow reference, .keras round trips."""
 
 import os
 import warnings
+import zipfile
 
 import keras
 import numpy as np
@@ -319,8 +320,6 @@ def test_half_precision_storage_rounds_every_weight_and_halves_the_file(tmp_path
         assert np.any(expected != mine.numpy())  # rounding happened: not a copy of the original
     assert "float16" in storage.stored_dtypes(half) and "float32" not in storage.stored_dtypes(half)
     assert 0.45 < os.path.getsize(half) / os.path.getsize(full) < 0.55
-    import zipfile
-
     assert {info.compress_type for info in zipfile.ZipFile(half).infolist()} == {zipfile.ZIP_DEFLATED}
     assert storage.holds_half(loaded) and not storage.holds_half(model)
     for variable in model.weights:  # the original network with rounded weights computes the same

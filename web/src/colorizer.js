@@ -98,7 +98,7 @@ export class Colorizer {
     this.accelerator = accelerator;
     this.threads = threads;
     this.lab = makeLab(config.color);
-    this.painter = new Painter(config.color);
+    this.painter = new Painter(config.color, this.lab);
   }
 
   /** The network alone: L in natural units [S*S] (and a hint generator's hint channels

@@ -47,8 +47,9 @@ const SPLIT_PIXELS = 1 << 16;
 /** Paints photos, the lower rows of a large one on a worker when the browser has one and more
  * than one core; each photo's L (and alpha) goes to the worker once. */
 export class Painter {
-  constructor(colorConstants) {
-    this.lab = makeLab(colorConstants);
+  /** `lab`: makeLab(colorConstants) when the caller has it already (the worker makes its own). */
+  constructor(colorConstants, lab = makeLab(colorConstants)) {
+    this.lab = lab;
     this.constants = colorConstants;
     this.worker = null; // made on the first large photo; false where none can be
     this.sent = null; // the L array whose rows the worker holds
